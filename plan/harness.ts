@@ -1,0 +1,407 @@
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import type { ProgramDeps } from "../program";
+import { defaults } from "../stacks/defaults";
+import { containsSecure, isSecure, readStackFile } from "../stacks/stackFile";
+import { invokeModels, resourceModels } from "./providerModel";
+import { decode, isSecretWire, SECRET_MASK, sig, wrapSecret, type Json } from "./wire";
+
+/**
+ * The recording harness: runs the real program (index.ts) in-process for one stack under Pulumi's
+ * mock runtime, with the config of the real `Pulumi.<stack>.yaml`, and keeps everything the program
+ * asked the engine to do. Tests assert on it; the offline plan prints it.
+ */
+
+export interface RecordedResource {
+  readonly urn: string;
+  readonly type: string;
+  readonly name: string;
+  readonly custom: boolean;
+  readonly parent?: string;
+  /** URN of the explicit provider resource, when one was passed. */
+  readonly provider?: string;
+  /** Inputs with secret values replaced by "[secret]". */
+  readonly inputs: Json;
+  readonly secretPaths: readonly string[];
+  /** Everything the resource waits for: explicit dependsOn and every resource whose output feeds an input. */
+  readonly dependsOn: readonly string[];
+  /** Per input property, the resources its value came from. */
+  readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
+  readonly protect: boolean;
+  readonly retainOnDelete: boolean;
+  readonly deleteBeforeReplace: boolean;
+  readonly ignoreChanges: readonly string[];
+  readonly additionalSecretOutputs: readonly string[];
+  readonly customTimeouts?: { create?: string; update?: string; delete?: string };
+  readonly version?: string;
+  readonly pluginDownloadURL?: string;
+}
+
+export interface RecordedInvoke {
+  readonly token: string;
+  readonly args: Json;
+  readonly secretPaths: readonly string[];
+  readonly provider?: string;
+  readonly version?: string;
+  readonly pluginDownloadURL?: string;
+}
+
+export interface Recording {
+  readonly stack: string;
+  readonly project: string;
+  /** Registered resources in registration order, without the root Stack. */
+  readonly resources: readonly RecordedResource[];
+  readonly invokes: readonly RecordedInvoke[];
+  /** Stack outputs, secrets masked. */
+  readonly outputs: Json;
+  readonly outputSecretPaths: readonly string[];
+  /** Everything the program logged (pulumi.log.*), secrets never unmasked by the harness. */
+  readonly logs: readonly string[];
+  /** Why the program failed, if it did; resources registered before the failure are still listed. */
+  readonly error?: Error;
+  /** Unmasked inputs of a resource, for assertions; the plan never prints these. */
+  plainInputs(urn: string): Json;
+  /** Unmasked stack outputs, for assertions. */
+  plainOutputs(): Json;
+}
+
+export interface RecordOptions {
+  readonly stack: string;
+  /** Folder holding Pulumi.yaml and the stack files; defaults to this repository. */
+  readonly projectDir?: string;
+  /** Rewrites the stack's cluster value (parsed YAML) before the run: bad-input tests, scaling. */
+  readonly cluster?: (raw: unknown) => unknown;
+  /** Extra or replaced top-level config keys; `{ secret }` values count as `secure:` ones. */
+  readonly config?: Readonly<Record<string, string | { secret: string }>>;
+  /** Services the program uses (1Password client, ...). */
+  readonly deps?: ProgramDeps;
+  /** Module exporting the program function; the project's index.ts unless a test needs a fixture. */
+  readonly entry?: string;
+  /** Run as `pulumi preview` (computed outputs unknown) instead of `pulumi up`. */
+  readonly preview?: boolean;
+}
+
+const repoRoot = path.resolve(__dirname, "..");
+
+export async function record(options: RecordOptions): Promise<Recording> {
+  const projectDir = options.projectDir ?? repoRoot;
+  const stackFile = readStackFile(projectDir, options.stack);
+  const { project } = stackFile;
+
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [key, value] of Object.entries(stackFile.config)) {
+    const effective = key === defaults.configKey && options.cluster ? options.cluster(value) : value;
+    if (effective === undefined) continue;
+    // As the CLI does: a secure: value anywhere inside a key makes the whole key secret.
+    if (containsSecure(effective)) secretKeys.push(`${project}:${key}`);
+    config[`${project}:${key}`] = typeof effective === "string" ? effective : JSON.stringify(maskSecure(effective));
+  }
+  for (const [key, value] of Object.entries(options.config ?? {})) {
+    config[`${project}:${key}`] = typeof value === "string" ? value : value.secret;
+    if (typeof value !== "string") secretKeys.push(`${project}:${key}`);
+  }
+
+  const monitor = new RecordingMonitor(project, options.stack);
+  pulumi.runtime.setAllConfig(config, secretKeys);
+  pulumi.runtime.setMockOptions(monitor, project, options.stack, options.preview ?? false);
+  enableMonitorFeatures();
+
+  const logs: string[] = [];
+  const restoreConsole = captureConsole(logs);
+  let error: Error | undefined;
+  try {
+    // Loaded here, after the runtime is set up, exactly as the Pulumi language host loads it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const main = require(options.entry ?? path.join(projectDir, "index")) as (deps?: ProgramDeps) => Promise<Record<string, unknown>>;
+    // The program's own failure is caught inside the stack's init: thrown through it, the SDK would
+    // also reject an internal promise nobody awaits (the language host swallows that; we need not).
+    await pulumi.runtime.runInPulumiStack(async () => {
+      try {
+        return await main(options.deps);
+      } catch (e) {
+        error = e instanceof Error ? e : new Error(String(e));
+        return {};
+      }
+    });
+  } catch (e) {
+    error = e instanceof Error ? e : new Error(String(e));
+  } finally {
+    try {
+      await pulumi.runtime.disconnect();
+    } catch (e) {
+      error ??= e instanceof Error ? e : new Error(String(e));
+    }
+    restoreConsole();
+  }
+  return monitor.recording(options.stack, project, logs, error);
+}
+
+/** Offline there is no key to decrypt secure: values; the program sees a placeholder instead. */
+function maskSecure(value: unknown): unknown {
+  if (isSecure(value)) return SECRET_MASK;
+  if (Array.isArray(value)) return value.map(maskSecure);
+  if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecure(v)]));
+  return value;
+}
+
+/** What `setMocks` switches on; `setMockOptions` (needed to pass our own monitor) resets them. */
+function enableMonitorFeatures(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const state = require("@pulumi/pulumi/runtime/state") as { getStore(): Record<string, unknown> };
+  Object.assign(state.getStore(), {
+    supportsSecrets: true,
+    supportsResourceReferences: true,
+    supportsOutputValues: false,
+    supportsDeletedWith: true,
+    supportsAliasSpecs: true,
+    supportsTransforms: false,
+  });
+}
+
+function captureConsole(into: string[]): () => void {
+  const original = { log: console.log, info: console.info, warn: console.warn, error: console.error };
+  const keep =
+    (level: string) =>
+    (...args: unknown[]) =>
+      into.push(`${level}: ${args.map(String).join(" ")}`);
+  console.log = keep("info");
+  console.info = keep("info");
+  console.warn = keep("warning");
+  console.error = keep("error");
+  return () => Object.assign(console, original);
+}
+
+interface Stored {
+  readonly resource: RecordedResource;
+  readonly plain: Json;
+}
+
+type Callback = (err: unknown, response: unknown) => void;
+
+/**
+ * A MockMonitor that records requests instead of answering with user mocks, and behaves like the
+ * engine where plain mocks do not: engine-style URNs, inputs echoed back with their secrecy,
+ * provider-computed outputs (plan/providerModel.ts), additionalSecretOutputs returned as secrets.
+ */
+class RecordingMonitor extends MockMonitor {
+  private readonly stored: Stored[] = [];
+  private readonly invokesSeen: RecordedInvoke[] = [];
+  private stackOutputs: unknown = {};
+  private stackUrn = "";
+
+  constructor(
+    private readonly project: string,
+    private readonly stackName: string,
+  ) {
+    super({
+      newResource: () => {
+        throw new Error("RecordingMonitor answers registrations itself");
+      },
+      call: () => {
+        throw new Error("RecordingMonitor answers invokes itself");
+      },
+    });
+  }
+
+  /** As the engine builds URNs: the parent's full type chain, the root stack left out. */
+  private urnOf(parent: string, type: string, name: string): string {
+    let qualified = type;
+    if (parent && parent !== this.stackUrn) {
+      const parentType = parent.split("::")[2];
+      qualified = `${parentType}$${type}`;
+    }
+    return `urn:pulumi:${this.stackName}::${this.project}::${qualified}::${name}`;
+  }
+
+  override async registerResource(req: RegisterRequest, callback: Callback): Promise<void> {
+    try {
+      const o = req.toObject();
+      const urn = this.urnOf(o.parent, o.type, o.name);
+      const raw = (req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>;
+      if (o.type === "pulumi:pulumi:Stack") {
+        this.stackUrn = urn;
+        callback(null, this.response(urn, "", {}));
+        return;
+      }
+      const decoded = decode(raw);
+      const propertyDependencies: Record<string, string[]> = {};
+      for (const [prop, deps] of o.propertydependenciesMap) propertyDependencies[prop] = [...deps.urnsList];
+      const timeouts = o.customtimeouts;
+      const resource: RecordedResource = {
+        urn,
+        type: o.type,
+        name: o.name,
+        custom: o.custom,
+        parent: o.parent && o.parent !== this.stackUrn ? o.parent : undefined,
+        provider: o.provider ? providerUrn(o.provider) : undefined,
+        inputs: decoded.masked,
+        secretPaths: decoded.secretPaths,
+        dependsOn: [...new Set(o.dependenciesList ?? [])],
+        propertyDependencies,
+        protect: o.protect ?? false,
+        retainOnDelete: o.retainondelete ?? false,
+        deleteBeforeReplace: o.deletebeforereplace,
+        ignoreChanges: o.ignorechangesList ?? [],
+        additionalSecretOutputs: o.additionalsecretoutputsList ?? [],
+        customTimeouts: timeouts && (timeouts.create || timeouts.update || timeouts.pb_delete) ? { create: timeouts.create || undefined, update: timeouts.update || undefined, delete: timeouts.pb_delete || undefined } : undefined,
+        version: o.version || undefined,
+        pluginDownloadURL: o.plugindownloadurl || undefined,
+      };
+      this.stored.push({ resource, plain: decoded.plain });
+
+      const id = o.custom ? `${o.name}-id` : "";
+      const state = o.custom ? this.engineState(o.type, raw, resource.additionalSecretOutputs) : {};
+      this.resources.set(urn, { urn, id, state });
+      callback(null, this.response(urn, id, state));
+    } catch (err) {
+      callback(err, undefined);
+    }
+  }
+
+  /** Inputs come back as outputs with their secrecy (as the engine does), plus what the provider computes. */
+  private engineState(type: string, raw: Record<string, unknown>, secretOutputs: readonly string[]): Record<string, unknown> {
+    const model = resourceModels[type];
+    const computed = model && !pulumi.runtime.isDryRun() ? model.outputs(decode(raw).plain as Record<string, Json>) : {};
+    const state: Record<string, unknown> = { ...raw, ...computed };
+    for (const name of secretOutputs) {
+      const value = state[name];
+      if (value !== undefined && !isSecretWire(value)) state[name] = wrapSecret(value as Json);
+    }
+    return state;
+  }
+
+  private response(urn: string, id: string, state: Record<string, unknown>) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const resproto = require("@pulumi/pulumi/proto/resource_pb") as ResourceProto;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const structproto = require("google-protobuf/google/protobuf/struct_pb") as StructProto;
+    const response = new resproto.RegisterResourceResponse();
+    response.setUrn(urn);
+    response.setId(id);
+    response.setObject(structproto.Struct.fromJavaScript(state));
+    return response;
+  }
+
+  override async invoke(req: InvokeRequest, callback: Callback): Promise<void> {
+    try {
+      const token = req.getTok();
+      const raw = (req.getArgs()?.toJavaScript() ?? {}) as Record<string, unknown>;
+      if (token === "pulumi:pulumi:getResource") {
+        await super.invoke(req, callback);
+        return;
+      }
+      // The SDK strips secret markers from invoke arguments before they reach the engine (it marks the
+      // result secret itself), so secrecy cannot be read off the wire here: mask by name instead.
+      const decoded = decode(maskCredentialArgs(raw));
+      this.invokesSeen.push({
+        token,
+        args: decoded.masked,
+        secretPaths: decoded.secretPaths,
+        provider: req.getProvider() ? providerUrn(req.getProvider()) : undefined,
+        version: req.getVersion() || undefined,
+        pluginDownloadURL: req.getPlugindownloadurl() || undefined,
+      });
+      const model = invokeModels[token];
+      const result: Record<string, unknown> = model ? model.result(decode(raw).plain as Record<string, Json>) : {};
+      for (const name of model?.secretOutputs ?? []) {
+        if (result[name] !== undefined) result[name] = wrapSecret(result[name] as Json);
+      }
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const provproto = require("@pulumi/pulumi/proto/provider_pb") as ProviderProto;
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const structproto = require("google-protobuf/google/protobuf/struct_pb") as StructProto;
+      const response = new provproto.InvokeResponse();
+      response.setReturn(structproto.Struct.fromJavaScript(result));
+      callback(null, response);
+    } catch (err) {
+      callback(err, undefined);
+    }
+  }
+
+  override registerResourceOutputs(req: OutputsRequest, callback: Callback): void {
+    if (req.getUrn() === this.stackUrn) this.stackOutputs = req.getOutputs()?.toJavaScript() ?? {};
+    callback(null, {});
+  }
+
+  recording(stack: string, project: string, logs: string[], error: Error | undefined): Recording {
+    const outputs = decode(this.stackOutputs);
+    const byUrn = new Map(this.stored.map((s) => [s.resource.urn, s.plain]));
+    return {
+      stack,
+      project,
+      resources: this.stored.map((s) => s.resource),
+      invokes: [...this.invokesSeen],
+      outputs: outputs.masked,
+      outputSecretPaths: outputs.secretPaths,
+      logs,
+      error,
+      plainInputs: (urn) => {
+        const plain = byUrn.get(urn);
+        if (plain === undefined) throw new Error(`no resource ${urn} was recorded`);
+        return plain;
+      },
+      plainOutputs: () => outputs.plain,
+    };
+  }
+}
+
+/** Argument names that carry credentials in the providers this program uses (Talos secrets, tokens, keys). */
+export const credentialArgName = /secret|token|password|private|.key$|certificate|configuration$/i;
+
+function maskCredentialArgs(args: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(args).map(([k, v]) => [k, credentialArgName.test(k) && !isSecretWire(v) ? wrapSecret(v as Json) : v]));
+}
+
+/** A provider reference is `<provider urn>::<provider id>`. */
+function providerUrn(reference: string): string {
+  return reference.slice(0, reference.lastIndexOf("::"));
+}
+
+/* Minimal shapes of the generated protobuf classes this file touches (they ship without typings). */
+interface StructLike {
+  toJavaScript(): unknown;
+}
+interface RegisterRequest {
+  getObject(): StructLike | undefined;
+  toObject(): {
+    type: string;
+    name: string;
+    parent: string;
+    custom: boolean;
+    protect?: boolean;
+    dependenciesList?: string[];
+    provider: string;
+    propertydependenciesMap: Array<[string, { urnsList: string[] }]>;
+    deletebeforereplace: boolean;
+    version: string;
+    ignorechangesList?: string[];
+    additionalsecretoutputsList?: string[];
+    customtimeouts?: { create: string; update: string; pb_delete: string };
+    plugindownloadurl: string;
+    retainondelete?: boolean;
+  };
+}
+interface InvokeRequest {
+  getTok(): string;
+  getArgs(): StructLike | undefined;
+  getProvider(): string;
+  getVersion(): string;
+  getPlugindownloadurl(): string;
+}
+interface OutputsRequest {
+  getUrn(): string;
+  getOutputs(): StructLike | undefined;
+}
+interface ResourceProto {
+  RegisterResourceResponse: new () => { setUrn(u: string): void; setId(i: string): void; setObject(o: unknown): void };
+}
+interface ProviderProto {
+  InvokeResponse: new () => { setReturn(r: unknown): void };
+}
+interface StructProto {
+  Struct: { fromJavaScript(o: unknown): unknown };
+}
+
+export { sig };

@@ -1,0 +1,24 @@
+import { UNKNOWN, type Json } from "./wire";
+
+/**
+ * What each provider would compute, for the offline run: the outputs a resource gains on create and
+ * the results of invokes, as UNKNOWN placeholders shaped like the real ones. The values are never
+ * real; their shape lets the program run on. Which invoke results are secret is checked against
+ * the provider schema by tests/talos-contract.test.ts.
+ */
+export interface ResourceModel {
+  /** Outputs the provider adds to the inputs on create. */
+  readonly outputs: (inputs: Record<string, Json>) => Record<string, Json>;
+}
+
+export interface InvokeModel {
+  readonly result: (args: Record<string, Json>) => Record<string, Json>;
+  /** Result fields the provider returns as secrets. */
+  readonly secretOutputs: readonly string[];
+}
+
+export const resourceModels: Readonly<Record<string, ResourceModel>> = {};
+
+export const invokeModels: Readonly<Record<string, InvokeModel>> = {};
+
+export { UNKNOWN };

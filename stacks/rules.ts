@@ -1,0 +1,208 @@
+import type { PathSegment } from "./errors";
+import { cidrRange, contains, hostRange, ipRange, ipToNumber, isIpv4, numberToIp, overlaps, privateKind, single, type Ipv4Range } from "./ipv4";
+import type { ParsedCluster } from "./schema";
+import { supportedKubernetesMinors, supportedTalosLine, versions } from "./versions";
+
+/** A rule's finding, located by key path below the cluster key. */
+export interface RuleIssue {
+  readonly path: PathSegment[];
+  readonly message: string;
+}
+
+/** The cross-field rules of one cluster (the design's "Stack config" section). Runs on a shape-valid cluster. */
+export function clusterRuleIssues(cluster: ParsedCluster): RuleIssue[] {
+  return [
+    ...nodeRules(cluster),
+    ...addressRules(cluster),
+    ...cidrRules(cluster),
+    ...corednsRules(cluster),
+    ...versionRules(cluster),
+    ...fluxRules(cluster),
+    ...cloudflareRules(cluster),
+  ];
+}
+
+function nodeRules(cluster: ParsedCluster): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  const subnet = cluster.network.nodeSubnet;
+  const hosts = hostRange(subnet);
+  const seenNames = new Map<string, number>();
+  const seenIps = new Map<string, number>();
+  cluster.nodes.forEach((node, i) => {
+    const firstName = seenNames.get(node.name);
+    if (firstName !== undefined) issues.push({ path: ["nodes", i, "name"], message: `${node.name} is already the name of nodes[${firstName}]` });
+    else seenNames.set(node.name, i);
+    const firstIp = seenIps.get(node.ip);
+    if (firstIp !== undefined) issues.push({ path: ["nodes", i, "ip"], message: `${node.ip} is already the address of nodes[${firstIp}]` });
+    else seenIps.set(node.ip, i);
+    if (!contains(hosts, single(node.ip))) {
+      issues.push({ path: ["nodes", i, "ip"], message: `${node.ip} is outside the node subnet ${subnet}` + usableSuffix(subnet, node.ip) });
+    }
+  });
+  const controlPlanes = cluster.nodes.filter((n) => n.role === "controlplane").length;
+  if (controlPlanes === 0) {
+    issues.push({ path: ["nodes"], message: "needs at least one node with role controlplane" });
+  } else if (controlPlanes % 2 === 0) {
+    issues.push({ path: ["nodes"], message: `has ${controlPlanes} control planes; etcd needs an odd number (1, 3, 5) to keep quorum` });
+  }
+  const firstNode = cluster.nodes[0];
+  if (firstNode !== undefined && firstNode.role !== "controlplane") {
+    issues.push({ path: ["nodes", 0, "role"], message: "the first node bootstraps etcd and must be a controlplane" });
+  }
+  return issues;
+}
+
+function usableSuffix(subnet: string, ip: string): string {
+  return contains(cidrRange(subnet), single(ip)) ? " (it is the network or broadcast address)" : "";
+}
+
+/** VIP, gateway, pool and the addresses inside it: in the node subnet, clear of nodes and of each other. */
+function addressRules(cluster: ParsedCluster): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  const { network, cilium } = cluster;
+  const hosts = hostRange(network.nodeSubnet);
+  const nodeAt = new Map(cluster.nodes.map((n, i) => [n.ip, i]));
+  const inSubnet = (path: PathSegment[], ip: string) => {
+    if (!contains(hosts, single(ip))) issues.push({ path, message: `${ip} is outside the node subnet ${network.nodeSubnet}` });
+  };
+  const notANode = (path: PathSegment[], ip: string) => {
+    const i = nodeAt.get(ip);
+    if (i !== undefined) issues.push({ path, message: `${ip} is the address of nodes[${i}] (${cluster.nodes[i]?.name})` });
+  };
+
+  inSubnet(["network", "gateway"], network.gateway);
+  notANode(["network", "gateway"], network.gateway);
+  inSubnet(["network", "vip"], network.vip);
+  notANode(["network", "vip"], network.vip);
+  if (network.vip === network.gateway) issues.push({ path: ["network", "vip"], message: `${network.vip} is also the gateway` });
+
+  const { start, end } = cilium.loadBalancerPool;
+  const poolPath = ["cilium", "loadBalancerPool"];
+  if (ipToNumber(start) > ipToNumber(end)) {
+    issues.push({ path: [...poolPath, "end"], message: `${end} comes before the pool start ${start}` });
+    return issues;
+  }
+  const pool = ipRange(start, end);
+  if (!contains(hosts, pool)) issues.push({ path: poolPath, message: `${start}-${end} is not inside the node subnet ${network.nodeSubnet}` });
+  cluster.nodes.forEach((n, i) => {
+    if (contains(pool, single(n.ip))) issues.push({ path: poolPath, message: `${start}-${end} contains ${n.ip}, the address of nodes[${i}] (${n.name})` });
+  });
+  for (const [what, ip] of [["the VIP", network.vip], ["the gateway", network.gateway]] as const) {
+    if (contains(pool, single(ip))) issues.push({ path: poolPath, message: `${start}-${end} contains ${ip}, ${what}` });
+  }
+  for (const key of ["clustermeshIp", "gatewayIp"] as const) {
+    if (!contains(pool, single(cilium[key]))) {
+      issues.push({ path: ["cilium", key], message: `${cilium[key]} is outside the LoadBalancer pool ${start}-${end}` });
+    }
+  }
+  if (cilium.clustermeshIp === cilium.gatewayIp) {
+    issues.push({ path: ["cilium", "gatewayIp"], message: `${cilium.gatewayIp} is also the ClusterMesh address` });
+  }
+  inSubnet(["cilium", "bgp", "peerAddress"], cilium.bgp.peerAddress);
+  return issues;
+}
+
+function cidrRules(cluster: ParsedCluster): RuleIssue[] {
+  const named: Array<[PathSegment[], string]> = [
+    [["network", "nodeSubnet"], cluster.network.nodeSubnet],
+    [["network", "podCidr"], cluster.network.podCidr],
+    [["network", "serviceCidr"], cluster.network.serviceCidr],
+  ];
+  const issues: RuleIssue[] = [];
+  named.forEach(([pathA, a], i) =>
+    named.slice(i + 1).forEach(([pathB, b]) => {
+      if (overlaps(cidrRange(a), cidrRange(b))) issues.push({ path: pathB, message: `${b} overlaps ${pathA.at(-1)} ${a}` });
+    }),
+  );
+  const vlanSeen = new Set<number>();
+  cluster.network.vlans.forEach((vlan, i) => {
+    if (vlanSeen.has(vlan.id)) issues.push({ path: ["network", "vlans", i, "id"], message: `VLAN ${vlan.id} is listed twice` });
+    vlanSeen.add(vlan.id);
+    if (vlan.mtu !== undefined && vlan.mtu > cluster.network.mtu) {
+      issues.push({ path: ["network", "vlans", i, "mtu"], message: `${vlan.mtu} is larger than the bond MTU ${cluster.network.mtu}` });
+    }
+  });
+  return issues;
+}
+
+function corednsRules(cluster: ParsedCluster): RuleIssue[] {
+  const { serviceCidr } = cluster.network;
+  const service = cidrRange(serviceCidr);
+  const ip = cluster.coredns.clusterIp;
+  const path = ["coredns", "clusterIp"];
+  if (!contains(service, single(ip))) return [{ path, message: `${ip} is outside the service CIDR ${serviceCidr}` }];
+  const n = ipToNumber(ip);
+  if (n === service.first) return [{ path, message: `${ip} is the network address of ${serviceCidr}` }];
+  if (n === service.first + 1) {
+    return [{ path, message: `${ip} is the first address of ${serviceCidr}, which Kubernetes gives the kubernetes Service; use e.g. ${numberToIp(service.first + 10)}` }];
+  }
+  if (n === service.last) return [{ path, message: `${ip} is the broadcast address of ${serviceCidr}` }];
+  return [];
+}
+
+function versionRules(cluster: ParsedCluster): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  const talos = cluster.talos.version ?? versions.talos;
+  const [tMajor, tMinor] = talos.slice(1).split(".").map(Number);
+  if (tMajor !== supportedTalosLine.major || tMinor !== supportedTalosLine.minor) {
+    issues.push({
+      path: ["talos", "version"],
+      message: `${talos} is not a Talos v${supportedTalosLine.major}.${supportedTalosLine.minor}.x release; this program's patches are validated against that line`,
+    });
+  }
+  const kube = cluster.talos.kubernetesVersion ?? versions.kubernetes;
+  const [kMajor, kMinor] = kube.slice(1).split(".").map(Number);
+  if (kMajor !== 1 || kMinor === undefined || kMinor < supportedKubernetesMinors.min || kMinor > supportedKubernetesMinors.max) {
+    issues.push({
+      path: ["talos", "kubernetesVersion"],
+      message: `${kube} is outside what Talos v1.11 supports (v1.${supportedKubernetesMinors.min} to v1.${supportedKubernetesMinors.max})`,
+    });
+  }
+  return issues;
+}
+
+function fluxRules(cluster: ParsedCluster): RuleIssue[] {
+  const { url, auth } = cluster.flux;
+  if (auth.type === "ssh" && !url.startsWith("ssh://")) {
+    return [{ path: ["flux", "url"], message: "SSH deploy-key auth needs an ssh:// URL such as ssh://git@github.com/org/repo.git" }];
+  }
+  if (auth.type === "githubApp" && !url.startsWith("https://")) {
+    return [{ path: ["flux", "url"], message: "GitHub App auth needs an https:// URL" }];
+  }
+  return [];
+}
+
+function cloudflareRules(cluster: ParsedCluster): RuleIssue[] {
+  const records = cluster.cloudflare?.records ?? [];
+  const issues: RuleIssue[] = [];
+  records.forEach((record, i) => {
+    const path = ["cloudflare", "records", i, "content"];
+    if (record.type === "A") {
+      if (!isIpv4(record.content)) {
+        issues.push({ path, message: `${record.content} is not an IPv4 address` });
+      } else {
+        const kind = privateKind(record.content);
+        if (kind !== undefined) issues.push({ path, message: `${record.content} is a ${kind} address; public DNS must not publish internal addresses (use the private zone)` });
+      }
+    }
+    if (record.type === "AAAA" && /^(::1$|f[cd]|fe[89ab])/i.test(record.content)) {
+      issues.push({ path, message: `${record.content} is a loopback, unique-local or link-local address; public DNS must not publish it` });
+    }
+  });
+  return issues;
+}
+
+/** Ranges a cluster claims on the shared network, for the cross-stack check (ClusterMesh needs them disjoint). */
+export function claimedRanges(cluster: ParsedCluster): Array<{ path: string; what: string; range: Ipv4Range }> {
+  return [
+    { path: "network.podCidr", what: `pod CIDR ${cluster.network.podCidr}`, range: cidrRange(cluster.network.podCidr) },
+    { path: "network.serviceCidr", what: `service CIDR ${cluster.network.serviceCidr}`, range: cidrRange(cluster.network.serviceCidr) },
+    {
+      path: "cilium.loadBalancerPool",
+      what: `LoadBalancer pool ${cluster.cilium.loadBalancerPool.start}-${cluster.cilium.loadBalancerPool.end}`,
+      range: ipRange(cluster.cilium.loadBalancerPool.start, cluster.cilium.loadBalancerPool.end),
+    },
+    { path: "network.vip", what: `VIP ${cluster.network.vip}`, range: single(cluster.network.vip) },
+    ...cluster.nodes.map((n, i) => ({ path: `nodes[${i}].ip`, what: `node ${n.name} ${n.ip}`, range: single(n.ip) })),
+  ];
+}

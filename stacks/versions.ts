@@ -1,0 +1,32 @@
+/**
+ * Every version this program installs, in one place. Bumping a line here is the whole upgrade
+ * (see the README's "Operations"); stacks may override Talos/Kubernetes only to stage an upgrade
+ * one cluster at a time.
+ */
+export const versions = {
+  /** Talos OS; the machine-config patches are validated against this line's schema (1.11). */
+  talos: "v1.11.6",
+  /** Kubernetes, within the range Talos 1.11 supports. */
+  kubernetes: "v1.34.1",
+  /** Pulumiverse Talos provider plugin, installed by `pulumi up` from its download URL. */
+  talosProvider: "0.8.1",
+  talosProviderDownloadUrl: "github://api.github.com/pulumiverse",
+  charts: {
+    cilium: "1.18.3",
+    coredns: "1.44.3",
+    spegel: "0.4.0",
+    certManager: "v1.19.0",
+    externalSecrets: "0.20.3",
+    fluxOperator: "0.32.0",
+    prometheusOperatorCrds: "24.0.1",
+  },
+  /** Gateway API CRD bundle: the release Cilium 1.18 supports. */
+  gatewayApi: "v1.3.0",
+  /** Flux distribution the FluxInstance runs. */
+  flux: "2.7.2",
+} as const;
+
+/** Talos minor line whose config schema the patches are checked against. */
+export const supportedTalosLine = { major: 1, minor: 11 } as const;
+/** Kubernetes minors Talos 1.11 supports (its support matrix: 1.29 to 1.34). */
+export const supportedKubernetesMinors = { min: 29, max: 34 } as const;

@@ -1,0 +1,73 @@
+import * as path from "path";
+import { record, type Recording } from "../plan/harness";
+import { SECRET_MASK } from "../plan/wire";
+import { stacks } from "./support";
+
+describe("recording harness", () => {
+  let r: Recording;
+  beforeAll(async () => {
+    r = await record({ stack: "infra", entry: path.join(__dirname, "fixtures", "harness-program") });
+    if (r.error) throw r.error;
+  });
+  const byName = (name: string) => {
+    const found = r.resources.find((res) => res.name === name);
+    if (!found) throw new Error(`no resource ${name}`);
+    return found;
+  };
+
+  it("records type, engine-style URN and parent", () => {
+    const first = byName("first");
+    expect(first.type).toBe("fixture:index:Thing");
+    expect(first.urn).toBe("urn:pulumi:infra::talos-gitops::fixture:index:Group$fixture:index:Thing::first");
+    expect(first.parent).toBe(byName("group").urn);
+    expect(byName("group").parent).toBeUndefined();
+  });
+
+  it("masks secret inputs, lists their paths and keeps the plain value apart", () => {
+    const first = byName("first");
+    expect([...first.secretPaths].sort()).toEqual(["nested.list[1]", "token"]);
+    expect(first.inputs).toMatchObject({ token: SECRET_MASK, nested: { list: [1, SECRET_MASK] } });
+    expect(r.plainInputs(first.urn)).toMatchObject({ token: "s3cr3t-token", nested: { list: [1, "deep"] } });
+    expect(JSON.stringify(r.resources)).not.toContain("s3cr3t-token");
+  });
+
+  it("records options", () => {
+    const first = byName("first");
+    expect(first).toMatchObject({ protect: true, ignoreChanges: ["nested"], customTimeouts: { create: "10m", delete: "1m" }, additionalSecretOutputs: ["password"] });
+    expect(byName("second")).toMatchObject({ retainOnDelete: true, deleteBeforeReplace: true, protect: false });
+  });
+
+  it("records property dependencies and explicit dependsOn", () => {
+    const second = byName("second");
+    expect(second.propertyDependencies.fromFirst).toEqual([byName("first").urn]);
+    expect(second.dependsOn).toContain(byName("first").urn);
+    expect(byName("third").dependsOn).toEqual(expect.arrayContaining([byName("second").urn, byName("first").urn]));
+  });
+
+  it("resolves provider references to the provider resource", () => {
+    expect(byName("second").provider).toBe(byName("explicit").urn);
+    expect(byName("explicit").type).toBe("pulumi:providers:fixture");
+  });
+
+  it("returns additionalSecretOutputs as secrets, so secrecy flows downstream as under pulumi up", () => {
+    expect(byName("third").secretPaths).toEqual(["fromPassword"]);
+    expect(r.outputSecretPaths).toContain("firstPassword");
+    expect(r.outputs).toMatchObject({ firstPassword: SECRET_MASK, plain: "visible" });
+    expect(r.plainOutputs()).toMatchObject({ firstPassword: "hunter2-plain" });
+  });
+
+  it("records invokes with credential-named arguments masked, and logs", () => {
+    expect(r.invokes).toContainEqual(expect.objectContaining({ token: "fixture:index:lookup", args: { key: "value", apiToken: SECRET_MASK }, secretPaths: ["apiToken"] }));
+    expect(r.logs.join("\n")).toContain("fixture ran");
+  });
+});
+
+describe.each(stacks)("the real program, stack %s", (stack) => {
+  it("records a graph with stack outputs", async () => {
+    const recording = await record({ stack });
+    expect(recording.error).toBeUndefined();
+    expect(recording.resources.length).toBeGreaterThan(0);
+    expect(recording.resources[0]?.type).toBe("talos-gitops:index:Cluster");
+    expect(recording.outputs).toMatchObject({ cluster: stack, endpoint: `https://${stack}-k8s.monosense.io:6443` });
+  });
+});
