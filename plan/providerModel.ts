@@ -17,8 +17,25 @@ export interface InvokeModel {
   readonly secretOutputs: readonly string[];
 }
 
-export const resourceModels: Readonly<Record<string, ResourceModel>> = {};
+const clientConfiguration = { caCertificate: UNKNOWN, clientCertificate: UNKNOWN, clientKey: UNKNOWN };
 
-export const invokeModels: Readonly<Record<string, InvokeModel>> = {};
+export const resourceModels: Readonly<Record<string, ResourceModel>> = {
+  "talos:machine/secrets:Secrets": {
+    outputs: () => ({ machineSecrets: { certs: UNKNOWN, cluster: UNKNOWN, secrets: UNKNOWN, trustdinfo: UNKNOWN }, clientConfiguration }),
+  },
+  "talos:machine/configurationApply:ConfigurationApply": {
+    outputs: () => ({ machineConfiguration: UNKNOWN, resolvedApplyMode: UNKNOWN }),
+  },
+  "talos:cluster/kubeconfig:Kubeconfig": {
+    outputs: () => ({ kubeconfigRaw: UNKNOWN, kubernetesClientConfiguration: { ...clientConfiguration, host: UNKNOWN } }),
+  },
+};
+
+export const invokeModels: Readonly<Record<string, InvokeModel>> = {
+  "talos:machine/getConfiguration:getConfiguration": { result: (args) => ({ ...args, machineConfiguration: UNKNOWN }), secretOutputs: ["machineConfiguration"] },
+  "talos:client/getConfiguration:getConfiguration": { result: (args) => ({ ...args, talosConfig: UNKNOWN }), secretOutputs: ["talosConfig"] },
+  "talos:cluster/getHealth:getHealth": { result: (args) => ({ ...args, id: "healthy" }), secretOutputs: [] },
+  "talos:imageFactory/getUrls:getUrls": { result: (args) => ({ ...args, urls: { installer: UNKNOWN, iso: UNKNOWN } }), secretOutputs: [] },
+};
 
 export { UNKNOWN };

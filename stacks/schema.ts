@@ -89,6 +89,14 @@ const clusterShape = z.strictObject({
     nameservers: z.array(ipv4).min(1).describe("DNS servers of the nodes"),
     timeServers: z.array(z.string().min(1)).min(1).default([...defaults.timeServers]).describe("NTP servers"),
     sysctls: z.record(z.string().regex(/^[a-z0-9_.-]+$/), z.string()).default({}).describe("kernel parameters for every node (values as strings)"),
+    allowSchedulingOnControlPlanes: z
+      .boolean()
+      .default(true)
+      .describe("run workloads on control planes (needed when there are no workers); explicit, so adding a worker changes no other node"),
+    allowControlPlaneRemoval: z
+      .boolean()
+      .default(false)
+      .describe("control-plane applies are protected; set true for the one run that removes a control plane (it is reset gracefully)"),
   }),
   network: z.strictObject({
     nodeSubnet: cidr.describe("the nodes' L2 network; node IPs, VIP, gateway and pool live in it"),

@@ -1,0 +1,164 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { ClusterConfig } from "../../stacks/load";
+import type { ClusterNode } from "../../stacks/schema";
+import { nodePatches, renderPatches, schematicYaml } from "./patches";
+import { client, cluster as talosCluster, imageFactory, machine, type ClientConfiguration } from "./provider";
+
+export interface TalosClusterArgs {
+  readonly config: ClusterConfig;
+}
+
+/** Timeouts sized for a first boot: install to disk, reboot, pull images. */
+export const talosTimeouts = {
+  apply: { create: "20m", update: "20m", delete: "10m" },
+  bootstrap: { create: "10m" },
+  kubeconfig: { create: "15m", update: "15m" },
+  /** Health waits: nodes up and etcd healthy (before the CNI), then Kubernetes ready (after Cilium). */
+  healthRead: "20m",
+} as const;
+
+/**
+ * The Talos layer: machine secrets, one machine config per node applied to every node in parallel,
+ * etcd bootstrapped once on the first control plane, health awaited, kubeconfig and talosconfig.
+ */
+export class TalosCluster extends pulumi.ComponentResource {
+  /** Admin kubeconfig; resolves only once the cluster answered the (pre-CNI) health check. Secret. */
+  readonly kubeconfig: pulumi.Output<string>;
+  readonly talosconfig: pulumi.Output<string>;
+  readonly clientConfiguration: pulumi.Output<ClientConfiguration>;
+  readonly endpoint: string;
+  readonly nodes: ReadonlyArray<{ name: string; ip: string; role: string }>;
+  /** One apply per node, by node name. */
+  readonly applies: ReadonlyMap<string, pulumi.Resource>;
+  readonly bootstrap: pulumi.Resource;
+
+  private readonly controlPlaneIps: string[];
+  private readonly workerIps: string[];
+
+  constructor(name: string, args: TalosClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("talos-gitops:talos:TalosCluster", name, {}, opts);
+    const { config } = args;
+    const parent = { parent: this };
+    this.endpoint = `https://${config.endpoint.host}:${config.endpoint.port}`;
+    this.nodes = config.nodes.map((n) => ({ name: n.name, ip: n.ip, role: n.role }));
+    this.controlPlaneIps = config.nodes.filter((n) => n.role === "controlplane").map((n) => n.ip);
+    this.workerIps = config.nodes.filter((n) => n.role === "worker").map((n) => n.ip);
+
+    // Losing this loses the cluster PKI: protected, and kept out of every plan as a secret.
+    const secrets = new machine.Secrets("secrets", { talosVersion: config.talos.version }, { ...parent, protect: true });
+    this.clientConfiguration = secrets.clientConfiguration;
+
+    const schematicIds = this.schematics(config);
+    const machineConfigs = new Map(
+      (["controlplane", "worker"] as const)
+        .filter((type) => config.nodes.some((n) => n.role === type))
+        .map((type) => [
+          type,
+          machine.getConfigurationOutput(
+            {
+              clusterName: config.name,
+              clusterEndpoint: this.endpoint,
+              machineType: type,
+              machineSecrets: secrets.machineSecrets,
+              talosVersion: config.talos.version,
+              kubernetesVersion: config.talos.kubernetesVersion,
+              docs: false,
+              examples: false,
+            },
+            parent,
+          ).machineConfiguration,
+        ]),
+    );
+
+    // Every node is applied independently: none waits for another.
+    const applies = new Map<string, pulumi.Resource>();
+    for (const node of config.nodes) {
+      const schematicId = schematicIds.get(node.name);
+      const machineConfiguration = machineConfigs.get(node.role);
+      if (!schematicId || !machineConfiguration) throw new Error(`internal: no schematic or machine config for ${node.name}`);
+      applies.set(
+        node.name,
+        new machine.ConfigurationApply(
+          `apply-${node.name}`,
+          {
+            node: node.ip,
+            endpoint: node.ip,
+            clientConfiguration: secrets.clientConfiguration,
+            machineConfigurationInput: machineConfiguration,
+            configPatches: schematicId.apply((id) => renderPatches(nodePatches(config, node, id))),
+            applyMode: "auto",
+            // A node leaving the stack is wiped and leaves etcd cleanly.
+            onDestroy: { reset: true, graceful: true, reboot: true },
+          },
+          { ...parent, customTimeouts: talosTimeouts.apply, protect: isProtected(config, node) },
+        ),
+      );
+    }
+    this.applies = applies;
+
+    const first = config.nodes[0];
+    const firstApply = first && applies.get(first.name);
+    if (!first || !firstApply) throw new Error("internal: validation guarantees a first control plane");
+    // etcd is bootstrapped exactly once, on the first control plane, as soon as that node is configured.
+    this.bootstrap = new machine.Bootstrap(
+      "bootstrap",
+      { node: first.ip, endpoint: first.ip, clientConfiguration: secrets.clientConfiguration },
+      { ...parent, dependsOn: [firstApply], customTimeouts: talosTimeouts.bootstrap },
+    );
+
+    const kubeconfig = new talosCluster.Kubeconfig(
+      "kubeconfig",
+      { node: first.ip, endpoint: first.ip, clientConfiguration: secrets.clientConfiguration },
+      { ...parent, dependsOn: [this.bootstrap], customTimeouts: talosTimeouts.kubeconfig },
+    );
+
+    // Without a CNI the nodes stay NotReady, so the first wait skips the Kubernetes checks.
+    const bootHealth = this.health(false, [this.bootstrap, ...applies.values()]);
+    this.kubeconfig = pulumi.secret(pulumi.all([kubeconfig.kubeconfigRaw, bootHealth]).apply(([raw]) => raw));
+    this.talosconfig = pulumi.secret(
+      client.getConfigurationOutput(
+        { clusterName: config.name, clientConfiguration: secrets.clientConfiguration, endpoints: this.controlPlaneIps, nodes: config.nodes.map((n) => n.ip) },
+        parent,
+      ).talosConfig,
+    );
+    this.registerOutputs({ endpoint: this.endpoint, kubeconfig: this.kubeconfig, talosconfig: this.talosconfig });
+  }
+
+  /**
+   * Waits until Talos reports the cluster healthy. Before a CNI runs, call with
+   * `kubernetesChecks: false`; after Cilium is up, with `true` and Cilium in `dependsOn`.
+   */
+  health(kubernetesChecks: boolean, dependsOn: pulumi.Input<pulumi.Resource>[]): pulumi.Output<string> {
+    return talosCluster.getHealthOutput(
+      {
+        clientConfiguration: this.clientConfiguration,
+        controlPlaneNodes: this.controlPlaneIps,
+        workerNodes: this.workerIps,
+        endpoints: this.controlPlaneIps,
+        skipKubernetesChecks: !kubernetesChecks,
+        timeouts: { read: talosTimeouts.healthRead },
+      },
+      { parent: this, dependsOn },
+    ).id;
+  }
+
+  /** The stack's schematic as "schematic", a node's own one as "schematic-<node>"; ids by node name. */
+  private schematics(config: ClusterConfig): Map<string, pulumi.Output<string>> {
+    const ids = new Map<string, pulumi.Output<string>>();
+    let shared: pulumi.Output<string> | undefined;
+    for (const node of config.nodes) {
+      if (node.schematic) {
+        ids.set(node.name, new imageFactory.Schematic(`schematic-${node.name}`, { schematic: schematicYaml(node.schematic) }, { parent: this }).id);
+      } else {
+        shared ??= new imageFactory.Schematic("schematic", { schematic: schematicYaml(config.talos.schematic) }, { parent: this }).id;
+        ids.set(node.name, shared);
+      }
+    }
+    return ids;
+  }
+}
+
+/** Removing a control plane costs etcd a member: refused (protected) unless the stack allows it. */
+function isProtected(config: ClusterConfig, node: ClusterNode): boolean {
+  return node.role === "controlplane" && !config.talos.allowControlPlaneRemoval;
+}
