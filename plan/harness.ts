@@ -251,7 +251,8 @@ class RecordingMonitor extends MockMonitor {
       };
       this.stored.push({ resource, plain: decoded.plain });
 
-      const id = o.custom ? `${o.name}-id` : "";
+      // IDs are assigned by providers on create; offline they read as a placeholder naming the resource.
+      const id = o.custom ? `(${o.name} id)` : "";
       const state = o.custom ? this.engineState(o.type, raw, resource.additionalSecretOutputs) : {};
       this.resources.set(urn, { urn, id, state });
       callback(null, this.response(urn, id, state));

@@ -1,0 +1,68 @@
+import { performance } from "perf_hooks";
+import { simulateBringUp } from "./bringUp";
+import { record } from "./harness";
+
+/**
+ * `npm run bench`: cost of the in-process plan for the real stack and for generated stacks of
+ * 3, 30 and 300 nodes (measured side by side in this run), and the simulated bring-up
+ * critical/sequential ratio for 3, 5 and 9 nodes.
+ */
+
+type Raw = { nodes: unknown[]; network: Record<string, unknown> } & Record<string, unknown>;
+
+/** The infra stack grown to `count` nodes (3 control planes, the rest workers) on a /16 node network. */
+function scaled(count: number, controlPlanes = 3) {
+  return (raw: unknown): unknown => {
+    const base = JSON.parse(JSON.stringify(raw)) as Raw;
+    const template = base.nodes[0] as Record<string, unknown>;
+    base.network = { ...base.network, nodeSubnet: "10.25.0.0/16" };
+    base.nodes = Array.from({ length: count }, (_, i) => ({
+      ...template,
+      name: `node-${String(i + 1).padStart(3, "0")}`,
+      ip: `10.25.${20 + Math.floor(i / 200)}.${(i % 200) + 10}`,
+      role: i < controlPlanes ? "controlplane" : "worker",
+    }));
+    return base;
+  };
+}
+
+async function timePlan(cluster?: (raw: unknown) => unknown, runs = 3): Promise<{ ms: number; resources: number }> {
+  let best = Infinity;
+  let resources = 0;
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    const r = await record({ stack: "infra", cluster });
+    if (r.error) throw r.error;
+    best = Math.min(best, performance.now() - started);
+    resources = r.resources.length;
+  }
+  return { ms: best, resources };
+}
+
+async function main(): Promise<void> {
+  await timePlan(undefined, 1); // warm-up: module loading is not the plan's cost
+  const real = await timePlan();
+  console.log(`real stack (infra): ${real.ms.toFixed(1)} ms, ${real.resources} resources`);
+  const sizes = [3, 30, 300];
+  const results = new Map<number, number>();
+  for (const n of sizes) {
+    const t = await timePlan(scaled(n));
+    results.set(n, t.ms);
+    console.log(`${String(n).padStart(3)} nodes: ${t.ms.toFixed(1)} ms, ${t.resources} resources, ${(t.ms / n).toFixed(2)} ms/node`);
+  }
+  const perNode3 = (results.get(3) ?? 0) / 3;
+  const perNode300 = (results.get(300) ?? 0) / 300;
+  console.log(`ratio 300-node/3-node: ${((results.get(300) ?? 0) / (results.get(3) ?? 1)).toFixed(1)}x for 100x the nodes; per-node cost ratio ${(perNode300 / perNode3).toFixed(2)} (≤ 1 is linear or better)`);
+
+  for (const n of [3, 5, 9]) {
+    const r = await record({ stack: "infra", cluster: scaled(n, n) });
+    if (r.error) throw r.error;
+    const b = simulateBringUp(r.resources);
+    console.log(`bring-up, ${n} control planes: critical ${b.criticalPathSeconds}s vs sequential ${b.sequentialSeconds}s, ratio ${(b.criticalPathSeconds / b.sequentialSeconds).toFixed(2)}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,46 @@
+import { StackConfigError, type ConfigIssue } from "../stacks/errors";
+import { record } from "./harness";
+import { planJson, planMermaid, planText, type PolicyReport } from "./render";
+
+/**
+ * `npm run plan -- <stack> [--json | --graph mermaid]`: what `pulumi up` would do, offline.
+ * The real program runs in-process through the recording harness against the real stack file,
+ * with no network and no credentials. Exit 1 on invalid config or a mandatory policy violation.
+ */
+export async function main(argv: readonly string[], where: { projectDir?: string; entry?: string } = {}): Promise<number> {
+  const json = argv.includes("--json");
+  const graphAt = argv.indexOf("--graph");
+  const graph = graphAt >= 0 ? argv[graphAt + 1] : undefined;
+  const stack = argv.find((a, i) => !a.startsWith("--") && (graphAt < 0 || i !== graphAt + 1));
+  if (!stack || (graphAt >= 0 && graph !== "mermaid")) {
+    process.stderr.write("usage: npm run plan -- <stack> [--json | --graph mermaid]\n");
+    return 2;
+  }
+
+  const recording = await record({ stack, ...where });
+  if (recording.error) {
+    const errors: ConfigIssue[] = StackConfigError.isInstance(recording.error)
+      ? [...recording.error.issues]
+      : [{ file: `Pulumi.${stack}.yaml`, path: "", message: recording.error.message }];
+    if (json) process.stdout.write(JSON.stringify({ errors }, null, 2) + "\n");
+    else process.stderr.write(errors.map((e) => `${e.file}: ${e.path ? `${e.path}: ` : ""}${e.message}`).join("\n") + "\n");
+    return 1;
+  }
+
+  // The CrossGuard pack is not built yet (policy/): no rule ran, so none can have failed.
+  const policy: PolicyReport = { violations: [] };
+  if (graph === "mermaid") process.stdout.write(planMermaid(recording));
+  else if (json) process.stdout.write(JSON.stringify(planJson(recording, policy), null, 2) + "\n");
+  else process.stdout.write(planText(recording, policy, false));
+  return policy.violations.some((v) => v.level === "mandatory") ? 1 : 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,148 @@
+import { stringify } from "yaml";
+import { simulateBringUp, type BringUp } from "./bringUp";
+import type { RecordedResource, Recording } from "./harness";
+import type { Json } from "./wire";
+
+/** Policy results as the plan reports them (the pack itself is CrossGuard's, see policy/). */
+export interface PolicyReport {
+  readonly violations: ReadonlyArray<{ policy: string; level: string; urn: string; message: string }>;
+}
+
+/** The `--json` document: exactly these top-level keys. */
+export interface PlanJson {
+  stack: string;
+  project: string;
+  resources: Array<{
+    urn: string;
+    type: string;
+    name: string;
+    parent: string | null;
+    provider: string | null;
+    dependsOn: string[];
+    inputs: Json;
+    secretPaths: string[];
+    protect: boolean;
+    retainOnDelete: boolean;
+    ignoreChanges: string[];
+    customTimeouts: { create?: string; update?: string; delete?: string } | null;
+  }>;
+  invokes: Array<{ token: string; args: Json }>;
+  outputs: Json;
+  policy: PolicyReport;
+  bringUp: BringUp;
+}
+
+export function planJson(recording: Recording, policy: PolicyReport): PlanJson {
+  return {
+    stack: recording.stack,
+    project: recording.project,
+    resources: recording.resources.map((r) => ({
+      urn: r.urn,
+      type: r.type,
+      name: r.name,
+      parent: r.parent ?? null,
+      provider: r.provider ?? null,
+      dependsOn: [...r.dependsOn],
+      inputs: r.inputs,
+      secretPaths: [...r.secretPaths],
+      protect: r.protect,
+      retainOnDelete: r.retainOnDelete,
+      ignoreChanges: [...r.ignoreChanges],
+      customTimeouts: r.customTimeouts ?? null,
+    })),
+    invokes: recording.invokes.map((i) => ({ token: i.token, args: i.args })),
+    outputs: recording.outputs,
+    policy,
+    bringUp: simulateBringUp(recording.resources),
+  };
+}
+
+/** Resources grouped into phases: each phase waits only for earlier ones. */
+export function phases(resources: readonly RecordedResource[]): RecordedResource[][] {
+  const custom = resources.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:"));
+  const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  const depth = new Map<string, number>();
+  const depthOf = (r: RecordedResource, seen: Set<string>): number => {
+    const known = depth.get(r.urn);
+    if (known !== undefined) return known;
+    if (seen.has(r.urn)) return 0;
+    seen.add(r.urn);
+    const deps = r.dependsOn.map((u) => byUrn.get(u)).filter((d): d is RecordedResource => d !== undefined && d.custom);
+    const d = deps.length === 0 ? 0 : 1 + Math.max(...deps.map((x) => depthOf(x, seen)));
+    depth.set(r.urn, d);
+    return d;
+  };
+  const out: RecordedResource[][] = [];
+  for (const r of custom) (out[depthOf(r, new Set())] ??= []).push(r);
+  return out.filter((p) => p !== undefined);
+}
+
+export function planText(recording: Recording, policy: PolicyReport, policyRan: boolean): string {
+  const lines: string[] = [];
+  const bringUp = simulateBringUp(recording.resources);
+  lines.push(`Plan for stack ${recording.stack} (project ${recording.project}): ${recording.resources.length} resources, ${recording.invokes.length} invokes`);
+  lines.push("Offline: nothing was contacted; secrets show as [secret], values known only after apply as (known after apply).", "");
+
+  lines.push("== Bring-up phases (each waits only for earlier phases)");
+  phases(recording.resources).forEach((phase, i) => lines.push(`  ${i + 1}. ${phase.map((r) => `${r.name} [${shortType(r.type)}]`).join(", ")}`));
+  lines.push(
+    "",
+    `== Bring-up estimate: ${minutes(bringUp.criticalPathSeconds)} with this graph, ${minutes(bringUp.sequentialSeconds)} one step at a time`,
+    `   critical path: ${bringUp.path.join(" → ")}`,
+    "",
+  );
+
+  const applies = recording.resources.filter((r) => r.type === "talos:machine/configurationApply:ConfigurationApply");
+  if (applies.length > 0) lines.push("== Talos config patches, per node");
+  for (const apply of applies) {
+    const inputs = apply.inputs as Record<string, Json>;
+    lines.push(`--- ${apply.name} (node ${String(inputs.node)})${apply.protect ? " [protected]" : ""}`);
+    for (const patch of (inputs.configPatches as string[] | undefined) ?? []) lines.push(indent(String(patch).trimEnd(), "    "), "    ---");
+  }
+
+  const settings = recording.resources.filter((r) => r.type === "kubernetes:core/v1:ConfigMap" && r.name.includes("cluster-settings"));
+  for (const cm of settings) lines.push("", "== cluster-settings ConfigMap", indent(stringify((cm.inputs as Record<string, Json>).data ?? {}).trimEnd(), "    "));
+
+  const releases = recording.resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release");
+  if (releases.length > 0) lines.push("", "== Helm releases");
+  for (const release of releases) {
+    const inputs = release.inputs as Record<string, Json>;
+    lines.push(`--- ${String(inputs.name ?? release.name)}: ${String(inputs.chart)} ${String(inputs.version)} in ${String(inputs.namespace)}`, indent(stringify(inputs.values ?? {}).trimEnd(), "    "));
+  }
+
+  const cloudflare = recording.resources.filter((r) => r.type.startsWith("cloudflare:"));
+  if (cloudflare.length > 0) lines.push("", "== Cloudflare");
+  for (const cf of cloudflare) lines.push(`--- ${cf.name} [${shortType(cf.type)}]`, indent(stringify(cf.inputs).trimEnd(), "    "));
+
+  lines.push("", "== Stack outputs", indent(stringify(recording.outputs).trimEnd(), "    "), "");
+  lines.push("== Policy");
+  if (!policyRan) lines.push("    not run: the CrossGuard pack (policy/) is not built yet");
+  else if (policy.violations.length === 0) lines.push("    no violations");
+  for (const v of policy.violations) lines.push(`    ${v.level.toUpperCase()} ${v.policy}: ${v.message} (${v.urn})`);
+  return lines.join("\n") + "\n";
+}
+
+/** The bring-up graph as a Mermaid flowchart (custom resources; edges are real dependencies). */
+export function planMermaid(recording: Recording): string {
+  const custom = recording.resources.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:"));
+  const ids = new Map(custom.map((r, i) => [r.urn, `n${i}`]));
+  const lines = ["flowchart TD"];
+  for (const r of custom) lines.push(`  ${ids.get(r.urn)}["${r.name}<br/><small>${shortType(r.type)}</small>"]`);
+  for (const r of custom) for (const dep of r.dependsOn) if (ids.has(dep)) lines.push(`  ${ids.get(dep)} --> ${ids.get(r.urn)}`);
+  return lines.join("\n") + "\n";
+}
+
+function shortType(type: string): string {
+  return type.split(":").pop() ?? type;
+}
+
+function indent(text: string, prefix: string): string {
+  return text
+    .split("\n")
+    .map((l) => prefix + l)
+    .join("\n");
+}
+
+function minutes(seconds: number): string {
+  return `${Math.round(seconds / 6) / 10} min`;
+}

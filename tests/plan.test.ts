@@ -1,0 +1,97 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { main } from "../plan/cli";
+import { bringUpGraphMarkdown, graphMarkers, withSection } from "../plan/docs";
+import { repoRoot, stacks } from "./support";
+
+/** Runs the plan command and captures what it prints. */
+async function plan(argv: string[], where = {}): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const write = (sink: "out" | "err") => (chunk: string | Uint8Array) => {
+    if (sink === "out") out += String(chunk);
+    else err += String(chunk);
+    return true;
+  };
+  const stdout = jest.spyOn(process.stdout, "write").mockImplementation(write("out"));
+  const stderr = jest.spyOn(process.stderr, "write").mockImplementation(write("err"));
+  try {
+    const code = await main(argv, where);
+    return { code, out, err };
+  } finally {
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
+}
+
+describe.each(stacks)("npm run plan -- %s", (stack) => {
+  it("prints the plan and exits 0", async () => {
+    const { code, out } = await plan([stack]);
+    expect(code).toBe(0);
+    expect(out).toContain(`Plan for stack ${stack}`);
+    expect(out).toContain("== Bring-up phases");
+    expect(out).toContain(`--- apply-${stack}-01`);
+    expect(out).toMatch(/cni:\n\s+name: none/);
+    expect(out).toContain('kubeconfig: "[secret]"');
+    expect(out).toContain("== Policy\n    not run");
+  });
+
+  it("--json follows the contract exactly", async () => {
+    const { code, out } = await plan([stack, "--json"]);
+    expect(code).toBe(0);
+    const doc = JSON.parse(out);
+    expect(Object.keys(doc).sort()).toEqual(["bringUp", "invokes", "outputs", "policy", "project", "resources", "stack"]);
+    expect(doc).toMatchObject({ stack, project: "talos-gitops", policy: { violations: [] } });
+    for (const r of doc.resources) {
+      expect(Object.keys(r).sort()).toEqual(["customTimeouts", "dependsOn", "ignoreChanges", "inputs", "name", "parent", "protect", "provider", "retainOnDelete", "secretPaths", "type", "urn"]);
+    }
+    for (const i of doc.invokes) expect(Object.keys(i).sort()).toEqual(["args", "token"]);
+    const bootstrap = doc.resources.find((r: { type: string }) => r.type === "talos:machine/bootstrap:Bootstrap");
+    expect(bootstrap.dependsOn).toContain(doc.resources.find((r: { name: string }) => r.name === `apply-${stack}-01`).urn);
+    expect(bootstrap.inputs.clientConfiguration).toBe("[secret]");
+    expect(bootstrap.secretPaths).toEqual(["clientConfiguration"]);
+    expect(doc.outputs.kubeconfig).toBe("[secret]");
+    expect(doc.bringUp.criticalPathSeconds).toBeLessThan(doc.bringUp.sequentialSeconds);
+    expect(doc.bringUp.path).toEqual(expect.arrayContaining([`apply-${stack}-01`, "bootstrap", "kubeconfig"]));
+  });
+
+  it("--graph mermaid draws the dependencies", async () => {
+    const { code, out } = await plan([stack, "--graph", "mermaid"]);
+    expect(code).toBe(0);
+    expect(out.startsWith("flowchart TD\n")).toBe(true);
+    expect(out).toMatch(/n\d+ --> n\d+/);
+  });
+});
+
+describe("invalid stack file", () => {
+  it("exits 1 with errors naming file and key, in text and JSON", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
+    try {
+      fs.copyFileSync(path.join(repoRoot, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+      const broken = fs.readFileSync(path.join(repoRoot, "Pulumi.infra.yaml"), "utf8").replace("ip: 10.25.11.13", "ip: 10.25.12.13");
+      fs.writeFileSync(path.join(dir, "Pulumi.broken.yaml"), broken);
+      const where = { projectDir: dir, entry: path.join(repoRoot, "index") };
+      const text = await plan(["broken"], where);
+      expect(text.code).toBe(1);
+      expect(text.err).toContain("Pulumi.broken.yaml: cluster.nodes[2].ip: 10.25.12.13 is outside the node subnet 10.25.11.0/24");
+      const json = await plan(["broken", "--json"], where);
+      expect(json.code).toBe(1);
+      expect(JSON.parse(json.out)).toEqual({ errors: [{ file: "Pulumi.broken.yaml", path: "cluster.nodes[2].ip", message: "10.25.12.13 is outside the node subnet 10.25.11.0/24" }] });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a bad command line", async () => {
+    expect((await plan([])).code).toBe(2);
+    expect((await plan(["infra", "--graph", "dot"])).code).toBe(2);
+  });
+});
+
+describe("README bring-up diagram", () => {
+  it("is generated from the recorded graph and up to date (npm run schema)", async () => {
+    const readme = fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
+    expect(withSection(readme, graphMarkers, await bringUpGraphMarkdown())).toBe(readme);
+  });
+});
