@@ -1,21 +1,37 @@
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterConfig } from "../stacks/load";
+import { ClusterBootstrap } from "./bootstrap/clusterBootstrap";
+import { FluxHandover } from "./flux/fluxHandover";
+import type { Credentials } from "./secrets/resolver";
 import { TalosCluster } from "./talos/talosCluster";
 
 export interface ClusterArgs {
   readonly config: ClusterConfig;
+  readonly credentials: Credentials;
 }
 
-/** One Kubernetes cluster: Talos → bootstrap → Flux → Cloudflare, each a child component. */
+/** One Kubernetes cluster: Talos → bootstrap → Flux, each a child component. */
 export class Cluster extends pulumi.ComponentResource {
   readonly clusterName: string;
   readonly talos: TalosCluster;
 
   constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("talos-gitops:index:Cluster", name, {}, opts);
-    const { config } = args;
+    const { config, credentials } = args;
     this.clusterName = config.name;
     this.talos = new TalosCluster(config.name, { config }, { parent: this });
+
+    // Built from the kubeconfig, which resolves only after the Talos health wait.
+    const provider = new k8s.Provider(
+      config.name,
+      { kubeconfig: this.talos.kubeconfig, clusterIdentifier: config.name, enableServerSideApply: true },
+      { parent: this },
+    );
+    const bootstrap = new ClusterBootstrap(config.name, { config, credentials, talos: this.talos, provider }, { parent: this });
+    const fluxNamespace = bootstrap.namespaces.get("flux-system");
+    if (!fluxNamespace) throw new Error("internal: flux-system namespace missing");
+    new FluxHandover(config.name, { config, credentials, provider, namespace: fluxNamespace, after: bootstrap.platformReady }, { parent: this });
     this.registerOutputs({});
   }
 
@@ -29,5 +45,4 @@ export class Cluster extends pulumi.ComponentResource {
       talosconfig: this.talos.talosconfig,
     };
   }
-
 }

@@ -18,7 +18,8 @@ import type { RecordedResource } from "./harness";
  * | components, providers                  |       0 | logical only                                     |
  */
 export const nominalSeconds: ReadonlyArray<readonly [match: (r: RecordedResource) => boolean, seconds: number]> = [
-  [(r) => !r.custom || r.type.startsWith("pulumi:providers:"), 0],
+  [(r) => r.type.startsWith("kubernetes:yaml/v2:"), 20],
+  [(r) => !isStep(r), 0],
   [(r) => r.type === "talos:machine/secrets:Secrets", 1],
   [(r) => r.type === "talos:imageFactory/schematic:Schematic", 3],
   [(r) => r.type === "talos:machine/configurationApply:ConfigurationApply", 300],
@@ -26,10 +27,26 @@ export const nominalSeconds: ReadonlyArray<readonly [match: (r: RecordedResource
   [(r) => r.type === "talos:cluster/kubeconfig:Kubeconfig", 180],
   [(r) => r.type === "kubernetes:helm.sh/v3:Release" && /cilium/.test(r.name), 180],
   [(r) => r.type === "kubernetes:helm.sh/v3:Release", 120],
-  [(r) => r.type.startsWith("kubernetes:yaml/v2:") || r.type.includes("CustomResourceDefinition"), 20],
+  [(r) => r.type.includes("CustomResourceDefinition"), 20],
   [(r) => r.type.startsWith("kubernetes:"), 5],
   [(r) => r.type.startsWith("cloudflare:"), 5],
 ];
+
+/**
+ * What a resource waits for under the engine: its dependencies and its explicit provider (a
+ * provider is ready only once its own inputs, such as a kubeconfig, are).
+ */
+export function waitsFor(resource: RecordedResource): string[] {
+  return resource.provider ? [...resource.dependsOn, resource.provider] : [...resource.dependsOn];
+}
+
+/**
+ * Whether a resource is a step of the bring-up: custom resources, and the Kubernetes provider's
+ * remote YAML components (the provider applies their objects); not providers or our components.
+ */
+export function isStep(r: RecordedResource): boolean {
+  return (r.custom && !r.type.startsWith("pulumi:providers:")) || r.type.startsWith("kubernetes:yaml/v2:");
+}
 
 export function durationOf(resource: RecordedResource): number {
   return nominalSeconds.find(([match]) => match(resource))?.[1] ?? 1;
@@ -56,7 +73,7 @@ export function simulateBringUp(resources: readonly RecordedResource[]): BringUp
     stack.add(urn);
     let start = 0;
     let via: string | undefined;
-    for (const dep of resource.dependsOn) {
+    for (const dep of waitsFor(resource)) {
       const at = visit(dep, stack);
       if (via === undefined || at > start) {
         start = at;

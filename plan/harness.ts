@@ -4,6 +4,7 @@ import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import type { ProgramDeps } from "../program";
 import { defaults } from "../stacks/defaults";
 import { containsSecure, isSecure, readStackFile } from "../stacks/stackFile";
+import { offlineDeps } from "./offline";
 import { invokeModels, resourceModels } from "./providerModel";
 import { decode, isSecretWire, SECRET_MASK, sig, wrapSecret, type Json } from "./wire";
 
@@ -74,7 +75,7 @@ export interface RecordOptions {
   readonly cluster?: (raw: unknown) => unknown;
   /** Extra or replaced top-level config keys; `{ secret }` values count as `secure:` ones. */
   readonly config?: Readonly<Record<string, string | { secret: string }>>;
-  /** Services the program uses (1Password client, ...). */
+  /** Services the program uses (1Password client, ...); offline placeholders unless a test injects fakes. */
   readonly deps?: ProgramDeps;
   /** Module exporting the program function; the project's index.ts unless a test needs a fixture. */
   readonly entry?: string;
@@ -119,7 +120,7 @@ export async function record(options: RecordOptions): Promise<Recording> {
     // also reject an internal promise nobody awaits (the language host swallows that; we need not).
     await pulumi.runtime.runInPulumiStack(async () => {
       try {
-        return await main(options.deps);
+        return await main(options.deps ?? offlineDeps());
       } catch (e) {
         error = e instanceof Error ? e : new Error(String(e));
         return {};

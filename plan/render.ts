@@ -1,5 +1,5 @@
 import { stringify } from "yaml";
-import { simulateBringUp, type BringUp } from "./bringUp";
+import { isStep, simulateBringUp, waitsFor, type BringUp } from "./bringUp";
 import type { RecordedResource, Recording } from "./harness";
 import type { Json } from "./wire";
 
@@ -59,7 +59,7 @@ export function planJson(recording: Recording, policy: PolicyReport): PlanJson {
 
 /** Resources grouped into phases: each phase waits only for earlier ones. */
 export function phases(resources: readonly RecordedResource[]): RecordedResource[][] {
-  const custom = resources.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:"));
+  const custom = resources.filter(isStep);
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
   const depth = new Map<string, number>();
   const depthOf = (r: RecordedResource, seen: Set<string>): number => {
@@ -67,8 +67,11 @@ export function phases(resources: readonly RecordedResource[]): RecordedResource
     if (known !== undefined) return known;
     if (seen.has(r.urn)) return 0;
     seen.add(r.urn);
-    const deps = r.dependsOn.map((u) => byUrn.get(u)).filter((d): d is RecordedResource => d !== undefined && d.custom);
-    const d = deps.length === 0 ? 0 : 1 + Math.max(...deps.map((x) => depthOf(x, seen)));
+    const deps = waitsFor(r)
+      .map((u) => byUrn.get(u))
+      .filter((d): d is RecordedResource => d !== undefined && (isStep(d) || isProvider(d)));
+    // A provider is not a step of its own: its dependents sit right after what it waits for.
+    const d = deps.length === 0 ? 0 : Math.max(...deps.map((x) => depthOf(x, seen) + (isProvider(x) ? 0 : 1)));
     depth.set(r.urn, d);
     return d;
   };
@@ -124,12 +127,24 @@ export function planText(recording: Recording, policy: PolicyReport, policyRan: 
 
 /** The bring-up graph as a Mermaid flowchart (custom resources; edges are real dependencies). */
 export function planMermaid(recording: Recording): string {
-  const custom = recording.resources.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:"));
+  const custom = recording.resources.filter(isStep);
   const ids = new Map(custom.map((r, i) => [r.urn, `n${i}`]));
   const lines = ["flowchart TD"];
   for (const r of custom) lines.push(`  ${ids.get(r.urn)}["${r.name}<br/><small>${shortType(r.type)}</small>"]`);
-  for (const r of custom) for (const dep of r.dependsOn) if (ids.has(dep)) lines.push(`  ${ids.get(dep)} --> ${ids.get(r.urn)}`);
+  const byUrn = new Map(recording.resources.map((r) => [r.urn, r]));
+  // Edges through a provider go to what the provider waits for.
+  const direct = (urn: string): string[] => {
+    const r = byUrn.get(urn);
+    return r && isProvider(r) ? waitsFor(r).flatMap(direct) : [urn];
+  };
+  for (const r of custom) {
+    for (const dep of new Set(waitsFor(r).flatMap(direct))) if (ids.has(dep)) lines.push(`  ${ids.get(dep)} --> ${ids.get(r.urn)}`);
+  }
   return lines.join("\n") + "\n";
+}
+
+function isProvider(r: RecordedResource): boolean {
+  return r.type.startsWith("pulumi:providers:");
 }
 
 function shortType(type: string): string {

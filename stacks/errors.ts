@@ -19,8 +19,8 @@ export function formatPath(segments: readonly PathSegment[]): string {
 export class StackConfigError extends Error {
   readonly issues: readonly ConfigIssue[];
 
-  constructor(issues: readonly ConfigIssue[]) {
-    super(`invalid stack configuration (${issues.length} problem${issues.length === 1 ? "" : "s"}):\n` + issues.map(formatIssue).join("\n"));
+  constructor(issues: readonly ConfigIssue[], headline = "invalid stack configuration") {
+    super(`${headline} (${issues.length} problem${issues.length === 1 ? "" : "s"}):\n` + issues.map(formatIssue).join("\n"));
     this.name = "StackConfigError";
     this.issues = issues;
   }

@@ -14,7 +14,7 @@ export const versions = {
   charts: {
     cilium: "1.18.3",
     coredns: "1.44.3",
-    spegel: "0.4.0",
+    spegel: "0.7.4",
     certManager: "v1.19.0",
     externalSecrets: "0.20.3",
     fluxOperator: "0.32.0",
@@ -24,6 +24,16 @@ export const versions = {
   gatewayApi: "v1.3.0",
   /** Flux distribution the FluxInstance runs. */
   flux: "2.7.2",
+  /** Where each chart comes from (OCI where the project publishes one). */
+  chartSources: {
+    cilium: { repo: "https://helm.cilium.io/", chart: "cilium" },
+    coredns: { chart: "oci://ghcr.io/coredns/charts/coredns" },
+    spegel: { chart: "oci://ghcr.io/spegel-org/helm-charts/spegel" },
+    certManager: { chart: "oci://quay.io/jetstack/charts/cert-manager" },
+    externalSecrets: { chart: "oci://ghcr.io/external-secrets/charts/external-secrets" },
+    fluxOperator: { chart: "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator" },
+    prometheusOperatorCrds: { chart: "oci://ghcr.io/prometheus-community/charts/prometheus-operator-crds" },
+  },
 } as const;
 
 /** Talos minor line whose config schema the patches are checked against. */

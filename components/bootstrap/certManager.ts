@@ -1,0 +1,34 @@
+import type { ClusterConfig } from "../../stacks/load";
+
+export const acmeServers = {
+  "letsencrypt-production": "https://acme-v02.api.letsencrypt.org/directory",
+  "letsencrypt-staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
+} as const;
+
+/** Secret (in cert-manager's namespace) holding the zone-scoped Cloudflare token for DNS-01. */
+export const cloudflareTokenSecret = { name: "cloudflare-api-token", key: "api-token" } as const;
+
+export function certManagerValues(): Record<string, unknown> {
+  return {
+    crds: { enabled: true, keep: true },
+    global: { leaderElection: { namespace: "cert-manager" } },
+    prometheus: { enabled: true, servicemonitor: { enabled: true } },
+  };
+}
+
+/** A Let's Encrypt ClusterIssuer answering DNS-01 challenges for the cluster's zone through Cloudflare. */
+export function clusterIssuerSpec(cluster: ClusterConfig, issuer: keyof typeof acmeServers): Record<string, unknown> {
+  return {
+    acme: {
+      email: cluster.certManager.email,
+      server: acmeServers[issuer],
+      privateKeySecretRef: { name: `${issuer}-account-key` },
+      solvers: [
+        {
+          dns01: { cloudflare: { apiTokenSecretRef: { name: cloudflareTokenSecret.name, key: cloudflareTokenSecret.key } } },
+          selector: { dnsZones: [cluster.domain] },
+        },
+      ],
+    },
+  };
+}

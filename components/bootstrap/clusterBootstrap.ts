@@ -1,0 +1,96 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { ClusterConfig } from "../../stacks/load";
+import type { Credentials } from "../secrets/resolver";
+import type { TalosCluster } from "../talos/talosCluster";
+import { acmeServers, certManagerValues, cloudflareTokenSecret, clusterIssuerSpec } from "./certManager";
+import { ciliumValues } from "./cilium";
+import { corednsValues } from "./coredns";
+import { gatewayApiCrds, prometheusOperatorCrds } from "./crds";
+import { clusterSecretStoreName, externalSecretsValues, onePasswordStoreSpec, onePasswordTokenSecret } from "./externalSecrets";
+import { namespace, type ManagedNamespace } from "./namespaces";
+import { chartRelease } from "./release";
+import { bootstrapSecret } from "./secret";
+import { spegelValues } from "./spegel";
+
+export interface ClusterBootstrapArgs {
+  readonly config: ClusterConfig;
+  readonly credentials: Credentials;
+  readonly talos: TalosCluster;
+  readonly provider: k8s.Provider;
+  /** The zone-scoped DNS-01 token (from the Cloudflare component); without it no ClusterIssuer is made. */
+  readonly dnsChallengeToken?: pulumi.Output<string>;
+}
+
+/**
+ * Takes a fresh Talos cluster (nodes NotReady, no CNI, no DNS) to one ready for Flux. Each step
+ * depends on what it really needs, so independent steps run side by side:
+ *
+ *   CRDs → Cilium → (Talos health with Kubernetes checks) → CoreDNS ─┬→ cert-manager → issuers
+ *                                                    └→ Spegel ──────┼→ external-secrets → store
+ *                                                                    └→ flux-operator (components/flux)
+ */
+export class ClusterBootstrap extends pulumi.ComponentResource {
+  readonly namespaces: ReadonlyMap<ManagedNamespace, k8s.core.v1.Namespace>;
+  readonly cilium: k8s.helm.v3.Release;
+  readonly coredns: k8s.helm.v3.Release;
+  readonly spegel?: k8s.helm.v3.Release;
+  readonly monitoringCrds: k8s.helm.v3.Release;
+  /** What every image-heavy release after DNS waits for: CoreDNS, and Spegel when it runs. */
+  readonly platformReady: pulumi.Resource[];
+
+  constructor(name: string, args: ClusterBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("talos-gitops:bootstrap:ClusterBootstrap", name, {}, opts);
+    const { config, credentials, provider } = args;
+    const child = { parent: this, provider };
+
+    const wanted: ManagedNamespace[] = ["cert-manager", "flux-system", ...(config.spegel.enabled ? (["spegel"] as const) : []), ...(config.externalSecrets?.enabled ? (["external-secrets"] as const) : [])];
+    this.namespaces = new Map(wanted.map((ns) => [ns, namespace(ns, child)]));
+    const ns = (n: ManagedNamespace) => {
+      const found = this.namespaces.get(n);
+      if (!found) throw new Error(`internal: namespace ${n} not created`);
+      return found;
+    };
+
+    const gatewayCrds = gatewayApiCrds(child);
+    this.monitoringCrds = prometheusOperatorCrds(child);
+
+    // Helm's wait cannot succeed here: Hubble relay needs cluster DNS, which comes after Cilium.
+    // Readiness is awaited by the Talos health check with Kubernetes checks (nodes Ready = CNI up).
+    this.cilium = chartRelease("cilium", { chart: "cilium", namespace: "kube-system", values: ciliumValues(config), wait: false }, { ...child, dependsOn: [gatewayCrds, this.monitoringCrds] });
+    const networkReady = args.talos.health(true, [this.cilium]).apply(() => [this.cilium]);
+
+    this.coredns = chartRelease("coredns", { chart: "coredns", namespace: "kube-system", values: corednsValues(config) }, { ...child, dependsOn: pulumi.all([networkReady]).apply(([deps]) => [...deps, this.monitoringCrds]) });
+
+    if (config.spegel.enabled) {
+      this.spegel = chartRelease("spegel", { chart: "spegel", namespace: "spegel", values: spegelValues() }, { ...child, dependsOn: pulumi.all([networkReady]).apply(([deps]) => [...deps, ns("spegel"), this.monitoringCrds]) });
+    }
+    this.platformReady = [this.coredns, ...(this.spegel ? [this.spegel] : []), this.monitoringCrds];
+
+    const certManager = chartRelease("cert-manager", { chart: "certManager", namespace: "cert-manager", values: certManagerValues(), waitForJobs: true }, { ...child, dependsOn: [...this.platformReady, ns("cert-manager")] });
+    if (args.dnsChallengeToken) {
+      const token = bootstrapSecret("cloudflare-api-token", { name: cloudflareTokenSecret.name, namespace: "cert-manager" }, { [cloudflareTokenSecret.key]: args.dnsChallengeToken }, { ...child, dependsOn: [ns("cert-manager")] });
+      for (const issuer of Object.keys(acmeServers) as Array<keyof typeof acmeServers>) {
+        new k8s.apiextensions.CustomResource(issuer, { apiVersion: "cert-manager.io/v1", kind: "ClusterIssuer", metadata: { name: issuer }, spec: clusterIssuerSpec(config, issuer) }, { ...child, dependsOn: [certManager, token] });
+      }
+    } else {
+      pulumi.log.info(`${config.name}: no Cloudflare settings, so no Let's Encrypt DNS-01 ClusterIssuers; add them through the GitOps tree`, this);
+    }
+
+    if (config.externalSecrets?.enabled) {
+      const eso = chartRelease("external-secrets", { chart: "externalSecrets", namespace: "external-secrets", values: externalSecretsValues() }, { ...child, dependsOn: [...this.platformReady, ns("external-secrets")] });
+      const token = bootstrapSecret(
+        "onepassword-service-account",
+        { name: onePasswordTokenSecret.name, namespace: onePasswordTokenSecret.namespace },
+        { [onePasswordTokenSecret.key]: credentials.require("externalSecrets.serviceAccountToken") },
+        { ...child, dependsOn: [ns("external-secrets")] },
+      );
+      new k8s.apiextensions.CustomResource(
+        "onepassword-store",
+        { apiVersion: "external-secrets.io/v1", kind: "ClusterSecretStore", metadata: { name: clusterSecretStoreName }, spec: onePasswordStoreSpec(config.externalSecrets.vault) },
+        { ...child, dependsOn: [eso, token] },
+      );
+    }
+    this.registerOutputs({});
+  }
+}
