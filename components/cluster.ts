@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterConfig } from "../stacks/load";
 import { ClusterBootstrap } from "./bootstrap/clusterBootstrap";
+import { CloudflareEdge } from "./cloudflare/cloudflareEdge";
 import { FluxHandover } from "./flux/fluxHandover";
 import type { Credentials } from "./secrets/resolver";
 import { TalosCluster } from "./talos/talosCluster";
@@ -11,7 +12,7 @@ export interface ClusterArgs {
   readonly credentials: Credentials;
 }
 
-/** One Kubernetes cluster: Talos → bootstrap → Flux, each a child component. */
+/** One Kubernetes cluster: Talos → bootstrap → Flux → Cloudflare, each a child component. */
 export class Cluster extends pulumi.ComponentResource {
   readonly clusterName: string;
   readonly talos: TalosCluster;
@@ -28,7 +29,8 @@ export class Cluster extends pulumi.ComponentResource {
       { kubeconfig: this.talos.kubeconfig, clusterIdentifier: config.name, enableServerSideApply: true },
       { parent: this },
     );
-    const bootstrap = new ClusterBootstrap(config.name, { config, credentials, talos: this.talos, provider }, { parent: this });
+    const edge = config.cloudflare && new CloudflareEdge(config.name, { config, settings: config.cloudflare, credentials, kubernetes: provider }, { parent: this });
+    const bootstrap = new ClusterBootstrap(config.name, { config, credentials, talos: this.talos, provider, dnsChallengeToken: edge?.dnsChallengeToken }, { parent: this });
     const fluxNamespace = bootstrap.namespaces.get("flux-system");
     if (!fluxNamespace) throw new Error("internal: flux-system namespace missing");
     new FluxHandover(config.name, { config, credentials, provider, namespace: fluxNamespace, after: bootstrap.platformReady }, { parent: this });

@@ -110,7 +110,8 @@ export async function record(options: RecordOptions): Promise<Recording> {
   enableMonitorFeatures();
 
   const logs: string[] = [];
-  const restoreConsole = captureConsole(logs);
+  const stopCollecting = collectStrayFailures();
+  const restoreConsole = process.env.HARNESS_DEBUG ? () => undefined : captureConsole(logs);
   let error: Error | undefined;
   try {
     // Loaded here, after the runtime is set up, exactly as the Pulumi language host loads it.
@@ -136,7 +137,25 @@ export async function record(options: RecordOptions): Promise<Recording> {
     }
     restoreConsole();
   }
+  // A failure inside an apply or a registration rejects a promise the program never awaits; under
+  // `pulumi up` the language host reports it and fails the update, so the recording does too.
+  const stray = await stopCollecting();
+  if (error === undefined && stray !== undefined) error = stray;
   return monitor.recording(options.stack, project, logs, error);
+}
+
+function collectStrayFailures(): () => Promise<Error | undefined> {
+  const seen: unknown[] = [];
+  const onFailure = (reason: unknown) => void seen.push(reason);
+  process.on("unhandledRejection", onFailure);
+  process.on("uncaughtException", onFailure);
+  return async () => {
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off("unhandledRejection", onFailure);
+    process.off("uncaughtException", onFailure);
+    const first = seen[0];
+    return first === undefined ? undefined : first instanceof Error ? first : new Error(String(first));
+  };
 }
 
 /** Offline there is no key to decrypt secure: values; the program sees a placeholder instead. */

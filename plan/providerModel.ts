@@ -3,8 +3,8 @@ import { UNKNOWN, type Json } from "./wire";
 /**
  * What each provider would compute, for the offline run: the outputs a resource gains on create and
  * the results of invokes, as UNKNOWN placeholders shaped like the real ones. The values are never
- * real; their shape lets the program run on. Which invoke results are secret is checked against
- * the provider schema by tests/talos-contract.test.ts.
+ * real; their shape lets the program run on. Which Talos invoke results are secret is checked
+ * against the provider schema by tests/talos-contract.test.ts.
  */
 export interface ResourceModel {
   /** Outputs the provider adds to the inputs on create. */
@@ -26,6 +26,8 @@ export const resourceModels: Readonly<Record<string, ResourceModel>> = {
   "talos:machine/configurationApply:ConfigurationApply": {
     outputs: () => ({ machineConfiguration: UNKNOWN, resolvedApplyMode: UNKNOWN }),
   },
+  "cloudflare:index/accountToken:AccountToken": { outputs: () => ({ value: UNKNOWN }) },
+  "random:index/randomBytes:RandomBytes": { outputs: () => ({ base64: UNKNOWN, hex: UNKNOWN }) },
   "talos:cluster/kubeconfig:Kubeconfig": {
     outputs: () => ({ kubeconfigRaw: UNKNOWN, kubernetesClientConfiguration: { ...clientConfiguration, host: UNKNOWN } }),
   },
@@ -36,6 +38,12 @@ export const invokeModels: Readonly<Record<string, InvokeModel>> = {
   "talos:client/getConfiguration:getConfiguration": { result: (args) => ({ ...args, talosConfig: UNKNOWN }), secretOutputs: ["talosConfig"] },
   "talos:cluster/getHealth:getHealth": { result: (args) => ({ ...args, id: "healthy" }), secretOutputs: [] },
   "talos:imageFactory/getUrls:getUrls": { result: (args) => ({ ...args, urls: { installer: UNKNOWN, iso: UNKNOWN } }), secretOutputs: [] },
+  "cloudflare:index/getAccountApiTokenPermissionGroupsList:getAccountApiTokenPermissionGroupsList": {
+    // The group's real id is looked up at deploy time; offline it reads as the group's name.
+    result: (args) => ({ ...args, results: [{ id: `(id of ${decodeURIComponent(String(args.name))})`, name: decodeURIComponent(String(args.name)), scopes: [String(args.scope)] }] }),
+    secretOutputs: [],
+  },
+  "cloudflare:index/getZeroTrustTunnelCloudflaredToken:getZeroTrustTunnelCloudflaredToken": { result: (args) => ({ ...args, token: UNKNOWN }), secretOutputs: ["token"] },
 };
 
 export { UNKNOWN };

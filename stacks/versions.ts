@@ -11,6 +11,7 @@ export const versions = {
   /** Pulumiverse Talos provider plugin, installed by `pulumi up` from its download URL. */
   talosProvider: "0.8.1",
   talosProviderDownloadUrl: "github://api.github.com/pulumiverse",
+  /** The other provider plugins are the npm packages' own versions (package.json, pinned exactly). */
   charts: {
     cilium: "1.18.3",
     coredns: "1.44.3",

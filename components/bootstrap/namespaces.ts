@@ -9,6 +9,9 @@ export const namespaceSecurity = {
   "cert-manager": "restricted",
   "external-secrets": "restricted",
   "flux-system": "baseline",
+  // Flux deploys cloudflared and external-dns here; the namespaces exist first to hold their tokens.
+  cloudflared: "restricted",
+  "external-dns": "restricted",
 } as const;
 
 export type ManagedNamespace = keyof typeof namespaceSecurity;
