@@ -1,5 +1,8 @@
+import * as path from "path";
 import { StackConfigError, type ConfigIssue } from "../stacks/errors";
+import { clusterFromStackFile, readStackFile } from "../stacks/stackFile";
 import { record } from "./harness";
+import { clusterFacts, runPolicyPack } from "./policy";
 import { planJson, planMermaid, planText, type PolicyReport } from "./render";
 
 /**
@@ -27,11 +30,11 @@ export async function main(argv: readonly string[], where: { projectDir?: string
     return 1;
   }
 
-  // The CrossGuard pack is not built yet (policy/): no rule ran, so none can have failed.
-  const policy: PolicyReport = { violations: [] };
+  const projectDir = where.projectDir ?? path.resolve(__dirname, "..");
+  const policy: PolicyReport = await runPolicyPack(recording, clusterFacts(clusterFromStackFile(readStackFile(projectDir, stack))));
   if (graph === "mermaid") process.stdout.write(planMermaid(recording));
   else if (json) process.stdout.write(JSON.stringify(planJson(recording, policy), null, 2) + "\n");
-  else process.stdout.write(planText(recording, policy, false));
+  else process.stdout.write(planText(recording, policy));
   return policy.violations.some((v) => v.level === "mandatory") ? 1 : 0;
 }
 

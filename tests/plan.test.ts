@@ -34,7 +34,7 @@ describe.each(stacks)("npm run plan -- %s", (stack) => {
     expect(out).toContain(`--- apply-${stack}-01`);
     expect(out).toMatch(/cni:\n\s+name: none/);
     expect(out).toContain('kubeconfig: "[secret]"');
-    expect(out).toContain("== Policy\n    not run");
+    expect(out).toContain("== Policy\n    no violations");
   });
 
   it("--json follows the contract exactly", async () => {

@@ -1,0 +1,176 @@
+import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { parseAllDocuments } from "yaml";
+import { cidrRange, contains, ipRange, isIpv4, privateKind, single, type Ipv4Range } from "../stacks/ipv4";
+import { factsSchema, type FactsConfig } from "./facts";
+import { get, type Props } from "./values";
+
+const helmRelease = "kubernetes:helm.sh/v3:Release";
+const talosApply = "talos:machine/configurationApply:ConfigurationApply";
+
+function releaseName(args: { props: Props; name: string }): string {
+  return String(args.props.name ?? args.name);
+}
+
+/** Talos patch documents of an apply, parsed. */
+function talosPatches(props: Props): Props[] {
+  const patches = Array.isArray(props.configPatches) ? props.configPatches : [];
+  return patches.flatMap((p) => (typeof p === "string" ? parseAllDocuments(p).map((d) => d.toJS() as Props) : []));
+}
+
+export const ciliumReplacesKubeProxy: ResourceValidationPolicy = {
+  name: "cilium-kube-proxy-replacement",
+  description: "Cilium replaces kube-proxy (k8sServiceHost/Port set), encrypts with WireGuard, and names the cluster with an id in 1-255.",
+  enforcementLevel: "mandatory",
+  validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
+    if (args.type !== helmRelease || !/^cilium$/.test(releaseName(args))) return;
+    const values = (args.props.values ?? {}) as Props;
+    if (get(values, "kubeProxyReplacement") !== true) report("kubeProxyReplacement must be true (Talos runs without kube-proxy)");
+    if (!get(values, "k8sServiceHost") || !get(values, "k8sServicePort")) report("k8sServiceHost and k8sServicePort must be set: without kube-proxy Cilium cannot find the API server through the Service");
+    if (get(values, "encryption.enabled") !== true || get(values, "encryption.type") !== "wireguard") report("node-to-node traffic must be encrypted: encryption.enabled true with type wireguard");
+    const id = get(values, "cluster.id");
+    if (!get(values, "cluster.name") || typeof id !== "number" || id < 1 || id > 255) report("cluster.name must be set and cluster.id must be 1-255 (ClusterMesh)");
+  },
+};
+
+export const talosHandsNetworkToCilium: ResourceValidationPolicy = {
+  name: "talos-cni-none-proxy-disabled",
+  description: "Talos machine configs set the CNI to none and disable kube-proxy, so Cilium owns the datapath.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== talosApply) return;
+    const docs = talosPatches(args.props);
+    if (!docs.some((d) => get(d, "cluster.network.cni.name") === "none")) report("the config patches must set cluster.network.cni.name: none");
+    if (!docs.some((d) => get(d, "cluster.proxy.disabled") === true)) report("the config patches must set cluster.proxy.disabled: true");
+  },
+};
+
+export const ciliumAndTalosAgree: StackValidationPolicy = {
+  name: "cilium-talos-agree",
+  description: "If any Talos node keeps kube-proxy, Cilium must not replace it, and the other way round: both sides agree.",
+  enforcementLevel: "mandatory",
+  validateStack: (args: StackValidationArgs, report) => {
+    const cilium = args.resources.find((r) => r.type === helmRelease && releaseName(r) === "cilium");
+    const applies = args.resources.filter((r) => r.type === talosApply);
+    if (!cilium || applies.length === 0) return;
+    const replacement = get(cilium.props.values, "kubeProxyReplacement") === true;
+    for (const apply of applies) {
+      const proxyDisabled = talosPatches(apply.props).some((d) => get(d, "cluster.proxy.disabled") === true);
+      if (replacement !== proxyDisabled) report(`Cilium kubeProxyReplacement is ${replacement} but this node's kube-proxy disabled is ${proxyDisabled}`, apply.urn);
+    }
+  },
+};
+
+export const namespacesDenyByDefault: StackValidationPolicy = {
+  name: "namespace-default-deny",
+  description: "Every Namespace the program creates has a default-deny NetworkPolicy (ingress and egress) and allows DNS to CoreDNS; allow-listed system namespaces are exempt.",
+  enforcementLevel: "mandatory",
+  configSchema: factsSchema,
+  validateStack: (args, report) => {
+    const { facts } = args.getConfig<FactsConfig>();
+    const policies = args.resources.filter((r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy");
+    for (const ns of args.resources.filter((r) => r.type === "kubernetes:core/v1:Namespace")) {
+      const name = String(get(ns.props, "metadata.name") ?? ns.name);
+      if (facts.networkPolicyExempt.includes(name)) continue;
+      const inNs = policies.filter((p) => get(p.props, "metadata.namespace") === name);
+      const denyAll = inNs.some((p) => {
+        const spec = (p.props.spec ?? {}) as Props;
+        const types = (spec.policyTypes as string[] | undefined) ?? [];
+        const selector = spec.podSelector as Props | undefined;
+        return types.includes("Ingress") && types.includes("Egress") && selector !== undefined && Object.keys(selector).length === 0 && !spec.ingress && !spec.egress;
+      });
+      const dns = inNs.some((p) => JSON.stringify(p.props.spec ?? {}).includes('"port":53'));
+      if (!denyAll) report(`namespace ${name} has no default-deny NetworkPolicy for ingress and egress`, ns.urn);
+      if (!dns) report(`namespace ${name} has no NetworkPolicy allowing DNS (port 53) to CoreDNS`, ns.urn);
+    }
+  },
+};
+
+function podSpecs(props: Props): Props[] {
+  const spec = props.spec as Props | undefined;
+  const template = get(spec, "template.spec") ?? get(spec, "jobTemplate.spec.template.spec");
+  return [template, props.kind === "Pod" || (spec && "containers" in spec) ? spec : undefined].filter((s): s is Props => typeof s === "object" && s !== null);
+}
+
+export const loadBalancersFromOwnPool: ResourceValidationPolicy = {
+  name: "loadbalancer-from-pool",
+  description: "LoadBalancer Services take addresses only from the cluster's Cilium pool; NodePort Services and hostNetwork/hostPort pods are refused outside the allow-list.",
+  enforcementLevel: "mandatory",
+  configSchema: factsSchema,
+  validateResource: (args, report) => {
+    const { facts } = args.getConfig<FactsConfig>();
+    const allowed = facts.hostNetworkAllowed.includes(args.name) || facts.hostNetworkAllowed.includes(String(get(args.props, "metadata.name")));
+    if (args.type === "kubernetes:core/v1:Service") {
+      const type = get(args.props, "spec.type");
+      if (type === "NodePort" && !allowed) report("NodePort Services are not allowed; use a LoadBalancer address from the Cilium pool");
+      if (type === "LoadBalancer") {
+        const pool = ipRange(facts.pool.start, facts.pool.end);
+        const requested = [get(args.props, "spec.loadBalancerIP"), ...String(get(args.props, "metadata.annotations") ? (get(args.props, "metadata.annotations") as Props)["io.cilium/lb-ipam-ips"] ?? "" : "").split(",")]
+          .map((ip) => (typeof ip === "string" ? ip.trim() : ""))
+          .filter((ip) => ip !== "");
+        for (const ip of requested) if (!isIpv4(ip) || !contains(pool, single(ip))) report(`${ip} is outside the cluster's LoadBalancer pool ${facts.pool.start}-${facts.pool.end}`);
+      }
+      return;
+    }
+    if (allowed) return;
+    for (const spec of podSpecs(args.props)) {
+      if (spec.hostNetwork === true) report("hostNetwork pods are allowed only for allow-listed system components (Cilium, Spegel)");
+      const containers = [...((spec.containers as Props[] | undefined) ?? []), ...((spec.initContainers as Props[] | undefined) ?? [])];
+      if (containers.some((c) => ((c.ports as Props[] | undefined) ?? []).some((p) => p.hostPort !== undefined))) report("hostPort is allowed only for allow-listed system components (Cilium, Spegel)");
+    }
+  },
+};
+
+export const poolPlacement: StackValidationPolicy = {
+  name: "lb-pool-placement",
+  description: "The cluster's LoadBalancer pools lie inside the node subnet and clear of node IPs, the VIP and the gateway.",
+  enforcementLevel: "mandatory",
+  configSchema: factsSchema,
+  validateStack: (args, report) => {
+    const { facts } = args.getConfig<FactsConfig>();
+    const pools: Array<{ urn?: string; label: string; range: Ipv4Range }> = [{ label: `${facts.pool.start}-${facts.pool.end}`, range: ipRange(facts.pool.start, facts.pool.end) }];
+    for (const r of args.resources.filter((x) => x.type === "kubernetes:cilium.io/v2:CiliumLoadBalancerIPPool")) {
+      for (const block of (get(r.props, "spec.blocks") as Props[] | undefined) ?? []) {
+        if (typeof block.start === "string" && typeof block.stop === "string") pools.push({ urn: r.urn, label: `${block.start}-${block.stop}`, range: ipRange(block.start, block.stop) });
+        if (typeof block.cidr === "string") pools.push({ urn: r.urn, label: block.cidr, range: cidrRange(block.cidr) });
+      }
+    }
+    const subnet = cidrRange(facts.nodeSubnet);
+    const reserved = [...facts.nodeIps.map((ip) => ["node", ip] as const), ["VIP", facts.vip] as const, ["gateway", facts.gateway] as const];
+    for (const pool of pools) {
+      if (!contains(subnet, pool.range)) report(`pool ${pool.label} is not inside the node subnet ${facts.nodeSubnet}`, pool.urn);
+      for (const [what, ip] of reserved) if (contains(pool.range, single(ip))) report(`pool ${pool.label} contains ${ip}, the ${what}`, pool.urn);
+    }
+  },
+};
+
+export const publicDnsIsPublic: ResourceValidationPolicy = {
+  name: "public-dns-no-private",
+  description: "Public DNS (Cloudflare) never publishes private addresses, and public application records are proxied.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== "cloudflare:index/dnsRecord:DnsRecord") return;
+    const type = String(args.props.type);
+    const content = String(args.props.content ?? "");
+    if ((type === "A" || type === "AAAA") && isIpv4(content) && privateKind(content)) report(`${args.props.name} publishes ${content}, a ${privateKind(content)} address`);
+    if (["A", "AAAA", "CNAME"].includes(type) && args.props.proxied !== true) report(`${args.props.name} is a public application record and must be proxied`);
+  },
+};
+
+export const talosApiThroughEndpoints: ResourceValidationPolicy = {
+  name: "talos-api-endpoints",
+  description: "The Talos machine API is reached only at the configured nodes: no wildcard or public endpoint.",
+  enforcementLevel: "mandatory",
+  configSchema: factsSchema,
+  validateResource: (args, report) => {
+    if (!args.type.startsWith("talos:machine/") && !args.type.startsWith("talos:cluster/")) return;
+    const { facts } = args.getConfig<FactsConfig>();
+    for (const key of ["node", "endpoint"]) {
+      const value = args.props[key];
+      if (typeof value !== "string") continue;
+      if (!isIpv4(value) || !privateKind(value)) report(`${key} ${value} is not a private address: the Talos API must not be reached over a public or wildcard endpoint`);
+      else if (!facts.nodeIps.includes(value)) report(`${key} ${value} is not one of the stack's nodes`);
+    }
+  },
+};
+
+export const networkPolicies = [ciliumReplacesKubeProxy, talosHandsNetworkToCilium, ciliumAndTalosAgree, namespacesDenyByDefault, loadBalancersFromOwnPool, poolPlacement, publicDnsIsPublic, talosApiThroughEndpoints];
