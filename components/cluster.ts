@@ -5,6 +5,7 @@ import { ClusterBootstrap } from "./bootstrap/clusterBootstrap";
 import { CloudflareEdge } from "./cloudflare/cloudflareEdge";
 import { FluxHandover } from "./flux/fluxHandover";
 import type { Credentials } from "./secrets/resolver";
+import { OnePasswordWriteBack } from "./secrets/writeBack";
 import { TalosCluster } from "./talos/talosCluster";
 
 export interface ClusterArgs {
@@ -34,6 +35,15 @@ export class Cluster extends pulumi.ComponentResource {
     const fluxNamespace = bootstrap.namespaces.get("flux-system");
     if (!fluxNamespace) throw new Error("internal: flux-system namespace missing");
     new FluxHandover(config.name, { config, credentials, provider, namespace: fluxNamespace, after: bootstrap.platformReady }, { parent: this });
+
+    const writeBack = config.onePassword?.writeBack;
+    if (writeBack?.enabled && credentials.onePasswordToken) {
+      new OnePasswordWriteBack(
+        `${config.name}-credentials`,
+        { token: credentials.onePasswordToken, vault: writeBack.vault, title: writeBack.item, fields: { talosconfig: this.talos.talosconfig, kubeconfig: this.talos.kubeconfig } },
+        { parent: this },
+      );
+    }
     this.registerOutputs({});
   }
 

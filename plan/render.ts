@@ -76,7 +76,7 @@ export function phases(resources: readonly RecordedResource[]): RecordedResource
     return d;
   };
   const out: RecordedResource[][] = [];
-  for (const r of custom) (out[depthOf(r, new Set())] ??= []).push(r);
+  for (const r of [...custom].sort((a, b) => a.name.localeCompare(b.name))) (out[depthOf(r, new Set())] ??= []).push(r);
   return out.filter((p) => p !== undefined);
 }
 
@@ -126,7 +126,8 @@ export function planText(recording: Recording, policy: PolicyReport): string {
 
 /** The bring-up graph as a Mermaid flowchart (custom resources; edges are real dependencies). */
 export function planMermaid(recording: Recording): string {
-  const custom = recording.resources.filter(isStep);
+  // Sorted: registration order varies between runs, the diagram must not.
+  const custom = recording.resources.filter(isStep).sort((a, b) => a.urn.localeCompare(b.urn));
   const ids = new Map(custom.map((r, i) => [r.urn, `n${i}`]));
   const lines = ["flowchart TD"];
   for (const r of custom) lines.push(`  ${ids.get(r.urn)}["${r.name}<br/><small>${shortType(r.type)}</small>"]`);

@@ -9,7 +9,11 @@ export const tokenSources = { env: "OP_SERVICE_ACCOUNT_TOKEN", configKey: "onePa
 
 /** Every credential of a stack, resolved, each a Pulumi secret from the moment it was read. */
 export class Credentials {
-  constructor(private readonly values: ReadonlyMap<string, pulumi.Output<string>>) {}
+  constructor(
+    private readonly values: ReadonlyMap<string, pulumi.Output<string>>,
+    /** The 1Password service-account token, when the stack needs 1Password (references or write-back). */
+    readonly onePasswordToken?: pulumi.Output<string>,
+  ) {}
 
   /** The credential at a key path below `cluster`, e.g. `flux.auth.privateKey`. */
   require(path: string): pulumi.Output<string> {
@@ -47,18 +51,23 @@ export async function resolveCredentials(cluster: ClusterConfig, options: Resolv
   }
 
   const fromOnePassword = fields.filter((f) => f.ref.startsWith("op://"));
-  if (fromOnePassword.length === 0) return new Credentials(values);
+  const writeBack = cluster.onePassword?.writeBack.enabled === true;
+  if (fromOnePassword.length === 0 && !writeBack) return new Credentials(values);
 
   const token = options.env[tokenSources.env] || options.config.get(tokenSources.configKey);
   if (!token) {
+    const needs = fromOnePassword.length > 0 ? fromOnePassword : [{ key: "onePassword.writeBack", ref: `the write-back to vault ${cluster.onePassword?.writeBack.vault}` }];
     throw fail(
-      fromOnePassword.map((f) => ({
+      needs.map((f) => ({
         file: options.file,
         path: where(f.key),
         message: `${f.ref} needs 1Password, but neither ${tokenSources.env} nor the secure config value ${tokenSources.configKey} is set`,
       })),
     );
   }
+
+  const secretToken = pulumi.secret(token);
+  if (fromOnePassword.length === 0) return new Credentials(values, secretToken);
 
   let response;
   try {
@@ -76,7 +85,7 @@ export async function resolveCredentials(cluster: ClusterConfig, options: Resolv
     else issues.push({ file: options.file, path: where(field.key), message: `${field.ref}: ${describeFailure(answer?.error)}` });
   }
   if (issues.length > 0) throw fail(issues);
-  return new Credentials(values);
+  return new Credentials(values, secretToken);
 }
 
 function describeFailure(error: { type: string; message?: string } | undefined): string {
