@@ -1,6 +1,7 @@
 import * as path from "path";
 import { StackConfigError, type ConfigIssue } from "../stacks/errors";
-import { clusterFromStackFile, readStackFile } from "../stacks/stackFile";
+import { crossStackIssues } from "../stacks/crossStack";
+import { clusterFromStackFile, listStacks, readStackFile } from "../stacks/stackFile";
 import { record } from "./harness";
 import { clusterFacts, runPolicyPack } from "./policy";
 import { planJson, planMermaid, planText, type PolicyReport } from "./render";
@@ -20,22 +21,38 @@ export async function main(argv: readonly string[], where: { projectDir?: string
     return 2;
   }
 
+  const projectDir = where.projectDir ?? path.resolve(__dirname, "..");
   const recording = await record({ stack, ...where });
-  if (recording.error) {
-    const errors: ConfigIssue[] = StackConfigError.isInstance(recording.error)
-      ? [...recording.error.issues]
-      : [{ file: `Pulumi.${stack}.yaml`, path: "", message: recording.error.message }];
+  const crossStack = recording.error ? [] : collisionsWithOtherStacks(projectDir, stack);
+  if (recording.error || crossStack.length > 0) {
+    const errors: ConfigIssue[] = !recording.error
+      ? crossStack
+      : StackConfigError.isInstance(recording.error)
+        ? [...recording.error.issues]
+        : [{ file: `Pulumi.${stack}.yaml`, path: "", message: recording.error.message }];
     if (json) process.stdout.write(JSON.stringify({ errors }, null, 2) + "\n");
     else process.stderr.write(errors.map((e) => `${e.file}: ${e.path ? `${e.path}: ` : ""}${e.message}`).join("\n") + "\n");
     return 1;
   }
 
-  const projectDir = where.projectDir ?? path.resolve(__dirname, "..");
   const policy: PolicyReport = await runPolicyPack(recording, clusterFacts(clusterFromStackFile(readStackFile(projectDir, stack))));
   if (graph === "mermaid") process.stdout.write(planMermaid(recording));
   else if (json) process.stdout.write(JSON.stringify(planJson(recording, policy), null, 2) + "\n");
   else process.stdout.write(planText(recording, policy));
   return policy.violations.some((v) => v.level === "mandatory") ? 1 : 0;
+}
+
+/** ClusterMesh collisions between this stack and the project's other (valid) stack files. */
+function collisionsWithOtherStacks(projectDir: string, stack: string): ConfigIssue[] {
+  const file = `Pulumi.${stack}.yaml`;
+  const loaded = listStacks(projectDir).flatMap((s) => {
+    try {
+      return [{ file: `Pulumi.${s}.yaml`, cluster: clusterFromStackFile(readStackFile(projectDir, s)) }];
+    } catch {
+      return []; // an invalid stack file fails its own plan
+    }
+  });
+  return crossStackIssues(loaded).filter((i) => i.file === file || i.message.endsWith(`(${file})`));
 }
 
 if (require.main === module) {

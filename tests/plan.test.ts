@@ -83,6 +83,20 @@ describe("invalid stack file", () => {
     }
   });
 
+  it("exits 1 when the stack collides with another stack file (ClusterMesh)", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
+    try {
+      for (const f of ["Pulumi.yaml", "Pulumi.infra.yaml"]) fs.copyFileSync(path.join(repoRoot, f), path.join(dir, f));
+      const twin = fs.readFileSync(path.join(repoRoot, "Pulumi.apps.yaml"), "utf8").replace("podCidr: 10.246.0.0/16", "podCidr: 10.244.0.0/16");
+      fs.writeFileSync(path.join(dir, "Pulumi.apps.yaml"), twin);
+      const result = await plan(["apps"], { projectDir: dir, entry: path.join(repoRoot, "index") });
+      expect(result.code).toBe(1);
+      expect(result.err).toContain("Pulumi.infra.yaml: cluster.network.podCidr: pod CIDR 10.244.0.0/16 overlaps pod CIDR 10.244.0.0/16 of cluster apps (Pulumi.apps.yaml)");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("refuses a bad command line", async () => {
     expect((await plan([])).code).toBe(2);
     expect((await plan(["infra", "--graph", "dot"])).code).toBe(2);

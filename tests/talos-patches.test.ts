@@ -48,6 +48,7 @@ describe("patch content", () => {
     expect(c.coreDNS).toEqual({ disabled: true });
     expect(config().machine.features.kubePrism).toEqual({ enabled: true, port: 7445 });
     expect(config().machine.kubelet.nodeIP.validSubnets).toEqual(["10.25.11.0/24"]);
+    expect(config().machine.kubelet.clusterDNS).toEqual(["10.245.0.10"]);
   });
 
   it("builds bond0 over the node's NICs with its address, the route, the VLAN and the VIP", () => {

@@ -115,7 +115,8 @@ function controlPlanePatch(cluster: ClusterConfig): PatchDoc {
 function kubeletPatch(cluster: ClusterConfig): PatchDoc {
   return {
     machine: {
-      kubelet: { nodeIP: { validSubnets: [cluster.network.nodeSubnet] } },
+      // Pods resolve through our CoreDNS; Talos would otherwise assume the 10th service address.
+      kubelet: { nodeIP: { validSubnets: [cluster.network.nodeSubnet] }, clusterDNS: [cluster.coredns.clusterIp] },
       features: {
         kubePrism: { enabled: true, port: defaults.kubePrism.port },
         // Forwarding cluster DNS to the host resolver breaks CoreDNS under Cilium's BPF masquerading.
