@@ -1,3 +1,4 @@
+import { spawnSync } from "child_process";
 import * as path from "path";
 import { record, type Recording } from "../plan/harness";
 import { SECRET_MASK } from "../plan/wire";
@@ -59,6 +60,16 @@ describe("recording harness", () => {
   it("records invokes with credential-named arguments masked, and logs", () => {
     expect(r.invokes).toContainEqual(expect.objectContaining({ token: "fixture:index:lookup", args: { key: "value", apiToken: SECRET_MASK }, secretPaths: ["apiToken"] }));
     expect(r.logs.join("\n")).toContain("fixture ran");
+  });
+});
+
+describe("failures", () => {
+  it("reports a failure raised inside an apply, as pulumi up would", () => {
+    const out = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "fixtures", "record-and-report.ts"), path.join(__dirname, "fixtures", "failing-apply-program")], {
+      encoding: "utf8",
+      timeout: 60000,
+    });
+    expect(out.stdout).toContain("error: broken inside apply");
   });
 });
 
