@@ -6,7 +6,7 @@ import { defaults } from "../stacks/defaults";
 import { containsSecure, isSecure, readStackFile } from "../stacks/stackFile";
 import { offlineDeps } from "./offline";
 import { invokeModels, resourceModels } from "./providerModel";
-import { decode, isSecretWire, SECRET_MASK, sig, wrapSecret, type Json } from "./wire";
+import { decode, isSecretWire, SECRET_MASK, wrapSecret, type Json } from "./wire";
 
 /**
  * The recording harness: runs the real program (index.ts) in-process for one stack under Pulumi's
@@ -111,6 +111,7 @@ export async function record(options: RecordOptions): Promise<Recording> {
 
   const logs: string[] = [];
   const stopCollecting = collectStrayFailures();
+  // HARNESS_DEBUG=1 leaves the console alone, to see what a failing program printed.
   const restoreConsole = process.env.HARNESS_DEBUG ? () => undefined : captureConsole(logs);
   let error: Error | undefined;
   try {
@@ -425,4 +426,3 @@ interface StructProto {
   Struct: { fromJavaScript(o: unknown): unknown };
 }
 
-export { sig };

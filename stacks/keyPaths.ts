@@ -69,10 +69,14 @@ export function configReferenceMarkdown(): string {
 
 export const referenceMarkers = { start: "<!-- config-reference:start (npm run schema) -->", end: "<!-- config-reference:end -->" } as const;
 
-/** Replaces the generated section of a README text. */
+/** Replaces the text between two markers (a generated section of the README). */
+export function withSection(text: string, markers: { start: string; end: string }, body: string): string {
+  const start = text.indexOf(markers.start);
+  const end = text.indexOf(markers.end);
+  if (start < 0 || end < start) throw new Error(`README.md lacks the markers ${markers.start}`);
+  return text.slice(0, start + markers.start.length) + "\n" + body + "\n" + text.slice(end);
+}
+
 export function withConfigReference(readme: string): string {
-  const start = readme.indexOf(referenceMarkers.start);
-  const end = readme.indexOf(referenceMarkers.end);
-  if (start < 0 || end < start) throw new Error("README.md lacks the config-reference markers");
-  return readme.slice(0, start + referenceMarkers.start.length) + "\n" + configReferenceMarkdown() + "\n" + readme.slice(end);
+  return withSection(readme, referenceMarkers, configReferenceMarkdown());
 }

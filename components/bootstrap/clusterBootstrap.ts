@@ -60,10 +60,10 @@ export class ClusterBootstrap extends pulumi.ComponentResource {
     this.cilium = chartRelease("cilium", { chart: "cilium", namespace: "kube-system", values: ciliumValues(config), wait: false }, { ...child, dependsOn: [gatewayCrds, this.monitoringCrds] });
     const networkReady = args.talos.health(true, [this.cilium]).apply(() => [this.cilium]);
 
-    this.coredns = chartRelease("coredns", { chart: "coredns", namespace: "kube-system", values: corednsValues(config) }, { ...child, dependsOn: pulumi.all([networkReady]).apply(([deps]) => [...deps, this.monitoringCrds]) });
+    this.coredns = chartRelease("coredns", { chart: "coredns", namespace: "kube-system", values: corednsValues(config) }, { ...child, dependsOn: networkReady.apply((deps) => [...deps, this.monitoringCrds]) });
 
     if (config.spegel.enabled) {
-      this.spegel = chartRelease("spegel", { chart: "spegel", namespace: "spegel", values: spegelValues() }, { ...child, dependsOn: pulumi.all([networkReady]).apply(([deps]) => [...deps, ns("spegel"), this.monitoringCrds]) });
+      this.spegel = chartRelease("spegel", { chart: "spegel", namespace: "spegel", values: spegelValues() }, { ...child, dependsOn: networkReady.apply((deps) => [...deps, ns("spegel"), this.monitoringCrds]) });
     }
     this.platformReady = [this.coredns, ...(this.spegel ? [this.spegel] : []), this.monitoringCrds];
 

@@ -37,10 +37,6 @@ export function renderPatches(patches: readonly NamedPatch[]): string[] {
   return patches.map((p) => stringify(p.patch, { lineWidth: 0 }));
 }
 
-export function schematicFor(cluster: ClusterConfig, node: ClusterNode): Schematic {
-  return node.schematic ?? cluster.talos.schematic;
-}
-
 /** The Image Factory schematic document (its content hash is the schematic id). */
 export function schematicYaml(schematic: Schematic): string {
   return stringify(

@@ -1,13 +1,14 @@
 import * as fs from "fs";
 import * as path from "path";
-import { bringUpGraphMarkdown, graphMarkers, withSection } from "../plan/docs";
-import { stackJsonSchema, stackJsonSchemaFile } from "./jsonSchema";
-import { withConfigReference } from "./keyPaths";
-import { clusterFromStackFile, listStacks, projectName, readStackFile } from "./stackFile";
-import { clusterFacts, policyConfigFile, policyPackConfig } from "../plan/policy";
+import { stackJsonSchema, stackJsonSchemaFile } from "../stacks/jsonSchema";
+import { withConfigReference } from "../stacks/keyPaths";
+import { clusterFromStackFile, listStacks, projectName, readStackFile } from "../stacks/stackFile";
+import { bringUpGraphMarkdown, graphMarkers, withSection } from "./docs";
+import { clusterFacts, policyConfigFile, policyPackConfig } from "./policy";
 
-// Regenerates what is derived from code: the editors' JSON Schema, the README's config reference
-// and its bring-up diagram. Tests fail when any of them is stale.
+// `npm run schema` regenerates everything derived from code and the stack files: the editors' JSON
+// Schema, the README's config reference and bring-up diagram, and policy/config/<stack>.json.
+// Tests fail when any of them is stale.
 async function main(): Promise<void> {
   const root = path.resolve(__dirname, "..");
   fs.writeFileSync(path.join(root, stackJsonSchemaFile), JSON.stringify(stackJsonSchema(projectName(root)), null, 2) + "\n");
