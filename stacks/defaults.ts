@@ -14,6 +14,8 @@ export const defaults = {
   fluxPath: (cluster: string) => `kubernetes/clusters/${cluster}`,
   writeBackItem: (cluster: string) => `${cluster}-talos`,
   tunnelName: (cluster: string) => `${cluster}-tunnel`,
+  anchor: (domain: string) => `external.${domain}`,
+  ingressHostname: (domain: string) => `*.${domain}`,
   /** Per-record TTL 1 means "automatic" to Cloudflare (required for proxied records). */
   dnsTtl: 1,
 } as const;

@@ -9,7 +9,7 @@ import { versions } from "./versions";
 export type ClusterConfig = Omit<ParsedCluster, "talos" | "flux" | "cloudflare" | "onePassword"> & {
   readonly talos: ParsedCluster["talos"] & { version: string; kubernetesVersion: string };
   readonly flux: ParsedCluster["flux"] & { path: string };
-  readonly cloudflare?: NonNullable<ParsedCluster["cloudflare"]> & { tunnelName: string };
+  readonly cloudflare?: NonNullable<ParsedCluster["cloudflare"]> & { tunnelName: string; anchor: string; ingressHostname: string };
   readonly onePassword?: { writeBack: NonNullable<ParsedCluster["onePassword"]>["writeBack"] & { item: string } };
 };
 
@@ -100,7 +100,12 @@ function withDerivedDefaults(cluster: ParsedCluster): ClusterConfig {
       kubernetesVersion: cluster.talos.kubernetesVersion ?? versions.kubernetes,
     },
     flux: { ...cluster.flux, path: cluster.flux.path ?? defaults.fluxPath(cluster.name) },
-    cloudflare: cluster.cloudflare && { ...cluster.cloudflare, tunnelName: cluster.cloudflare.tunnelName ?? defaults.tunnelName(cluster.name) },
+    cloudflare: cluster.cloudflare && {
+      ...cluster.cloudflare,
+      tunnelName: cluster.cloudflare.tunnelName ?? defaults.tunnelName(cluster.name),
+      anchor: cluster.cloudflare.anchor ?? defaults.anchor(cluster.domain),
+      ingressHostname: cluster.cloudflare.ingressHostname ?? defaults.ingressHostname(cluster.domain),
+    },
     onePassword: cluster.onePassword && {
       writeBack: { ...cluster.onePassword.writeBack, item: cluster.onePassword.writeBack.item ?? defaults.writeBackItem(cluster.name) },
     },

@@ -179,6 +179,12 @@ const clusterShape = z.strictObject({
       /** Account-level token the Pulumi provider uses; the in-cluster tokens are created scoped. */
       apiToken: secretRef,
       tunnelName: label.optional().describe("defaults to <name>-tunnel"),
+      anchor: dnsName.optional().describe("the proxied anchor record external-dns points at; defaults to external.<domain>; unique per zone"),
+      ingressHostname: z
+        .string()
+        .regex(/^(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { message: "must be a host name, optionally starting with *." })
+        .optional()
+        .describe("names the tunnel routes to the Gateway; defaults to *.<domain>; unique per zone"),
       records: z
         .array(
           z.strictObject({

@@ -6,7 +6,14 @@ import { recordWith, stacks } from "./support";
 const ofType = (r: Recording, type: string) => r.resources.filter((x) => x.type === type);
 const inputsOf = (r: Recording, type: string) => ofType(r, type).map((x) => x.inputs as Record<string, any>); // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** Both clusters share the zone: infra takes the defaults, apps its own anchor and names. */
+const edgeNames: Record<string, { anchor: string; hostname: string }> = {
+  infra: { anchor: "external.monosense.io", hostname: "*.monosense.io" },
+  apps: { anchor: "external.apps.monosense.io", hostname: "*.apps.monosense.io" },
+};
+
 describe.each(stacks)("Cloudflare edge, stack %s", (stack) => {
+  const names = edgeNames[stack]!;
   let r: Recording;
   beforeAll(async () => {
     r = await record({ stack });
@@ -20,10 +27,10 @@ describe.each(stacks)("Cloudflare edge, stack %s", (stack) => {
     expect(tunnel?.propertyDependencies.tunnelSecret?.[0]).toContain("random:index/randomBytes:RandomBytes");
   });
 
-  it("routes every name of the zone to the external Gateway, then 404", () => {
+  it("routes the cluster's names to the external Gateway, then 404", () => {
     const [config] = inputsOf(r, "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig");
     expect(config?.config.ingresses).toEqual([
-      { hostname: "*.monosense.io", service: "https://cilium-gateway-external.kube-system.svc.cluster.local:443", originRequest: { originServerName: "external.monosense.io", http2Origin: true } },
+      { hostname: names.hostname, service: "https://cilium-gateway-external.kube-system.svc.cluster.local:443", originRequest: { originServerName: names.anchor, http2Origin: true } },
       { service: "http_status:404" },
     ]);
   });
@@ -32,7 +39,7 @@ describe.each(stacks)("Cloudflare edge, stack %s", (stack) => {
     const records = ofType(r, "cloudflare:index/dnsRecord:DnsRecord");
     expect(records).toHaveLength(1);
     const tunnel = ofType(r, "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared")[0]!;
-    expect(records[0]!.inputs).toMatchObject({ name: "external.monosense.io", type: "CNAME", proxied: true, ttl: 1, content: `(${tunnel.name} id).cfargotunnel.com` });
+    expect(records[0]!.inputs).toMatchObject({ name: names.anchor, type: "CNAME", proxied: true, ttl: 1, content: `(${tunnel.name} id).cfargotunnel.com` });
     expect(records[0]!.dependsOn).toContain(tunnel.urn);
   });
 

@@ -70,6 +70,8 @@ describe("cross-stack check", () => {
     ["overlapping service CIDRs", (a) => ({ ...a, network: { ...a.network, serviceCidr: "10.245.128.0/17" } }), "cluster.network.serviceCidr: service CIDR 10.245.128.0/17 overlaps service CIDR 10.245.0.0/16"],
     ["overlapping pools", (a) => ({ ...a, cilium: { ...a.cilium, loadBalancerPool: { start: "10.25.11.115", end: "10.25.11.139" } } }), "LoadBalancer pool 10.25.11.115-10.25.11.139 overlaps LoadBalancer pool 10.25.11.100-10.25.11.119"],
     ["a shared VIP", (a) => ({ ...a, network: { ...a.network, vip: "10.25.11.10" } }), "cluster.network.vip: VIP 10.25.11.10 overlaps VIP 10.25.11.10 of cluster infra"],
+    ["the same anchor record in a shared zone", (a) => ({ ...a, cloudflare: { ...a.cloudflare!, anchor: "external.monosense.io" } }), "cluster.cloudflare.anchor: external.monosense.io is already cluster infra's anchor in the same zone"],
+    ["the same tunnel ingress names in a shared zone", (a) => ({ ...a, cloudflare: { ...a.cloudflare!, ingressHostname: "*.monosense.io" } }), "cluster.cloudflare.ingressHostname: *.monosense.io is already routed to cluster infra's tunnel"],
     ["a node IP used twice", (a) => ({ ...a, nodes: [{ ...a.nodes[0], ip: "10.25.11.13" }, ...a.nodes.slice(1)] }), "cluster.nodes[0].ip: node apps-01 10.25.11.13 overlaps node infra-03 10.25.11.13"],
   ];
 

@@ -6,7 +6,7 @@ import type { ClusterConfig } from "../../stacks/load";
 import { namespace } from "../bootstrap/namespaces";
 import { bootstrapSecret } from "../bootstrap/secret";
 import type { Credentials } from "../secrets/resolver";
-import { anchorName, fqdn, scopedTokenPermissions, scopedTokens, tunnelIngress, zoneScopedPolicy } from "./edge";
+import { fqdn, scopedTokenPermissions, scopedTokens, tunnelIngress, zoneScopedPolicy } from "./edge";
 
 export interface CloudflareEdgeArgs {
   readonly config: ClusterConfig;
@@ -47,13 +47,13 @@ export class CloudflareEdge extends pulumi.ComponentResource {
     this.tunnelId = tunnel.id;
     new cloudflare.ZeroTrustTunnelCloudflaredConfig(
       `${name}-tunnel-config`,
-      { accountId, tunnelId: tunnel.id, source: "cloudflare", config: { ingresses: tunnelIngress(config.domain) } },
+      { accountId, tunnelId: tunnel.id, source: "cloudflare", config: { ingresses: tunnelIngress(settings) } },
       cf,
     );
 
     new cloudflare.DnsRecord(
       `${name}-anchor`,
-      { zoneId, name: anchorName(config.domain), type: "CNAME", content: pulumi.interpolate`${tunnel.id}.cfargotunnel.com`, proxied: true, ttl: 1, comment: `tunnel ${settings.tunnelName}; external-dns points application names here` },
+      { zoneId, name: settings.anchor, type: "CNAME", content: pulumi.interpolate`${tunnel.id}.cfargotunnel.com`, proxied: true, ttl: 1, comment: `tunnel ${settings.tunnelName}; external-dns points application names here` },
       cf,
     );
     settings.records.forEach((record, i) => {

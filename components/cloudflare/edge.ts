@@ -3,26 +3,22 @@ import type { ClusterConfig } from "../../stacks/load";
 /** The in-cluster Gateway the tunnel forwards to (Cilium's Gateway API Service for `external`). */
 export const externalGatewayService = "https://cilium-gateway-external.kube-system.svc.cluster.local:443";
 
-export function anchorName(domain: string): string {
-  return `external.${domain}`;
-}
-
 /** Names as Cloudflare stores them: fully qualified, no trailing dot (a bare label diffs after refresh). */
 export function fqdn(name: string, domain: string): string {
   const bare = name.replace(/\.$/, "");
   return bare === "@" ? domain : bare === domain || bare.endsWith(`.${domain}`) ? bare : `${bare}.${domain}`;
 }
 
-/** Remotely managed ingress: every name of the zone to the external Gateway, then a catch-all 404. */
+/** Remotely managed ingress: the cluster's names to the external Gateway, then a catch-all 404. */
 export interface TunnelIngressRule {
   hostname?: string;
   service: string;
   originRequest?: { originServerName: string; http2Origin: boolean };
 }
 
-export function tunnelIngress(domain: string): TunnelIngressRule[] {
+export function tunnelIngress(settings: { ingressHostname: string; anchor: string }): TunnelIngressRule[] {
   return [
-    { hostname: `*.${domain}`, service: externalGatewayService, originRequest: { originServerName: anchorName(domain), http2Origin: true } },
+    { hostname: settings.ingressHostname, service: externalGatewayService, originRequest: { originServerName: settings.anchor, http2Origin: true } },
     { service: "http_status:404" },
   ];
 }
