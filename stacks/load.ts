@@ -85,7 +85,7 @@ function configReferenceIssues(cluster: ParsedCluster, source: StackSource): Arr
 /** Every credential reference in a cluster, with its key path. The one list the resolver and the checks share. */
 export function credentialFields(cluster: Pick<ParsedCluster, "externalSecrets" | "flux" | "cloudflare">): Array<{ path: PathSegment[]; ref: string }> {
   return [
-    ...(cluster.externalSecrets ? [{ path: ["externalSecrets", "serviceAccountToken"], ref: cluster.externalSecrets.serviceAccountToken }] : []),
+    ...(cluster.externalSecrets?.enabled ? [{ path: ["externalSecrets", "serviceAccountToken"], ref: cluster.externalSecrets.serviceAccountToken }] : []),
     { path: ["flux", "auth", "privateKey"], ref: cluster.flux.auth.privateKey },
     ...(cluster.cloudflare ? [{ path: ["cloudflare", "apiToken"], ref: cluster.cloudflare.apiToken }] : []),
   ];

@@ -1,9 +1,8 @@
 import { record, type Recording } from "../plan/harness";
 import { exposedCredentials } from "../plan/secrecy";
 import { fqdn } from "../components/cloudflare/edge";
-import { recordWith, stacks } from "./support";
+import { ofType, recordWith, stacks } from "./support";
 
-const ofType = (r: Recording, type: string) => r.resources.filter((x) => x.type === type);
 const inputsOf = (r: Recording, type: string) => ofType(r, type).map((x) => x.inputs as Record<string, any>); // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** Both clusters share the zone: infra takes the defaults, apps its own anchor and names. */

@@ -125,7 +125,14 @@ describe("credential failures end the run before anything is registered", () => 
     await expectFailure(record({ stack: "infra", deps }), "cluster.externalSecrets.serviceAccountToken: 1Password could not be reached or refused the token (request timeout)", "op://Prod/k8s-gitops-deploy-key/private-key");
   });
 
-  it("creates no 1Password client when no reference needs one", async () => {
+  it("does not resolve the token of a disabled component", async () => {
+    const { deps, calls } = fakeOnePassword(vaultFor("infra"));
+    const r = await recordWith("infra", (c) => (c.externalSecrets.enabled = false), { deps });
+    expect(r.error).toBeUndefined();
+    expect(calls.batches[0]).not.toContain("op://Prod/infra-external-secrets/credential");
+  });
+
+  it("needs no token and creates no 1Password client when nothing uses 1Password", async () => {
     const { deps, calls } = fakeOnePassword({});
     const r = await recordWith(
       "infra",
@@ -133,8 +140,9 @@ describe("credential failures end the run before anything is registered", () => 
         c.flux.auth.privateKey = "config:fluxDeployKey";
         c.externalSecrets.serviceAccountToken = "config:esoToken";
         c.cloudflare.apiToken = "config:cloudflareToken";
+        c.onePassword.writeBack.enabled = false;
       },
-      { deps, config: { fluxDeployKey: { secret: "k" }, esoToken: { secret: "t" }, cloudflareToken: { secret: "c" } } },
+      { deps: { ...deps, env: {} }, config: { fluxDeployKey: { secret: "k" }, esoToken: { secret: "t" }, cloudflareToken: { secret: "c" } } },
     );
     expect(r.error).toBeUndefined();
     expect(calls.clients).toBe(0);

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { record, type RecordOptions, type Recording } from "../plan/harness";
+import { record, type RecordedResource, type RecordOptions, type Recording } from "../plan/harness";
 
 export const repoRoot = path.resolve(__dirname, "..");
 export const stacks = ["infra", "apps"] as const;
@@ -39,4 +39,9 @@ export function requireShared(relative: string): string | undefined {
   if (process.env.CI === "true") throw new Error(message);
   console.warn(`SKIPPED: ${message}`);
   return undefined;
+}
+
+/** The recorded resources of one type, in registration order. */
+export function ofType(recording: Recording, type: string): RecordedResource[] {
+  return recording.resources.filter((r) => r.type === type);
 }
