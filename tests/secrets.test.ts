@@ -125,6 +125,21 @@ describe("credential failures end the run before anything is registered", () => 
     await expectFailure(record({ stack: "infra", deps }), "cluster.externalSecrets.serviceAccountToken: 1Password could not be reached or refused the token (request timeout)", "op://Prod/k8s-gitops-deploy-key/private-key");
   });
 
+  it("the write-back alone needs the token too, and says so", async () => {
+    const { deps } = fakeOnePassword({});
+    const r = await recordWith(
+      "infra",
+      (c) => {
+        c.flux.auth.privateKey = "config:fluxDeployKey";
+        delete c.externalSecrets;
+        delete c.cloudflare;
+      },
+      { deps: { ...deps, env: {} }, config: { fluxDeployKey: { secret: "k" } } },
+    );
+    expect(r.resources).toEqual([]);
+    expect(r.error?.message).toContain("Pulumi.infra.yaml: cluster.onePassword.writeBack: the write-back to vault Prod needs 1Password, but neither OP_SERVICE_ACCOUNT_TOKEN nor the secure config value onePasswordToken is set");
+  });
+
   it("does not resolve the token of a disabled component", async () => {
     const { deps, calls } = fakeOnePassword(vaultFor("infra"));
     const r = await recordWith("infra", (c) => (c.externalSecrets.enabled = false), { deps });
