@@ -10,7 +10,8 @@ export function apiServerAccess(cluster: ClusterConfig): { host: string; port: n
 export function ciliumValues(cluster: ClusterConfig): Record<string, unknown> {
   const api = apiServerAccess(cluster);
   const controlPlanes = cluster.nodes.filter((n) => n.role === "controlplane").length;
-  const serviceMonitor = { enabled: true, trustCRDsExist: true };
+  // The CRDs are installed before Cilium; `trustCRDsExist` exists only under prometheus.serviceMonitor.
+  const serviceMonitor = { enabled: true };
   return {
     cluster: { name: cluster.name, id: cluster.id },
     kubeProxyReplacement: true,
@@ -40,7 +41,7 @@ export function ciliumValues(cluster: ClusterConfig): Record<string, unknown> {
       relay: { enabled: true },
       metrics: { enabled: ["dns:query", "drop", "tcp", "flow", "port-distribution", "icmp", "httpV2"], serviceMonitor },
     },
-    prometheus: { enabled: true, serviceMonitor },
+    prometheus: { enabled: true, serviceMonitor: { ...serviceMonitor, trustCRDsExist: true } },
     operator: { replicas: Math.min(2, controlPlanes), prometheus: { enabled: true, serviceMonitor } },
   };
 }
