@@ -104,8 +104,11 @@ export const loadBalancersFromOwnPool: ResourceValidationPolicy = {
       if (type === "NodePort" && !allowed) report("NodePort Services are not allowed; use a LoadBalancer address from the Cilium pool");
       if (type === "LoadBalancer") {
         const pool = ipRange(facts.pool.start, facts.pool.end);
-        const requested = [get(args.props, "spec.loadBalancerIP"), ...String(get(args.props, "metadata.annotations") ? (get(args.props, "metadata.annotations") as Props)["io.cilium/lb-ipam-ips"] ?? "" : "").split(",")]
-          .map((ip) => (typeof ip === "string" ? ip.trim() : ""))
+        // Cilium's LB-IPAM request annotation (current key, and the one before 1.15).
+        const annotations = (get(args.props, "metadata.annotations") ?? {}) as Props;
+        const requested = [get(args.props, "spec.loadBalancerIP"), annotations["lbipam.cilium.io/ips"], annotations["io.cilium/lb-ipam-ips"]]
+          .flatMap((v) => (typeof v === "string" ? v.split(",") : []))
+          .map((ip) => ip.trim())
           .filter((ip) => ip !== "");
         for (const ip of requested) if (!isIpv4(ip) || !contains(pool, single(ip))) report(`${ip} is outside the cluster's LoadBalancer pool ${facts.pool.start}-${facts.pool.end}`);
       }

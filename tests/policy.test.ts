@@ -88,6 +88,9 @@ describe("network rules", () => {
     const service = "kubernetes:core/v1:Service";
     expect(await violationsOf(network.loadBalancersFromOwnPool, service, { spec: { type: "LoadBalancer", loadBalancerIP: "10.25.11.105" } })).toEqual([]);
     expect(await violationsOf(network.loadBalancersFromOwnPool, service, { metadata: { annotations: { "io.cilium/lb-ipam-ips": "10.25.11.125" } }, spec: { type: "LoadBalancer" } })).toHaveLength(1);
+    expect(await violationsOf(network.loadBalancersFromOwnPool, service, { metadata: { annotations: { "lbipam.cilium.io/ips": "10.25.11.101,10.25.11.130" } }, spec: { type: "LoadBalancer" } })).toEqual([
+      "10.25.11.130 is outside the cluster's LoadBalancer pool 10.25.11.100-10.25.11.119",
+    ]);
     expect(await violationsOf(network.loadBalancersFromOwnPool, service, { spec: { type: "NodePort" } })).toHaveLength(1);
     const ds = "kubernetes:apps/v1:DaemonSet";
     const hostPod = { spec: { template: { spec: { hostNetwork: true, containers: [{ name: "c", ports: [{ hostPort: 80 }] }] } } } };
