@@ -7,22 +7,24 @@ import { clusterFacts, runPolicyPack } from "./policy";
 import { planJson, planMermaid, planText, type PolicyReport } from "./render";
 
 /**
- * `npm run plan -- <stack> [--json | --graph mermaid]`: what `pulumi up` would do, offline.
+ * `npm run plan -- <stack> [--json | --graph mermaid] [--preview]`: what `pulumi up` would do, offline.
  * The real program runs in-process through the recording harness against the real stack file,
  * with no network and no credentials. Exit 1 on invalid config or a mandatory policy violation.
  */
 export async function main(argv: readonly string[], where: { projectDir?: string; entry?: string } = {}): Promise<number> {
   const json = argv.includes("--json");
+  // As a first `pulumi preview` of a new stack sees it: ids and computed values unknown.
+  const preview = argv.includes("--preview");
   const graphAt = argv.indexOf("--graph");
   const graph = graphAt >= 0 ? argv[graphAt + 1] : undefined;
   const stack = argv.find((a, i) => !a.startsWith("--") && (graphAt < 0 || i !== graphAt + 1));
   if (!stack || (graphAt >= 0 && graph !== "mermaid")) {
-    process.stderr.write("usage: npm run plan -- <stack> [--json | --graph mermaid]\n");
+    process.stderr.write("usage: npm run plan -- <stack> [--json | --graph mermaid] [--preview]\n");
     return 2;
   }
 
   const projectDir = where.projectDir ?? path.resolve(__dirname, "..");
-  const recording = await record({ stack, ...where });
+  const recording = await record({ stack, preview, ...where });
   const crossStack = recording.error ? [] : collisionsWithOtherStacks(projectDir, stack);
   if (recording.error || crossStack.length > 0) {
     const errors: ConfigIssue[] = !recording.error

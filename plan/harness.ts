@@ -273,7 +273,8 @@ class RecordingMonitor extends MockMonitor {
       this.stored.push({ resource, plain: decoded.plain });
 
       // IDs are assigned by providers on create; offline they read as a placeholder naming the resource.
-      const id = o.custom ? `(${o.name} id)` : "";
+      // Under preview the engine knows no id of a resource to be created (an empty id reads as unknown).
+      const id = !o.custom || pulumi.runtime.isDryRun() ? "" : `(${o.name} id)`;
       const state = o.custom ? this.engineState(o.type, raw, resource.additionalSecretOutputs) : {};
       this.resources.set(urn, { urn, id, state });
       callback(null, this.response(urn, id, state));

@@ -82,3 +82,14 @@ describe.each(stacks)("the real program, stack %s", (stack) => {
     expect(recording.outputs).toMatchObject({ cluster: stack, endpoint: `https://${stack}-k8s.monosense.io:6443` });
   });
 });
+
+describe("preview mode", () => {
+  it.each(stacks)("runs %s as pulumi preview would: ids and computed outputs unknown, nothing fails", async (stack) => {
+    const r = await record({ stack, preview: true });
+    expect(r.error).toBeUndefined();
+    const apply = r.resources.find((x) => x.name === `apply-${stack}-01`)!;
+    expect(JSON.stringify(apply.inputs)).toContain("(known after apply)");
+    // The health waits depend on resources not yet created, so a first preview cannot run them.
+    expect(r.invokes.filter((i) => i.token === "talos:cluster/getHealth:getHealth")).toEqual([]);
+  });
+});

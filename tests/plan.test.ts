@@ -56,6 +56,13 @@ describe.each(stacks)("npm run plan -- %s", (stack) => {
     expect(doc.bringUp.path).toEqual(expect.arrayContaining([`apply-${stack}-01`, "bootstrap", "kubeconfig"]));
   });
 
+  it("--preview runs as a first pulumi preview", async () => {
+    const { code, out } = await plan([stack, "--preview", "--json"]);
+    expect(code).toBe(0);
+    const apply = JSON.parse(out).resources.find((r: { name: string }) => r.name === `apply-${stack}-01`);
+    expect(apply.inputs.clientConfiguration).toBe("(known after apply)");
+  });
+
   it("--graph mermaid draws the dependencies", async () => {
     const { code, out } = await plan([stack, "--graph", "mermaid"]);
     expect(code).toBe(0);
