@@ -5,6 +5,7 @@ import { networkPolicies } from "../policy/network";
 import { secretPolicies } from "../policy/secrets";
 import type { ClusterConfig } from "../stacks/load";
 import type { Recording } from "./harness";
+import { UNKNOWN } from "./wire";
 import type { PolicyReport } from "./render";
 
 /** The pack's rules, as `policy/index.ts` registers them. */
@@ -51,6 +52,19 @@ export function policyPackConfig(facts: ClusterFacts): Record<string, { facts: C
 
 class NotApplicable extends Error {}
 
+/**
+ * Props as a policy sees them, noting when a rule reads a value only known after apply: CrossGuard
+ * then turns a mandatory violation into an advisory one, and so does this runner.
+ */
+function watchUnknowns(props: Record<string, unknown>, seen: { unknown: boolean }): Record<string, unknown> {
+  const wrap = (value: unknown): unknown => {
+    if (value === UNKNOWN) seen.unknown = true;
+    if (value === null || typeof value !== "object") return value;
+    return new Proxy(value as object, { get: (target, key) => wrap(Reflect.get(target, key)) });
+  };
+  return wrap(props) as Record<string, unknown>;
+}
+
 /** Runs every rule over a recorded graph in-process, as the analyzer would over a preview. */
 export async function runPolicyPack(recording: Recording, facts: ClusterFacts): Promise<PolicyReport> {
   const violations: Array<{ policy: string; level: string; urn: string; message: string }> = [];
@@ -61,9 +75,10 @@ export async function runPolicyPack(recording: Recording, facts: ClusterFacts): 
       throw new NotApplicable(reason);
     },
   };
+  const readUnknown = { unknown: false };
   const resources: PolicyResource[] = recording.resources.map((r) => ({
     type: r.type,
-    props: recording.plainInputs(r.urn) as Record<string, unknown>,
+    props: watchUnknowns(recording.plainInputs(r.urn) as Record<string, unknown>, readUnknown),
     urn: r.urn,
     name: r.name,
     opts: {
@@ -87,9 +102,10 @@ export async function runPolicyPack(recording: Recording, facts: ClusterFacts): 
     const reportFor =
       (urn: string): ReportViolation =>
       (message, at) =>
-        void violations.push({ policy: policy.name, level, urn: at ?? urn, message });
+        void violations.push({ policy: policy.name, level: readUnknown.unknown && level === "mandatory" ? "advisory" : level, urn: at ?? urn, message });
     try {
       if ("validateStack" in policy) {
+        readUnknown.unknown = false;
         const args: StackValidationArgs = { ...common, resources };
         await policy.validateStack(args, reportFor(""));
         continue;
@@ -98,6 +114,7 @@ export async function runPolicyPack(recording: Recording, facts: ClusterFacts): 
       for (const resource of resources) {
         const args: ResourceValidationArgs = { ...common, ...resource, asType: () => undefined };
         for (const validate of validators) {
+          readUnknown.unknown = false;
           try {
             await validate(args, reportFor(resource.urn));
           } catch (e) {
