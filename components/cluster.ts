@@ -30,17 +30,32 @@ export class Cluster extends pulumi.ComponentResource {
       { kubeconfig: this.talos.kubeconfig, clusterIdentifier: config.name, enableServerSideApply: true },
       { parent: this },
     );
-    const edge = config.cloudflare && new CloudflareEdge(config.name, { config, settings: config.cloudflare, credentials, kubernetes: provider }, { parent: this });
-    const bootstrap = new ClusterBootstrap(config.name, { config, credentials, talos: this.talos, provider, dnsChallengeToken: edge?.dnsChallengeToken }, { parent: this });
+    const edge =
+      config.cloudflare &&
+      new CloudflareEdge(config.name, { config, settings: config.cloudflare, credentials, kubernetes: provider }, { parent: this });
+    const bootstrap = new ClusterBootstrap(
+      config.name,
+      { config, credentials, talos: this.talos, provider, dnsChallengeToken: edge?.dnsChallengeToken },
+      { parent: this },
+    );
     const fluxNamespace = bootstrap.namespaces.get("flux-system");
     if (!fluxNamespace) throw new Error("internal: flux-system namespace missing");
-    new FluxHandover(config.name, { config, credentials, provider, namespace: fluxNamespace, after: bootstrap.platformReady }, { parent: this });
+    new FluxHandover(
+      config.name,
+      { config, credentials, provider, namespace: fluxNamespace, after: bootstrap.platformReady },
+      { parent: this },
+    );
 
     const writeBack = config.onePassword?.writeBack;
     if (writeBack?.enabled && credentials.onePasswordToken) {
       new OnePasswordWriteBack(
         `${config.name}-credentials`,
-        { token: credentials.onePasswordToken, vault: writeBack.vault, title: writeBack.item, fields: { talosconfig: this.talos.talosconfig, kubeconfig: this.talos.kubeconfig } },
+        {
+          token: credentials.onePasswordToken,
+          vault: writeBack.vault,
+          title: writeBack.item,
+          fields: { talosconfig: this.talos.talosconfig, kubeconfig: this.talos.kubeconfig },
+        },
         { parent: this },
       );
     }

@@ -52,18 +52,24 @@ async function main(): Promise<void> {
   }
   const perNode3 = (results.get(3) ?? 0) / 3;
   const perNode300 = (results.get(300) ?? 0) / 300;
-  console.log(`ratio 300-node/3-node: ${((results.get(300) ?? 0) / (results.get(3) ?? 1)).toFixed(1)}x for 100x the nodes; per-node cost ratio ${(perNode300 / perNode3).toFixed(2)} (≤ 1 is linear or better)`);
+  console.log(
+    `ratio 300-node/3-node: ${((results.get(300) ?? 0) / (results.get(3) ?? 1)).toFixed(1)}x for 100x the nodes; per-node cost ratio ${(perNode300 / perNode3).toFixed(2)} (≤ 1 is linear or better)`,
+  );
   // The fixed part (the rest of the graph) hides the slope; the marginal cost per added node shows it.
   const t = (n: number) => results.get(n) ?? 0;
   const early = (t(30) - t(3)) / 27;
   const late = (t(300) - t(30)) / 270;
-  console.log(`marginal cost per added node: ${early.toFixed(2)} ms (3→30), ${late.toFixed(2)} ms (30→300), ratio ${(late / early).toFixed(2)} (≈1 is linear, >1 worse)`);
+  console.log(
+    `marginal cost per added node: ${early.toFixed(2)} ms (3→30), ${late.toFixed(2)} ms (30→300), ratio ${(late / early).toFixed(2)} (≈1 is linear, >1 worse)`,
+  );
 
   for (const n of [3, 5, 9]) {
     const r = await record({ stack: "infra", cluster: scaled(n, n) });
     if (r.error) throw r.error;
     const b = simulateBringUp(r.resources);
-    console.log(`bring-up, ${n} control planes: critical ${b.criticalPathSeconds}s vs sequential ${b.sequentialSeconds}s, ratio ${(b.criticalPathSeconds / b.sequentialSeconds).toFixed(2)}`);
+    console.log(
+      `bring-up, ${n} control planes: critical ${b.criticalPathSeconds}s vs sequential ${b.sequentialSeconds}s, ratio ${(b.criticalPathSeconds / b.sequentialSeconds).toFixed(2)}`,
+    );
   }
 }
 

@@ -18,7 +18,10 @@ async function main(): Promise<void> {
   for (const stack of listStacks(root)) {
     const file = path.join(root, policyConfigFile(stack));
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, JSON.stringify(policyPackConfig(clusterFacts(clusterFromStackFile(readStackFile(root, stack)))), null, 2) + "\n");
+    fs.writeFileSync(
+      file,
+      JSON.stringify(policyPackConfig(clusterFacts(clusterFromStackFile(readStackFile(root, stack)))), null, 2) + "\n",
+    );
   }
   console.log(`wrote ${stackJsonSchemaFile}, the README's reference and diagram, and policy/config/*.json`);
 }

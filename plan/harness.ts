@@ -266,7 +266,10 @@ class RecordingMonitor extends MockMonitor {
         deleteBeforeReplace: o.deletebeforereplace,
         ignoreChanges: o.ignorechangesList ?? [],
         additionalSecretOutputs: o.additionalsecretoutputsList ?? [],
-        customTimeouts: timeouts && (timeouts.create || timeouts.update || timeouts.pb_delete) ? { create: timeouts.create || undefined, update: timeouts.update || undefined, delete: timeouts.pb_delete || undefined } : undefined,
+        customTimeouts:
+          timeouts && (timeouts.create || timeouts.update || timeouts.pb_delete)
+            ? { create: timeouts.create || undefined, update: timeouts.update || undefined, delete: timeouts.pb_delete || undefined }
+            : undefined,
         version: o.version || undefined,
         pluginDownloadURL: o.plugindownloadurl || undefined,
       };
@@ -374,7 +377,9 @@ class RecordingMonitor extends MockMonitor {
 export const credentialArgName = /secret|token|password|private|.key$|certificate|configuration$/i;
 
 function maskCredentialArgs(args: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(args).map(([k, v]) => [k, credentialArgName.test(k) && !isSecretWire(v) ? wrapSecret(v as Json) : v]));
+  return Object.fromEntries(
+    Object.entries(args).map(([k, v]) => [k, credentialArgName.test(k) && !isSecretWire(v) ? wrapSecret(v as Json) : v]),
+  );
 }
 
 /** A provider reference is `<provider urn>::<provider id>`. */
@@ -426,4 +431,3 @@ interface ProviderProto {
 interface StructProto {
   Struct: { fromJavaScript(o: unknown): unknown };
 }
-

@@ -12,7 +12,9 @@ export function offlineDeps(): ProgramDeps {
     createOnePasswordClient: async () => ({
       secrets: {
         resolveAll: async (references: string[]): Promise<ResolveAllResponse> => ({
-          individualResponses: Object.fromEntries(references.map((r) => [r, { content: { secret: SECRET_MASK, itemId: "offline", vaultId: "offline" } }])),
+          individualResponses: Object.fromEntries(
+            references.map((r) => [r, { content: { secret: SECRET_MASK, itemId: "offline", vaultId: "offline" } }]),
+          ),
         }),
       },
     }),

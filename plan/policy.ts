@@ -1,4 +1,11 @@
-import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import type {
+  PolicyResource,
+  ReportViolation,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  StackValidationArgs,
+  StackValidationPolicy,
+} from "@pulumi/policy";
 import { namespaceSecurity } from "../components/bootstrap/namespaces";
 import type { ClusterFacts } from "../policy/facts";
 import { networkPolicies } from "../policy/network";
@@ -102,7 +109,12 @@ export async function runPolicyPack(recording: Recording, facts: ClusterFacts): 
     const reportFor =
       (urn: string): ReportViolation =>
       (message, at) =>
-        void violations.push({ policy: policy.name, level: readUnknown.unknown && level === "mandatory" ? "advisory" : level, urn: at ?? urn, message });
+        void violations.push({
+          policy: policy.name,
+          level: readUnknown.unknown && level === "mandatory" ? "advisory" : level,
+          urn: at ?? urn,
+          message,
+        });
     try {
       if ("validateStack" in policy) {
         readUnknown.unknown = false;
@@ -110,7 +122,12 @@ export async function runPolicyPack(recording: Recording, facts: ClusterFacts): 
         await policy.validateStack(args, reportFor(""));
         continue;
       }
-      const validators = policy.validateResource === undefined ? [] : Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
+      const validators =
+        policy.validateResource === undefined
+          ? []
+          : Array.isArray(policy.validateResource)
+            ? policy.validateResource
+            : [policy.validateResource];
       for (const resource of resources) {
         const args: ResourceValidationArgs = { ...common, ...resource, asType: () => undefined };
         for (const validate of validators) {

@@ -34,16 +34,34 @@ export const resourceModels: Readonly<Record<string, ResourceModel>> = {
 };
 
 export const invokeModels: Readonly<Record<string, InvokeModel>> = {
-  "talos:machine/getConfiguration:getConfiguration": { result: (args) => ({ ...args, machineConfiguration: UNKNOWN }), secretOutputs: ["machineConfiguration"] },
-  "talos:client/getConfiguration:getConfiguration": { result: (args) => ({ ...args, talosConfig: UNKNOWN }), secretOutputs: ["talosConfig"] },
+  "talos:machine/getConfiguration:getConfiguration": {
+    result: (args) => ({ ...args, machineConfiguration: UNKNOWN }),
+    secretOutputs: ["machineConfiguration"],
+  },
+  "talos:client/getConfiguration:getConfiguration": {
+    result: (args) => ({ ...args, talosConfig: UNKNOWN }),
+    secretOutputs: ["talosConfig"],
+  },
   "talos:cluster/getHealth:getHealth": { result: (args) => ({ ...args, id: "healthy" }), secretOutputs: [] },
   "talos:imageFactory/getUrls:getUrls": { result: (args) => ({ ...args, urls: { installer: UNKNOWN, iso: UNKNOWN } }), secretOutputs: [] },
   "cloudflare:index/getAccountApiTokenPermissionGroupsList:getAccountApiTokenPermissionGroupsList": {
     // The group's real id is looked up at deploy time; offline it reads as the group's name.
-    result: (args) => ({ ...args, results: [{ id: `(id of ${decodeURIComponent(String(args.name))})`, name: decodeURIComponent(String(args.name)), scopes: [String(args.scope)] }] }),
+    result: (args) => ({
+      ...args,
+      results: [
+        {
+          id: `(id of ${decodeURIComponent(String(args.name))})`,
+          name: decodeURIComponent(String(args.name)),
+          scopes: [String(args.scope)],
+        },
+      ],
+    }),
     secretOutputs: [],
   },
-  "cloudflare:index/getZeroTrustTunnelCloudflaredToken:getZeroTrustTunnelCloudflaredToken": { result: (args) => ({ ...args, token: UNKNOWN }), secretOutputs: ["token"] },
+  "cloudflare:index/getZeroTrustTunnelCloudflaredToken:getZeroTrustTunnelCloudflaredToken": {
+    result: (args) => ({ ...args, token: UNKNOWN }),
+    secretOutputs: ["token"],
+  },
 };
 
 export { UNKNOWN };

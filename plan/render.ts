@@ -83,11 +83,15 @@ export function phases(resources: readonly RecordedResource[]): RecordedResource
 export function planText(recording: Recording, policy: PolicyReport): string {
   const lines: string[] = [];
   const bringUp = simulateBringUp(recording.resources);
-  lines.push(`Plan for stack ${recording.stack} (project ${recording.project}): ${recording.resources.length} resources, ${recording.invokes.length} invokes`);
+  lines.push(
+    `Plan for stack ${recording.stack} (project ${recording.project}): ${recording.resources.length} resources, ${recording.invokes.length} invokes`,
+  );
   lines.push("Offline: nothing was contacted; secrets show as [secret], values known only after apply as (known after apply).", "");
 
   lines.push("== Bring-up phases (each waits only for earlier phases)");
-  phases(recording.resources).forEach((phase, i) => lines.push(`  ${i + 1}. ${phase.map((r) => `${r.name} [${shortType(r.type)}]`).join(", ")}`));
+  phases(recording.resources).forEach((phase, i) =>
+    lines.push(`  ${i + 1}. ${phase.map((r) => `${r.name} [${shortType(r.type)}]`).join(", ")}`),
+  );
   lines.push(
     "",
     `== Bring-up estimate: ${minutes(bringUp.criticalPathSeconds)} with this graph, ${minutes(bringUp.sequentialSeconds)} one step at a time`,
@@ -100,17 +104,22 @@ export function planText(recording: Recording, policy: PolicyReport): string {
   for (const apply of applies) {
     const inputs = apply.inputs as Record<string, Json>;
     lines.push(`--- ${apply.name} (node ${String(inputs.node)})${apply.protect ? " [protected]" : ""}`);
-    for (const patch of (inputs.configPatches as string[] | undefined) ?? []) lines.push(indent(String(patch).trimEnd(), "    "), "    ---");
+    for (const patch of (inputs.configPatches as string[] | undefined) ?? [])
+      lines.push(indent(String(patch).trimEnd(), "    "), "    ---");
   }
 
   const settings = recording.resources.filter((r) => r.type === "kubernetes:core/v1:ConfigMap" && r.name.includes("cluster-settings"));
-  for (const cm of settings) lines.push("", "== cluster-settings ConfigMap", indent(stringify((cm.inputs as Record<string, Json>).data ?? {}).trimEnd(), "    "));
+  for (const cm of settings)
+    lines.push("", "== cluster-settings ConfigMap", indent(stringify((cm.inputs as Record<string, Json>).data ?? {}).trimEnd(), "    "));
 
   const releases = recording.resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release");
   if (releases.length > 0) lines.push("", "== Helm releases");
   for (const release of releases) {
     const inputs = release.inputs as Record<string, Json>;
-    lines.push(`--- ${String(inputs.name ?? release.name)}: ${String(inputs.chart)} ${String(inputs.version)} in ${String(inputs.namespace)}`, indent(stringify(inputs.values ?? {}).trimEnd(), "    "));
+    lines.push(
+      `--- ${String(inputs.name ?? release.name)}: ${String(inputs.chart)} ${String(inputs.version)} in ${String(inputs.namespace)}`,
+      indent(stringify(inputs.values ?? {}).trimEnd(), "    "),
+    );
   }
 
   const cloudflare = recording.resources.filter((r) => r.type.startsWith("cloudflare:"));

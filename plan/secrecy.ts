@@ -2,13 +2,15 @@ import type { Recording } from "./harness";
 import type { Json } from "./wire";
 
 /** Property names that carry credentials in this program's resources and outputs. */
-const credentialName = /(password|token|privateKey|clientKey|secret|secrets|kubeconfig|talosconfig|clientConfiguration|identity|apiKey|tunnelSecret|credential)$/i;
+const credentialName =
+  /(password|token|privateKey|clientKey|secret|secrets|kubeconfig|talosconfig|clientConfiguration|identity|apiKey|tunnelSecret|credential)$/i;
 /** Names that point at a Secret rather than hold one. */
 const referenceName = /(SecretRef|SecretName|TokenSecret|^pullSecret|secretsNamespace)$/i;
 
 function leafPaths(value: Json, path: string, out: string[]): string[] {
   if (Array.isArray(value)) value.forEach((v, i) => leafPaths(v, `${path}[${i}]`, out));
-  else if (value !== null && typeof value === "object") for (const [k, v] of Object.entries(value)) leafPaths(v, path ? `${path}.${k}` : k, out);
+  else if (value !== null && typeof value === "object")
+    for (const [k, v] of Object.entries(value)) leafPaths(v, path ? `${path}.${k}` : k, out);
   else if (path) out.push(path);
   return out;
 }

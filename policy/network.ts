@@ -1,4 +1,10 @@
-import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import type {
+  ReportViolation,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  StackValidationArgs,
+  StackValidationPolicy,
+} from "@pulumi/policy";
 import { parseAllDocuments } from "yaml";
 import { cidrRange, contains, ipRange, isIpv4, privateKind, single, type Ipv4Range } from "../stacks/ipv4";
 import { factsSchema, type FactsConfig } from "./facts";
@@ -25,10 +31,13 @@ export const ciliumReplacesKubeProxy: ResourceValidationPolicy = {
     if (args.type !== helmRelease || !/^cilium$/.test(releaseName(args))) return;
     const values = (args.props.values ?? {}) as Props;
     if (get(values, "kubeProxyReplacement") !== true) report("kubeProxyReplacement must be true (Talos runs without kube-proxy)");
-    if (!get(values, "k8sServiceHost") || !get(values, "k8sServicePort")) report("k8sServiceHost and k8sServicePort must be set: without kube-proxy Cilium cannot find the API server through the Service");
-    if (get(values, "encryption.enabled") !== true || get(values, "encryption.type") !== "wireguard") report("node-to-node traffic must be encrypted: encryption.enabled true with type wireguard");
+    if (!get(values, "k8sServiceHost") || !get(values, "k8sServicePort"))
+      report("k8sServiceHost and k8sServicePort must be set: without kube-proxy Cilium cannot find the API server through the Service");
+    if (get(values, "encryption.enabled") !== true || get(values, "encryption.type") !== "wireguard")
+      report("node-to-node traffic must be encrypted: encryption.enabled true with type wireguard");
     const id = get(values, "cluster.id");
-    if (!get(values, "cluster.name") || typeof id !== "number" || id < 1 || id > 255) report("cluster.name must be set and cluster.id must be 1-255 (ClusterMesh)");
+    if (!get(values, "cluster.name") || typeof id !== "number" || id < 1 || id > 255)
+      report("cluster.name must be set and cluster.id must be 1-255 (ClusterMesh)");
   },
 };
 
@@ -39,7 +48,8 @@ export const talosHandsNetworkToCilium: ResourceValidationPolicy = {
   validateResource: (args, report) => {
     if (args.type !== talosApply) return;
     const docs = talosPatches(args.props);
-    if (!docs.some((d) => get(d, "cluster.network.cni.name") === "none")) report("the config patches must set cluster.network.cni.name: none");
+    if (!docs.some((d) => get(d, "cluster.network.cni.name") === "none"))
+      report("the config patches must set cluster.network.cni.name: none");
     if (!docs.some((d) => get(d, "cluster.proxy.disabled") === true)) report("the config patches must set cluster.proxy.disabled: true");
   },
 };
@@ -55,14 +65,16 @@ export const ciliumAndTalosAgree: StackValidationPolicy = {
     const replacement = get(cilium.props.values, "kubeProxyReplacement") === true;
     for (const apply of applies) {
       const proxyDisabled = talosPatches(apply.props).some((d) => get(d, "cluster.proxy.disabled") === true);
-      if (replacement !== proxyDisabled) report(`Cilium kubeProxyReplacement is ${replacement} but this node's kube-proxy disabled is ${proxyDisabled}`, apply.urn);
+      if (replacement !== proxyDisabled)
+        report(`Cilium kubeProxyReplacement is ${replacement} but this node's kube-proxy disabled is ${proxyDisabled}`, apply.urn);
     }
   },
 };
 
 export const namespacesDenyByDefault: StackValidationPolicy = {
   name: "namespace-default-deny",
-  description: "Every Namespace the program creates has a default-deny NetworkPolicy (ingress and egress) and allows DNS to CoreDNS; allow-listed system namespaces are exempt.",
+  description:
+    "Every Namespace the program creates has a default-deny NetworkPolicy (ingress and egress) and allows DNS to CoreDNS; allow-listed system namespaces are exempt.",
   enforcementLevel: "mandatory",
   configSchema: factsSchema,
   validateStack: (args, report) => {
@@ -76,7 +88,14 @@ export const namespacesDenyByDefault: StackValidationPolicy = {
         const spec = (p.props.spec ?? {}) as Props;
         const types = (spec.policyTypes as string[] | undefined) ?? [];
         const selector = spec.podSelector as Props | undefined;
-        return types.includes("Ingress") && types.includes("Egress") && selector !== undefined && Object.keys(selector).length === 0 && !spec.ingress && !spec.egress;
+        return (
+          types.includes("Ingress") &&
+          types.includes("Egress") &&
+          selector !== undefined &&
+          Object.keys(selector).length === 0 &&
+          !spec.ingress &&
+          !spec.egress
+        );
       });
       const dns = inNs.some((p) => JSON.stringify(p.props.spec ?? {}).includes('"port":53'));
       if (!denyAll) report(`namespace ${name} has no default-deny NetworkPolicy for ingress and egress`, ns.urn);
@@ -88,17 +107,21 @@ export const namespacesDenyByDefault: StackValidationPolicy = {
 function podSpecs(props: Props): Props[] {
   const spec = props.spec as Props | undefined;
   const template = get(spec, "template.spec") ?? get(spec, "jobTemplate.spec.template.spec");
-  return [template, props.kind === "Pod" || (spec && "containers" in spec) ? spec : undefined].filter((s): s is Props => typeof s === "object" && s !== null);
+  return [template, props.kind === "Pod" || (spec && "containers" in spec) ? spec : undefined].filter(
+    (s): s is Props => typeof s === "object" && s !== null,
+  );
 }
 
 export const loadBalancersFromOwnPool: ResourceValidationPolicy = {
   name: "loadbalancer-from-pool",
-  description: "LoadBalancer Services take addresses only from the cluster's Cilium pool; NodePort Services and hostNetwork/hostPort pods are refused outside the allow-list.",
+  description:
+    "LoadBalancer Services take addresses only from the cluster's Cilium pool; NodePort Services and hostNetwork/hostPort pods are refused outside the allow-list.",
   enforcementLevel: "mandatory",
   configSchema: factsSchema,
   validateResource: (args, report) => {
     const { facts } = args.getConfig<FactsConfig>();
-    const allowed = facts.hostNetworkAllowed.includes(args.name) || facts.hostNetworkAllowed.includes(String(get(args.props, "metadata.name")));
+    const allowed =
+      facts.hostNetworkAllowed.includes(args.name) || facts.hostNetworkAllowed.includes(String(get(args.props, "metadata.name")));
     if (args.type === "kubernetes:core/v1:Service") {
       const type = get(args.props, "spec.type");
       if (type === "NodePort" && !allowed) report("NodePort Services are not allowed; use a LoadBalancer address from the Cilium pool");
@@ -106,11 +129,17 @@ export const loadBalancersFromOwnPool: ResourceValidationPolicy = {
         const pool = ipRange(facts.pool.start, facts.pool.end);
         // Cilium's LB-IPAM request annotation (current key, and the one before 1.15).
         const annotations = (get(args.props, "metadata.annotations") ?? {}) as Props;
-        const requested = [get(args.props, "spec.loadBalancerIP"), annotations["lbipam.cilium.io/ips"], annotations["io.cilium/lb-ipam-ips"]]
+        const requested = [
+          get(args.props, "spec.loadBalancerIP"),
+          annotations["lbipam.cilium.io/ips"],
+          annotations["io.cilium/lb-ipam-ips"],
+        ]
           .flatMap((v) => (typeof v === "string" ? v.split(",") : []))
           .map((ip) => ip.trim())
           .filter((ip) => ip !== "");
-        for (const ip of requested) if (!isIpv4(ip) || !contains(pool, single(ip))) report(`${ip} is outside the cluster's LoadBalancer pool ${facts.pool.start}-${facts.pool.end}`);
+        for (const ip of requested)
+          if (!isIpv4(ip) || !contains(pool, single(ip)))
+            report(`${ip} is outside the cluster's LoadBalancer pool ${facts.pool.start}-${facts.pool.end}`);
       }
       return;
     }
@@ -118,7 +147,8 @@ export const loadBalancersFromOwnPool: ResourceValidationPolicy = {
     for (const spec of podSpecs(args.props)) {
       if (spec.hostNetwork === true) report("hostNetwork pods are allowed only for allow-listed system components (Cilium, Spegel)");
       const containers = [...((spec.containers as Props[] | undefined) ?? []), ...((spec.initContainers as Props[] | undefined) ?? [])];
-      if (containers.some((c) => ((c.ports as Props[] | undefined) ?? []).some((p) => p.hostPort !== undefined))) report("hostPort is allowed only for allow-listed system components (Cilium, Spegel)");
+      if (containers.some((c) => ((c.ports as Props[] | undefined) ?? []).some((p) => p.hostPort !== undefined)))
+        report("hostPort is allowed only for allow-listed system components (Cilium, Spegel)");
     }
   },
 };
@@ -130,18 +160,26 @@ export const poolPlacement: StackValidationPolicy = {
   configSchema: factsSchema,
   validateStack: (args, report) => {
     const { facts } = args.getConfig<FactsConfig>();
-    const pools: Array<{ urn?: string; label: string; range: Ipv4Range }> = [{ label: `${facts.pool.start}-${facts.pool.end}`, range: ipRange(facts.pool.start, facts.pool.end) }];
+    const pools: Array<{ urn?: string; label: string; range: Ipv4Range }> = [
+      { label: `${facts.pool.start}-${facts.pool.end}`, range: ipRange(facts.pool.start, facts.pool.end) },
+    ];
     for (const r of args.resources.filter((x) => x.type === "kubernetes:cilium.io/v2:CiliumLoadBalancerIPPool")) {
       for (const block of (get(r.props, "spec.blocks") as Props[] | undefined) ?? []) {
-        if (typeof block.start === "string" && typeof block.stop === "string") pools.push({ urn: r.urn, label: `${block.start}-${block.stop}`, range: ipRange(block.start, block.stop) });
+        if (typeof block.start === "string" && typeof block.stop === "string")
+          pools.push({ urn: r.urn, label: `${block.start}-${block.stop}`, range: ipRange(block.start, block.stop) });
         if (typeof block.cidr === "string") pools.push({ urn: r.urn, label: block.cidr, range: cidrRange(block.cidr) });
       }
     }
     const subnet = cidrRange(facts.nodeSubnet);
-    const reserved = [...facts.nodeIps.map((ip) => ["node", ip] as const), ["VIP", facts.vip] as const, ["gateway", facts.gateway] as const];
+    const reserved = [
+      ...facts.nodeIps.map((ip) => ["node", ip] as const),
+      ["VIP", facts.vip] as const,
+      ["gateway", facts.gateway] as const,
+    ];
     for (const pool of pools) {
       if (!contains(subnet, pool.range)) report(`pool ${pool.label} is not inside the node subnet ${facts.nodeSubnet}`, pool.urn);
-      for (const [what, ip] of reserved) if (contains(pool.range, single(ip))) report(`pool ${pool.label} contains ${ip}, the ${what}`, pool.urn);
+      for (const [what, ip] of reserved)
+        if (contains(pool.range, single(ip))) report(`pool ${pool.label} contains ${ip}, the ${what}`, pool.urn);
     }
   },
 };
@@ -154,8 +192,10 @@ export const publicDnsIsPublic: ResourceValidationPolicy = {
     if (args.type !== "cloudflare:index/dnsRecord:DnsRecord") return;
     const type = String(args.props.type);
     const content = String(args.props.content ?? "");
-    if ((type === "A" || type === "AAAA") && isIpv4(content) && privateKind(content)) report(`${args.props.name} publishes ${content}, a ${privateKind(content)} address`);
-    if (["A", "AAAA", "CNAME"].includes(type) && args.props.proxied !== true) report(`${args.props.name} is a public application record and must be proxied`);
+    if ((type === "A" || type === "AAAA") && isIpv4(content) && privateKind(content))
+      report(`${args.props.name} publishes ${content}, a ${privateKind(content)} address`);
+    if (["A", "AAAA", "CNAME"].includes(type) && args.props.proxied !== true)
+      report(`${args.props.name} is a public application record and must be proxied`);
   },
 };
 
@@ -170,10 +210,20 @@ export const talosApiThroughEndpoints: ResourceValidationPolicy = {
     for (const key of ["node", "endpoint"]) {
       const value = args.props[key];
       if (typeof value !== "string") continue;
-      if (!isIpv4(value) || !privateKind(value)) report(`${key} ${value} is not a private address: the Talos API must not be reached over a public or wildcard endpoint`);
+      if (!isIpv4(value) || !privateKind(value))
+        report(`${key} ${value} is not a private address: the Talos API must not be reached over a public or wildcard endpoint`);
       else if (!facts.nodeIps.includes(value)) report(`${key} ${value} is not one of the stack's nodes`);
     }
   },
 };
 
-export const networkPolicies = [ciliumReplacesKubeProxy, talosHandsNetworkToCilium, ciliumAndTalosAgree, namespacesDenyByDefault, loadBalancersFromOwnPool, poolPlacement, publicDnsIsPublic, talosApiThroughEndpoints];
+export const networkPolicies = [
+  ciliumReplacesKubeProxy,
+  talosHandsNetworkToCilium,
+  ciliumAndTalosAgree,
+  namespacesDenyByDefault,
+  loadBalancersFromOwnPool,
+  poolPlacement,
+  publicDnsIsPublic,
+  talosApiThroughEndpoints,
+];

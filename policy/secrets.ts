@@ -14,7 +14,8 @@ export const onlyBootstrapSecrets: ResourceValidationPolicy = {
     if (args.type !== "kubernetes:core/v1:Secret") return;
     const { facts } = args.getConfig<FactsConfig>();
     const id = `${get(args.props, "metadata.namespace") ?? "default"}/${get(args.props, "metadata.name") ?? args.name}`;
-    if (!facts.allowedSecrets.includes(id)) report(`Secret ${id} is not a bootstrap Secret; deliver it with an ExternalSecret from the 1Password store`);
+    if (!facts.allowedSecrets.includes(id))
+      report(`Secret ${id} is not a bootstrap Secret; deliver it with an ExternalSecret from the 1Password store`);
   },
 };
 
@@ -28,7 +29,9 @@ export const externalSecretsUseOnePassword: ResourceValidationPolicy = {
     const { facts } = args.getConfig<FactsConfig>();
     const ref = (get(args.props, "spec.secretStoreRef") ?? {}) as Props;
     if (ref.kind !== "ClusterSecretStore" || !facts.allowedStores.includes(String(ref.name))) {
-      report(`ExternalSecret must use a ClusterSecretStore from ${facts.allowedStores.join(", ")} (got ${String(ref.kind ?? "SecretStore")}/${String(ref.name)})`);
+      report(
+        `ExternalSecret must use a ClusterSecretStore from ${facts.allowedStores.join(", ")} (got ${String(ref.kind ?? "SecretStore")}/${String(ref.name)})`,
+      );
     }
   },
 };
@@ -38,7 +41,12 @@ export const noCredentialLiterals: ResourceValidationPolicy = {
   description: "Helm values and ConfigMaps carry no credential-looking literal (password/token/secret/key fields with a string value).",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
-    const where = args.type === "kubernetes:helm.sh/v3:Release" ? args.props.values : args.type === "kubernetes:core/v1:ConfigMap" ? args.props.data : undefined;
+    const where =
+      args.type === "kubernetes:helm.sh/v3:Release"
+        ? args.props.values
+        : args.type === "kubernetes:core/v1:ConfigMap"
+          ? args.props.data
+          : undefined;
     for (const [path, value] of stringLeaves(where ?? {})) {
       const key = path.split(/[.[]/).pop() ?? "";
       // The rule never repeats the value it found.
@@ -65,10 +73,12 @@ export const cloudflareTokensZoneScoped: ResourceValidationPolicy = {
       }
       const keys = Object.keys(resources);
       const zoneKey = `com.cloudflare.api.account.zone.${facts.zoneId}`;
-      if (keys.length !== 1 || keys[0] !== zoneKey) report(`token must be scoped to exactly the zone ${facts.zoneId ?? "(none configured)"}, not ${keys.join(", ") || "nothing"}`);
+      if (keys.length !== 1 || keys[0] !== zoneKey)
+        report(`token must be scoped to exactly the zone ${facts.zoneId ?? "(none configured)"}, not ${keys.join(", ") || "nothing"}`);
       if (JSON.stringify(resources).includes("zone.*")) report("token must not cover every zone of the account");
       const groups = (policy.permissionGroups as Props[] | undefined) ?? [];
-      if (groups.length === 0 || groups.length > 2) report(`token carries ${groups.length} permission groups; least privilege is Zone Read + DNS Write`);
+      if (groups.length === 0 || groups.length > 2)
+        report(`token carries ${groups.length} permission groups; least privilege is Zone Read + DNS Write`);
     }
   },
 };
@@ -87,4 +97,10 @@ export const noSops: ResourceValidationPolicy = {
   },
 };
 
-export const secretPolicies = [onlyBootstrapSecrets, externalSecretsUseOnePassword, noCredentialLiterals, cloudflareTokensZoneScoped, noSops];
+export const secretPolicies = [
+  onlyBootstrapSecrets,
+  externalSecretsUseOnePassword,
+  noCredentialLiterals,
+  cloudflareTokensZoneScoped,
+  noSops,
+];

@@ -33,7 +33,13 @@ export function clusterKeyDocs(): KeyDoc[] {
     for (const [key, child] of Object.entries(node.properties ?? {})) {
       const path = `${prefix}.${key}`;
       if (!docs.has(path)) {
-        docs.set(path, { path, type: typeOf(child), required: (node.required ?? []).includes(key), default: child.default, description: describe(child) });
+        docs.set(path, {
+          path,
+          type: typeOf(child),
+          required: (node.required ?? []).includes(key),
+          default: child.default,
+          description: describe(child),
+        });
       }
       walk(child, path);
     }
@@ -67,7 +73,10 @@ export function configReferenceMarkdown(): string {
   return ["| key | type | default | meaning |", "| --- | --- | --- | --- |", ...rows].join("\n");
 }
 
-export const referenceMarkers = { start: "<!-- config-reference:start (npm run schema) -->", end: "<!-- config-reference:end -->" } as const;
+export const referenceMarkers = {
+  start: "<!-- config-reference:start (npm run schema) -->",
+  end: "<!-- config-reference:end -->",
+} as const;
 
 /** Replaces the text between two markers (a generated section of the README). */
 export function withSection(text: string, markers: { start: string; end: string }, body: string): string {

@@ -32,11 +32,19 @@ export interface StackSource {
 export function parseClusterConfig(source: StackSource): ClusterConfig {
   const where = (path: readonly PathSegment[]) => formatPath([defaults.configKey, ...path]);
   if (source.raw === undefined) {
-    throw new StackConfigError([{ file: source.file, path: defaults.configKey, message: "is missing: every stack needs its cluster description" }]);
+    throw new StackConfigError([
+      { file: source.file, path: defaults.configKey, message: "is missing: every stack needs its cluster description" },
+    ]);
   }
   const parsed = clusterSchema.safeParse(source.raw);
   if (!parsed.success) {
-    throw new StackConfigError(parsed.error.issues.map((issue) => ({ file: source.file, path: where(issue.path as PathSegment[]), message: describeZodIssue(issue) })));
+    throw new StackConfigError(
+      parsed.error.issues.map((issue) => ({
+        file: source.file,
+        path: where(issue.path as PathSegment[]),
+        message: describeZodIssue(issue),
+      })),
+    );
   }
   const issues: ConfigIssue[] = [
     ...clusterRuleIssues(parsed.data).map((i) => ({ file: source.file, path: where(i.path), message: i.message })),
@@ -58,7 +66,9 @@ function describeZodIssue(issue: z.core.$ZodIssue): string {
       return `must be ${issue.expected}, not ${received ?? "this type"}${hint}`;
     }
     case "too_small":
-      return issue.origin === "array" ? `needs at least ${issue.minimum} entr${issue.minimum === 1 ? "y" : "ies"}` : `must be at least ${issue.minimum}`;
+      return issue.origin === "array"
+        ? `needs at least ${issue.minimum} entr${issue.minimum === 1 ? "y" : "ies"}`
+        : `must be at least ${issue.minimum}`;
     case "too_big":
       return issue.origin === "array" ? `takes at most ${issue.maximum} entries` : `must be at most ${issue.maximum}`;
     case "invalid_value":
@@ -76,16 +86,22 @@ function configReferenceIssues(cluster: ParsedCluster, source: StackSource): Arr
     if (!ref.startsWith("config:")) return [];
     const key = ref.slice("config:".length);
     const state = source.configKey(key);
-    if (state === "missing") return [{ path, message: `names config key '${key}', which this stack does not set (pulumi config set --secret ${key} ...)` }];
-    if (state === "plaintext") return [{ path, message: `names config key '${key}', which is not a secure: value (pulumi config set --secret ${key} ...)` }];
+    if (state === "missing")
+      return [{ path, message: `names config key '${key}', which this stack does not set (pulumi config set --secret ${key} ...)` }];
+    if (state === "plaintext")
+      return [{ path, message: `names config key '${key}', which is not a secure: value (pulumi config set --secret ${key} ...)` }];
     return [];
   });
 }
 
 /** Every credential reference in a cluster, with its key path. The one list the resolver and the checks share. */
-export function credentialFields(cluster: Pick<ParsedCluster, "externalSecrets" | "flux" | "cloudflare">): Array<{ path: PathSegment[]; ref: string }> {
+export function credentialFields(
+  cluster: Pick<ParsedCluster, "externalSecrets" | "flux" | "cloudflare">,
+): Array<{ path: PathSegment[]; ref: string }> {
   return [
-    ...(cluster.externalSecrets?.enabled ? [{ path: ["externalSecrets", "serviceAccountToken"], ref: cluster.externalSecrets.serviceAccountToken }] : []),
+    ...(cluster.externalSecrets?.enabled
+      ? [{ path: ["externalSecrets", "serviceAccountToken"], ref: cluster.externalSecrets.serviceAccountToken }]
+      : []),
     { path: ["flux", "auth", "privateKey"], ref: cluster.flux.auth.privateKey },
     ...(cluster.cloudflare ? [{ path: ["cloudflare", "apiToken"], ref: cluster.cloudflare.apiToken }] : []),
   ];

@@ -1,5 +1,17 @@
 import type { PathSegment } from "./errors";
-import { cidrRange, contains, hostRange, ipRange, ipToNumber, isIpv4, numberToIp, overlaps, privateKind, single, type Ipv4Range } from "./ipv4";
+import {
+  cidrRange,
+  contains,
+  hostRange,
+  ipRange,
+  ipToNumber,
+  isIpv4,
+  numberToIp,
+  overlaps,
+  privateKind,
+  single,
+  type Ipv4Range,
+} from "./ipv4";
 import type { ParsedCluster } from "./schema";
 import { supportedKubernetesMinors, supportedTalosLine, versions } from "./versions";
 
@@ -30,7 +42,8 @@ function nodeRules(cluster: ParsedCluster): RuleIssue[] {
   const seenIps = new Map<string, number>();
   cluster.nodes.forEach((node, i) => {
     const firstName = seenNames.get(node.name);
-    if (firstName !== undefined) issues.push({ path: ["nodes", i, "name"], message: `${node.name} is already the name of nodes[${firstName}]` });
+    if (firstName !== undefined)
+      issues.push({ path: ["nodes", i, "name"], message: `${node.name} is already the name of nodes[${firstName}]` });
     else seenNames.set(node.name, i);
     const firstIp = seenIps.get(node.ip);
     if (firstIp !== undefined) issues.push({ path: ["nodes", i, "ip"], message: `${node.ip} is already the address of nodes[${firstIp}]` });
@@ -83,11 +96,16 @@ function addressRules(cluster: ParsedCluster): RuleIssue[] {
     return issues;
   }
   const pool = ipRange(start, end);
-  if (!contains(hosts, pool)) issues.push({ path: poolPath, message: `${start}-${end} is not inside the node subnet ${network.nodeSubnet}` });
+  if (!contains(hosts, pool))
+    issues.push({ path: poolPath, message: `${start}-${end} is not inside the node subnet ${network.nodeSubnet}` });
   cluster.nodes.forEach((n, i) => {
-    if (contains(pool, single(n.ip))) issues.push({ path: poolPath, message: `${start}-${end} contains ${n.ip}, the address of nodes[${i}] (${n.name})` });
+    if (contains(pool, single(n.ip)))
+      issues.push({ path: poolPath, message: `${start}-${end} contains ${n.ip}, the address of nodes[${i}] (${n.name})` });
   });
-  for (const [what, ip] of [["the VIP", network.vip], ["the gateway", network.gateway]] as const) {
+  for (const [what, ip] of [
+    ["the VIP", network.vip],
+    ["the gateway", network.gateway],
+  ] as const) {
     if (contains(pool, single(ip))) issues.push({ path: poolPath, message: `${start}-${end} contains ${ip}, ${what}` });
   }
   for (const key of ["clustermeshIp", "gatewayIp"] as const) {
@@ -134,7 +152,12 @@ function corednsRules(cluster: ParsedCluster): RuleIssue[] {
   const n = ipToNumber(ip);
   if (n === service.first) return [{ path, message: `${ip} is the network address of ${serviceCidr}` }];
   if (n === service.first + 1) {
-    return [{ path, message: `${ip} is the first address of ${serviceCidr}, which Kubernetes gives the kubernetes Service; use e.g. ${numberToIp(service.first + 10)}` }];
+    return [
+      {
+        path,
+        message: `${ip} is the first address of ${serviceCidr}, which Kubernetes gives the kubernetes Service; use e.g. ${numberToIp(service.first + 10)}`,
+      },
+    ];
   }
   if (n === service.last) return [{ path, message: `${ip} is the broadcast address of ${serviceCidr}` }];
   return [];
@@ -182,7 +205,11 @@ function cloudflareRules(cluster: ParsedCluster): RuleIssue[] {
         issues.push({ path, message: `${record.content} is not an IPv4 address` });
       } else {
         const kind = privateKind(record.content);
-        if (kind !== undefined) issues.push({ path, message: `${record.content} is a ${kind} address; public DNS must not publish internal addresses (use the private zone)` });
+        if (kind !== undefined)
+          issues.push({
+            path,
+            message: `${record.content} is a ${kind} address; public DNS must not publish internal addresses (use the private zone)`,
+          });
       }
     }
     if (record.type === "AAAA" && /^(::1$|f[cd]|fe[89ab])/i.test(record.content)) {

@@ -14,7 +14,9 @@ const rfc1123Subdomain = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-
 const label = z.string().regex(rfc1123Label, { message: "must be an RFC 1123 label: lower-case letters, digits and '-', at most 63" });
 const dnsName = z.string().regex(rfc1123Subdomain, { message: "must be an RFC 1123 DNS name (lower case)" });
 const ipv4 = z.string().regex(ipv4Pattern, { message: "must be an IPv4 address such as 10.25.11.11" });
-const cidr = z.string().refine(isIpv4Cidr, { message: "must be an IPv4 network in CIDR form with no host bits set, such as 10.244.0.0/16" });
+const cidr = z
+  .string()
+  .refine(isIpv4Cidr, { message: "must be an IPv4 network in CIDR form with no host bits set, such as 10.244.0.0/16" });
 const version = z.string().regex(/^v\d+\.\d+\.\d+$/, { message: "must be a version such as v1.11.6" });
 const asn = z.number().int().min(1).max(4294967294);
 
@@ -23,7 +25,8 @@ const asn = z.number().int().min(1).max(4294967294);
  * time, or `config:<key>` naming a top-level `secure:` config value of the same stack.
  * Anything else would be a plaintext credential in Git, so it is refused.
  */
-export const secretRefPattern = /^(op:\/\/[A-Za-z0-9_.\- ]+\/[A-Za-z0-9_.\- ]+(\/[A-Za-z0-9_.\- ]+)?\/[A-Za-z0-9_.\- ]+|config:[A-Za-z][A-Za-z0-9_-]*)$/;
+export const secretRefPattern =
+  /^(op:\/\/[A-Za-z0-9_.\- ]+\/[A-Za-z0-9_.\- ]+(\/[A-Za-z0-9_.\- ]+)?\/[A-Za-z0-9_.\- ]+|config:[A-Za-z][A-Za-z0-9_-]*)$/;
 export const secretRef = z
   .string()
   .regex(secretRefPattern, {
@@ -49,7 +52,9 @@ const diskSelection = z.union([
 
 const schematic = z.strictObject({
   extraKernelArgs: z.array(z.string().min(1)).default([]),
-  officialExtensions: z.array(z.string().regex(/^siderolabs\/[a-z0-9-]+$/, { message: "must name an official extension such as siderolabs/intel-ucode" })).default([]),
+  officialExtensions: z
+    .array(z.string().regex(/^siderolabs\/[a-z0-9-]+$/, { message: "must name an official extension such as siderolabs/intel-ucode" }))
+    .default([]),
 });
 
 const taint = z.strictObject({
@@ -64,7 +69,9 @@ const node = z.strictObject({
   role: z.enum(["controlplane", "worker"]).describe("control planes run etcd; the first node must be one"),
   /** The bond's member NICs, selected by (wildcard) hardware address and optional driver. */
   nics: z.strictObject({
-    hardwareAddr: z.string().regex(/^([0-9a-f*]{1,2}:){1,5}[0-9a-f*]{1,2}$|^\*$/, { message: "must be a lower-case MAC address, '*' wildcards allowed" }),
+    hardwareAddr: z
+      .string()
+      .regex(/^([0-9a-f*]{1,2}:){1,5}[0-9a-f*]{1,2}$|^\*$/, { message: "must be a lower-case MAC address, '*' wildcards allowed" }),
     driver: z.string().min(1).optional(),
   }),
   installDisk: diskSelection.optional().describe("overrides talos.installDisk for this node"),
@@ -87,8 +94,15 @@ const clusterShape = z.strictObject({
     schematic: schematic.describe("Image Factory schematic: kernel arguments and official extensions"),
     installDisk: diskSelection.describe("install disk: { disk: /dev/... } or { diskSelector: {...} }"),
     nameservers: z.array(ipv4).min(1).describe("DNS servers of the nodes"),
-    timeServers: z.array(z.string().min(1)).min(1).default([...defaults.timeServers]).describe("NTP servers"),
-    sysctls: z.record(z.string().regex(/^[a-z0-9_.-]+$/), z.string()).default({}).describe("kernel parameters for every node (values as strings)"),
+    timeServers: z
+      .array(z.string().min(1))
+      .min(1)
+      .default([...defaults.timeServers])
+      .describe("NTP servers"),
+    sysctls: z
+      .record(z.string().regex(/^[a-z0-9_.-]+$/), z.string())
+      .default({})
+      .describe("kernel parameters for every node (values as strings)"),
     allowSchedulingOnControlPlanes: z
       .boolean()
       .default(true)
@@ -136,7 +150,9 @@ const clusterShape = z.strictObject({
     clusterIp: ipv4.describe("CoreDNS Service address; inside the service CIDR, not its first address"),
     replicas: z.number().int().min(1).max(10).default(defaults.corednsReplicas).describe("CoreDNS replicas"),
   }),
-  spegel: z.strictObject({ enabled: z.boolean().default(true).describe("peer-to-peer image mirror on every node") }).default({ enabled: true }),
+  spegel: z
+    .strictObject({ enabled: z.boolean().default(true).describe("peer-to-peer image mirror on every node") })
+    .default({ enabled: true }),
   certManager: z.strictObject({ email: z.email({ message: "must be an e-mail address (Let's Encrypt account)" }) }),
   externalSecrets: z
     .strictObject({
@@ -149,9 +165,16 @@ const clusterShape = z.strictObject({
     .optional()
     .describe("external-secrets with a 1Password ClusterSecretStore; leave out to skip it"),
   flux: z.strictObject({
-    url: z.string().regex(/^(ssh:\/\/[^\s]+|https:\/\/[^\s]+)$/, { message: "must be an ssh:// or https:// Git URL" }).describe("GitOps repository: ssh:// for a deploy key, https:// for a GitHub App"),
+    url: z
+      .string()
+      .regex(/^(ssh:\/\/[^\s]+|https:\/\/[^\s]+)$/, { message: "must be an ssh:// or https:// Git URL" })
+      .describe("GitOps repository: ssh:// for a deploy key, https:// for a GitHub App"),
     branch: z.string().min(1).default(defaults.fluxBranch).describe("branch Flux follows"),
-    path: z.string().regex(/^[A-Za-z0-9._/-]+$/).optional().describe("defaults to kubernetes/clusters/<name>"),
+    path: z
+      .string()
+      .regex(/^[A-Za-z0-9._/-]+$/)
+      .optional()
+      .describe("defaults to kubernetes/clusters/<name>"),
     auth: z.discriminatedUnion("type", [
       z.strictObject({ type: z.literal("ssh"), privateKey: secretRef, knownHosts: z.string().min(1) }),
       z.strictObject({
@@ -179,7 +202,9 @@ const clusterShape = z.strictObject({
       /** Account-level token the Pulumi provider uses; the in-cluster tokens are created scoped. */
       apiToken: secretRef,
       tunnelName: label.optional().describe("defaults to <name>-tunnel"),
-      anchor: dnsName.optional().describe("the proxied anchor record external-dns points at; defaults to external.<domain>; unique per zone"),
+      anchor: dnsName
+        .optional()
+        .describe("the proxied anchor record external-dns points at; defaults to external.<domain>; unique per zone"),
       ingressHostname: z
         .string()
         .regex(/^(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { message: "must be a host name, optionally starting with *." })

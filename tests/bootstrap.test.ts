@@ -74,11 +74,15 @@ describe.each(stacks)("bootstrap graph, stack %s", (stack) => {
       expect(later.dependsOn).not.toContain(cilium.urn);
     }
     const instance = named(r, "kubernetes:fluxcd.controlplane.io/v1:FluxInstance", "flux");
-    expect(instance.dependsOn).toEqual(expect.arrayContaining([fluxOperator.urn, named(r, "kubernetes:core/v1:Secret", "flux-git-credentials").urn]));
+    expect(instance.dependsOn).toEqual(
+      expect.arrayContaining([fluxOperator.urn, named(r, "kubernetes:core/v1:Secret", "flux-git-credentials").urn]),
+    );
   });
 
   it("waits for a full Talos health check (Kubernetes included) between Cilium and CoreDNS", () => {
-    const full = r.invokes.filter((i) => i.token === "talos:cluster/getHealth:getHealth" && (i.args as Record<string, unknown>).skipKubernetesChecks === false);
+    const full = r.invokes.filter(
+      (i) => i.token === "talos:cluster/getHealth:getHealth" && (i.args as Record<string, unknown>).skipKubernetesChecks === false,
+    );
     expect(full).toHaveLength(1);
   });
 
@@ -93,9 +97,13 @@ describe.each(stacks)("bootstrap graph, stack %s", (stack) => {
 
   it("creates the namespaces with Pod Security labels", () => {
     const spegel = named(r, "kubernetes:core/v1:Namespace", "spegel");
-    expect((spegel.inputs as { metadata: { labels: Record<string, string> } }).metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("privileged");
+    expect((spegel.inputs as { metadata: { labels: Record<string, string> } }).metadata.labels["pod-security.kubernetes.io/enforce"]).toBe(
+      "privileged",
+    );
     const cm = named(r, "kubernetes:core/v1:Namespace", "cert-manager");
-    expect((cm.inputs as { metadata: { labels: Record<string, string> } }).metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+    expect((cm.inputs as { metadata: { labels: Record<string, string> } }).metadata.labels["pod-security.kubernetes.io/enforce"]).toBe(
+      "restricted",
+    );
   });
 
   it("writes cluster-settings from the stack config", () => {
@@ -107,7 +115,13 @@ describe.each(stacks)("bootstrap graph, stack %s", (stack) => {
   it("keeps bootstrap Secrets Opaque, labelled, and their data secret", () => {
     const secrets = r.resources.filter((x) => x.type === "kubernetes:core/v1:Secret");
     // The allow-list of bootstrap Secrets (README): nothing else is written by this program.
-    const allowed = ["flux-git-credentials", "onepassword-service-account", "cloudflare-api-token", "external-dns-cloudflare-api-token", "cloudflared-cloudflared-tunnel"];
+    const allowed = [
+      "flux-git-credentials",
+      "onepassword-service-account",
+      "cloudflare-api-token",
+      "external-dns-cloudflare-api-token",
+      "cloudflared-cloudflared-tunnel",
+    ];
     expect(secrets.length).toBeGreaterThanOrEqual(3);
     for (const s of secrets) expect(allowed).toContain(s.name);
     for (const s of secrets) {
@@ -121,7 +135,8 @@ describe.each(stacks)("bootstrap graph, stack %s", (stack) => {
   it("gives two runs byte-identical inputs", async () => {
     const again = await record({ stack });
     // Registration order may vary between runs; what each resource asks for must not.
-    const byUrn = (rec: Recording) => JSON.stringify(rec.resources.map((x) => [x.urn, x.inputs]).sort(([a], [b]) => String(a).localeCompare(String(b))));
+    const byUrn = (rec: Recording) =>
+      JSON.stringify(rec.resources.map((x) => [x.urn, x.inputs]).sort(([a], [b]) => String(a).localeCompare(String(b))));
     expect(byUrn(again)).toBe(byUrn(r));
   });
 });
@@ -148,7 +163,10 @@ describe("Cilium values", () => {
   });
 
   it("use the API endpoint when the stack says so", () => {
-    expect(ciliumValues({ ...infra, cilium: { ...infra.cilium, apiServerAccess: "endpoint" } })).toMatchObject({ k8sServiceHost: "infra-k8s.monosense.io", k8sServicePort: 6443 });
+    expect(ciliumValues({ ...infra, cilium: { ...infra.cilium, apiServerAccess: "endpoint" } })).toMatchObject({
+      k8sServiceHost: "infra-k8s.monosense.io",
+      k8sServicePort: 6443,
+    });
   });
 });
 
@@ -186,7 +204,8 @@ describe("optional parts", () => {
     });
     expect(r.error).toBeUndefined();
     const names = r.resources.map((x) => x.name);
-    for (const gone of ["spegel", "external-secrets", "onepassword-store", "onepassword-service-account"]) expect(names).not.toContain(gone);
+    for (const gone of ["spegel", "external-secrets", "onepassword-store", "onepassword-service-account"])
+      expect(names).not.toContain(gone);
     expect(release(r, "cert-manager").dependsOn).toContain(release(r, "coredns").urn);
   });
 });

@@ -29,7 +29,11 @@ describe.each(stacks)("Cloudflare edge, stack %s", (stack) => {
   it("routes the cluster's names to the external Gateway, then 404", () => {
     const [config] = inputsOf(r, "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig");
     expect(config?.config.ingresses).toEqual([
-      { hostname: names.hostname, service: "https://cilium-gateway-external.kube-system.svc.cluster.local:443", originRequest: { originServerName: names.anchor, http2Origin: true } },
+      {
+        hostname: names.hostname,
+        service: "https://cilium-gateway-external.kube-system.svc.cluster.local:443",
+        originRequest: { originServerName: names.anchor, http2Origin: true },
+      },
       { service: "http_status:404" },
     ]);
   });
@@ -38,7 +42,13 @@ describe.each(stacks)("Cloudflare edge, stack %s", (stack) => {
     const records = ofType(r, "cloudflare:index/dnsRecord:DnsRecord");
     expect(records).toHaveLength(1);
     const tunnel = ofType(r, "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared")[0]!;
-    expect(records[0]!.inputs).toMatchObject({ name: names.anchor, type: "CNAME", proxied: true, ttl: 1, content: `(${tunnel.name} id).cfargotunnel.com` });
+    expect(records[0]!.inputs).toMatchObject({
+      name: names.anchor,
+      type: "CNAME",
+      proxied: true,
+      ttl: 1,
+      content: `(${tunnel.name} id).cfargotunnel.com`,
+    });
     expect(records[0]!.dependsOn).toContain(tunnel.urn);
   });
 
@@ -53,12 +63,20 @@ describe.each(stacks)("Cloudflare edge, stack %s", (stack) => {
       expect(policy.permissionGroups).toEqual([{ id: "(id of Zone Read)" }, { id: "(id of DNS Write)" }]);
     }
     const lookups = r.invokes.filter((i) => i.token.includes("getAccountApiTokenPermissionGroupsList"));
-    expect(lookups.map((l) => (l.args as Record<string, unknown>).scope)).toEqual(["com.cloudflare.api.account.zone", "com.cloudflare.api.account.zone"]);
+    expect(lookups.map((l) => (l.args as Record<string, unknown>).scope)).toEqual([
+      "com.cloudflare.api.account.zone",
+      "com.cloudflare.api.account.zone",
+    ]);
   });
 
   it("delivers the tokens as secrets where cert-manager, external-dns and cloudflared read them", () => {
-    const secrets = ofType(r, "kubernetes:core/v1:Secret").map((s) => `${(s.inputs as any).metadata.namespace}/${(s.inputs as any).metadata.name}`); // eslint-disable-line @typescript-eslint/no-explicit-any
-    expect(secrets).toEqual(expect.arrayContaining(["cert-manager/cloudflare-api-token", "external-dns/cloudflare-api-token", "cloudflared/cloudflared-tunnel"]));
+    const secrets = ofType(r, "kubernetes:core/v1:Secret").map((s) => {
+      const { metadata } = s.inputs as { metadata: { namespace: string; name: string } };
+      return `${metadata.namespace}/${metadata.name}`;
+    });
+    expect(secrets).toEqual(
+      expect.arrayContaining(["cert-manager/cloudflare-api-token", "external-dns/cloudflare-api-token", "cloudflared/cloudflared-tunnel"]),
+    );
     const provider = ofType(r, "pulumi:providers:cloudflare")[0]!;
     expect(provider.secretPaths).toContain("apiToken");
     expect(exposedCredentials(r)).toEqual([]);
@@ -71,7 +89,11 @@ describe("a stack without Cloudflare", () => {
   it("registers none of it, skips the DNS-01 issuers with a log line, and the rest still works", async () => {
     const r = await recordWith("infra", (c) => delete c.cloudflare);
     expect(r.error).toBeUndefined();
-    expect(r.resources.filter((x) => x.type.startsWith("cloudflare:") || x.type === "pulumi:providers:cloudflare" || x.type.startsWith("random:"))).toEqual([]);
+    expect(
+      r.resources.filter(
+        (x) => x.type.startsWith("cloudflare:") || x.type === "pulumi:providers:cloudflare" || x.type.startsWith("random:"),
+      ),
+    ).toEqual([]);
     expect(r.resources.filter((x) => x.type.endsWith(":ClusterIssuer"))).toEqual([]);
     expect(r.logs.join("\n")).toContain("no Cloudflare settings, so no Let's Encrypt DNS-01 ClusterIssuers");
     expect(r.resources.some((x) => x.type === "kubernetes:fluxcd.controlplane.io/v1:FluxInstance")).toBe(true);
@@ -80,15 +102,25 @@ describe("a stack without Cloudflare", () => {
 
 describe("extra DNS records", () => {
   it("adds extra records from the config, fully qualified", async () => {
-    const r = await recordWith("infra", (c) => (c.cloudflare.records = [{ name: "status", type: "CNAME", content: "example.github.io", proxied: false }]));
+    const r = await recordWith(
+      "infra",
+      (c) => (c.cloudflare.records = [{ name: "status", type: "CNAME", content: "example.github.io", proxied: false }]),
+    );
     expect(r.error).toBeUndefined();
-    const names = r.resources.filter((x) => x.type === "cloudflare:index/dnsRecord:DnsRecord").map((x) => (x.inputs as Record<string, unknown>).name);
+    const names = r.resources
+      .filter((x) => x.type === "cloudflare:index/dnsRecord:DnsRecord")
+      .map((x) => (x.inputs as Record<string, unknown>).name);
     expect(names.sort()).toEqual(["external.monosense.io", "status.monosense.io"]);
   });
 });
 
 describe("fqdn", () => {
   it("qualifies bare names and leaves full ones", () => {
-    expect([fqdn("a", "d.io"), fqdn("a.d.io", "d.io"), fqdn("@", "d.io"), fqdn("a.d.io.", "d.io")]).toEqual(["a.d.io", "a.d.io", "d.io", "a.d.io"]);
+    expect([fqdn("a", "d.io"), fqdn("a.d.io", "d.io"), fqdn("@", "d.io"), fqdn("a.d.io.", "d.io")]).toEqual([
+      "a.d.io",
+      "a.d.io",
+      "d.io",
+      "a.d.io",
+    ]);
   });
 });

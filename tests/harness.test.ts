@@ -34,7 +34,12 @@ describe("recording harness", () => {
 
   it("records options", () => {
     const first = byName("first");
-    expect(first).toMatchObject({ protect: true, ignoreChanges: ["nested"], customTimeouts: { create: "10m", delete: "1m" }, additionalSecretOutputs: ["password"] });
+    expect(first).toMatchObject({
+      protect: true,
+      ignoreChanges: ["nested"],
+      customTimeouts: { create: "10m", delete: "1m" },
+      additionalSecretOutputs: ["password"],
+    });
     expect(byName("second")).toMatchObject({ retainOnDelete: true, deleteBeforeReplace: true, protect: false });
   });
 
@@ -58,17 +63,28 @@ describe("recording harness", () => {
   });
 
   it("records invokes with credential-named arguments masked, and logs", () => {
-    expect(r.invokes).toContainEqual(expect.objectContaining({ token: "fixture:index:lookup", args: { key: "value", apiToken: SECRET_MASK }, secretPaths: ["apiToken"] }));
+    expect(r.invokes).toContainEqual(
+      expect.objectContaining({ token: "fixture:index:lookup", args: { key: "value", apiToken: SECRET_MASK }, secretPaths: ["apiToken"] }),
+    );
     expect(r.logs.join("\n")).toContain("fixture ran");
   });
 });
 
 describe("failures", () => {
   it("reports a failure raised inside an apply, as pulumi up would", () => {
-    const out = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "fixtures", "record-and-report.ts"), path.join(__dirname, "fixtures", "failing-apply-program")], {
-      encoding: "utf8",
-      timeout: 60000,
-    });
+    const out = spawnSync(
+      process.execPath,
+      [
+        "-r",
+        "ts-node/register/transpile-only",
+        path.join(__dirname, "fixtures", "record-and-report.ts"),
+        path.join(__dirname, "fixtures", "failing-apply-program"),
+      ],
+      {
+        encoding: "utf8",
+        timeout: 60000,
+      },
+    );
     expect(out.stdout).toContain("error: broken inside apply");
   });
 });

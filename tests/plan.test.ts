@@ -44,7 +44,20 @@ describe.each(stacks)("npm run plan -- %s", (stack) => {
     expect(Object.keys(doc).sort()).toEqual(["bringUp", "invokes", "outputs", "policy", "project", "resources", "stack"]);
     expect(doc).toMatchObject({ stack, project: "talos-gitops", policy: { violations: [] } });
     for (const r of doc.resources) {
-      expect(Object.keys(r).sort()).toEqual(["customTimeouts", "dependsOn", "ignoreChanges", "inputs", "name", "parent", "protect", "provider", "retainOnDelete", "secretPaths", "type", "urn"]);
+      expect(Object.keys(r).sort()).toEqual([
+        "customTimeouts",
+        "dependsOn",
+        "ignoreChanges",
+        "inputs",
+        "name",
+        "parent",
+        "protect",
+        "provider",
+        "retainOnDelete",
+        "secretPaths",
+        "type",
+        "urn",
+      ]);
     }
     for (const i of doc.invokes) expect(Object.keys(i).sort()).toEqual(["args", "token"]);
     const bootstrap = doc.resources.find((r: { type: string }) => r.type === "talos:machine/bootstrap:Bootstrap");
@@ -84,7 +97,11 @@ describe("invalid stack file", () => {
       expect(text.err).toContain("Pulumi.broken.yaml: cluster.nodes[2].ip: 10.25.12.13 is outside the node subnet 10.25.11.0/24");
       const json = await plan(["broken", "--json"], where);
       expect(json.code).toBe(1);
-      expect(JSON.parse(json.out)).toEqual({ errors: [{ file: "Pulumi.broken.yaml", path: "cluster.nodes[2].ip", message: "10.25.12.13 is outside the node subnet 10.25.11.0/24" }] });
+      expect(JSON.parse(json.out)).toEqual({
+        errors: [
+          { file: "Pulumi.broken.yaml", path: "cluster.nodes[2].ip", message: "10.25.12.13 is outside the node subnet 10.25.11.0/24" },
+        ],
+      });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -94,11 +111,15 @@ describe("invalid stack file", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
     try {
       for (const f of ["Pulumi.yaml", "Pulumi.infra.yaml"]) fs.copyFileSync(path.join(repoRoot, f), path.join(dir, f));
-      const twin = fs.readFileSync(path.join(repoRoot, "Pulumi.apps.yaml"), "utf8").replace("podCidr: 10.246.0.0/16", "podCidr: 10.244.0.0/16");
+      const twin = fs
+        .readFileSync(path.join(repoRoot, "Pulumi.apps.yaml"), "utf8")
+        .replace("podCidr: 10.246.0.0/16", "podCidr: 10.244.0.0/16");
       fs.writeFileSync(path.join(dir, "Pulumi.apps.yaml"), twin);
       const result = await plan(["apps"], { projectDir: dir, entry: path.join(repoRoot, "index") });
       expect(result.code).toBe(1);
-      expect(result.err).toContain("Pulumi.infra.yaml: cluster.network.podCidr: pod CIDR 10.244.0.0/16 overlaps pod CIDR 10.244.0.0/16 of cluster apps (Pulumi.apps.yaml)");
+      expect(result.err).toContain(
+        "Pulumi.infra.yaml: cluster.network.podCidr: pod CIDR 10.244.0.0/16 overlaps pod CIDR 10.244.0.0/16 of cluster apps (Pulumi.apps.yaml)",
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -104,17 +104,24 @@ describe("credential failures end the run before anything is registered", () => 
 
   it("a malformed reference is refused by validation, naming the key", async () => {
     const { deps, calls } = fakeOnePassword(vaultFor("infra"));
-    await expectFailure(recordWith("infra", (c) => (c.flux.auth.privateKey = "op://Prod/only-item"), { deps }), "Pulumi.infra.yaml: cluster.flux.auth.privateKey: must be an op://vault/item/field reference");
+    await expectFailure(
+      recordWith("infra", (c) => (c.flux.auth.privateKey = "op://Prod/only-item"), { deps }),
+      "Pulumi.infra.yaml: cluster.flux.auth.privateKey: must be an op://vault/item/field reference",
+    );
     expect(calls.clients).toBe(0);
   });
 
   it("an unknown vault, item or field names the key and the reference", async () => {
     const { deps } = fakeOnePassword(vaultFor("infra"));
     await expectFailure(
-      recordWith("infra", (c) => {
-        c.flux.auth.privateKey = "op://Nope/k8s-gitops-deploy-key/private-key";
-        c.cloudflare.apiToken = "op://Prod/missing/api-token";
-      }, { deps }),
+      recordWith(
+        "infra",
+        (c) => {
+          c.flux.auth.privateKey = "op://Nope/k8s-gitops-deploy-key/private-key";
+          c.cloudflare.apiToken = "op://Prod/missing/api-token";
+        },
+        { deps },
+      ),
       "Pulumi.infra.yaml: cluster.flux.auth.privateKey: op://Nope/k8s-gitops-deploy-key/private-key: no such vault",
       "Pulumi.infra.yaml: cluster.cloudflare.apiToken: op://Prod/missing/api-token: no such item in that vault",
     );
@@ -122,7 +129,11 @@ describe("credential failures end the run before anything is registered", () => 
 
   it("an unreachable 1Password names the key and the references", async () => {
     const { deps } = fakeOnePassword(vaultFor("infra"), "unreachable");
-    await expectFailure(record({ stack: "infra", deps }), "cluster.externalSecrets.serviceAccountToken: 1Password could not be reached or refused the token (request timeout)", "op://Prod/k8s-gitops-deploy-key/private-key");
+    await expectFailure(
+      record({ stack: "infra", deps }),
+      "cluster.externalSecrets.serviceAccountToken: 1Password could not be reached or refused the token (request timeout)",
+      "op://Prod/k8s-gitops-deploy-key/private-key",
+    );
   });
 
   it("the write-back alone needs the token too, and says so", async () => {
@@ -137,7 +148,9 @@ describe("credential failures end the run before anything is registered", () => 
       { deps: { ...deps, env: {} }, config: { fluxDeployKey: { secret: "k" } } },
     );
     expect(r.resources).toEqual([]);
-    expect(r.error?.message).toContain("Pulumi.infra.yaml: cluster.onePassword.writeBack: the write-back to vault Prod needs 1Password, but neither OP_SERVICE_ACCOUNT_TOKEN nor the secure config value onePasswordToken is set");
+    expect(r.error?.message).toContain(
+      "Pulumi.infra.yaml: cluster.onePassword.writeBack: the write-back to vault Prod needs 1Password, but neither OP_SERVICE_ACCOUNT_TOKEN nor the secure config value onePasswordToken is set",
+    );
   });
 
   it("does not resolve the token of a disabled component", async () => {
@@ -157,7 +170,10 @@ describe("credential failures end the run before anything is registered", () => 
         c.cloudflare.apiToken = "config:cloudflareToken";
         c.onePassword.writeBack.enabled = false;
       },
-      { deps: { ...deps, env: {} }, config: { fluxDeployKey: { secret: "k" }, esoToken: { secret: "t" }, cloudflareToken: { secret: "c" } } },
+      {
+        deps: { ...deps, env: {} },
+        config: { fluxDeployKey: { secret: "k" }, esoToken: { secret: "t" }, cloudflareToken: { secret: "c" } },
+      },
     );
     expect(r.error).toBeUndefined();
     expect(calls.clients).toBe(0);

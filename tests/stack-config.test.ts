@@ -40,14 +40,27 @@ describe("the committed stack files", () => {
       { clusterIp: "10.245.0.10", replicas: 2 },
       { clusterIp: "10.247.0.10", replicas: 2 },
     ]);
-    expect(infra.cilium).toMatchObject({ loadBalancerPool: { start: "10.25.11.100", end: "10.25.11.119" }, clustermeshIp: "10.25.11.100", gatewayIp: "10.25.11.110" });
-    expect(apps.cilium).toMatchObject({ loadBalancerPool: { start: "10.25.11.120", end: "10.25.11.139" }, clustermeshIp: "10.25.11.120", gatewayIp: "10.25.11.121" });
+    expect(infra.cilium).toMatchObject({
+      loadBalancerPool: { start: "10.25.11.100", end: "10.25.11.119" },
+      clustermeshIp: "10.25.11.100",
+      gatewayIp: "10.25.11.110",
+    });
+    expect(apps.cilium).toMatchObject({
+      loadBalancerPool: { start: "10.25.11.120", end: "10.25.11.139" },
+      clustermeshIp: "10.25.11.120",
+      gatewayIp: "10.25.11.121",
+    });
     expect([infra.cilium.bgp, apps.cilium.bgp]).toEqual([
       { localAsn: 64512, peerAddress: "10.25.11.1", peerAsn: 64501 },
       { localAsn: 64513, peerAddress: "10.25.11.1", peerAsn: 64501 },
     ]);
     for (const c of [infra, apps]) {
-      expect(c.network).toMatchObject({ nodeSubnet: "10.25.11.0/24", gateway: "10.25.11.1", mtu: 9000, bond: { mode: "802.3ad", xmitHashPolicy: "layer3+4" } });
+      expect(c.network).toMatchObject({
+        nodeSubnet: "10.25.11.0/24",
+        gateway: "10.25.11.1",
+        mtu: 9000,
+        bond: { mode: "802.3ad", xmitHashPolicy: "layer3+4" },
+      });
       expect(c.network.vlans.map((v) => v.id)).toEqual([2512]);
       expect(c.flux.auth.type).toBe("ssh");
       expect(c.domain).toBe("monosense.io");
@@ -57,22 +70,55 @@ describe("the committed stack files", () => {
 });
 
 describe("cross-stack check", () => {
-  const loaded = () => stacks.map((stack) => ({ file: `Pulumi.${stack}.yaml`, cluster: clusterFromStackFile(readStackFile(repoRoot, stack)) }));
+  const loaded = () =>
+    stacks.map((stack) => ({ file: `Pulumi.${stack}.yaml`, cluster: clusterFromStackFile(readStackFile(repoRoot, stack)) }));
 
   it("finds the committed stacks disjoint", () => {
     expect(crossStackIssues(loaded())).toEqual([]);
   });
 
   const collisions: Array<[string, (apps: ReturnType<typeof loaded>[number]["cluster"]) => unknown, string]> = [
-    ["a shared name", (a) => ({ ...a, name: "infra" }), "Pulumi.apps.yaml: cluster.name: infra is already the name of another cluster (Pulumi.infra.yaml)"],
+    [
+      "a shared name",
+      (a) => ({ ...a, name: "infra" }),
+      "Pulumi.apps.yaml: cluster.name: infra is already the name of another cluster (Pulumi.infra.yaml)",
+    ],
     ["a shared id", (a) => ({ ...a, id: 1 }), "cluster.id: 1 is already the id of cluster infra"],
-    ["overlapping pod CIDRs", (a) => ({ ...a, network: { ...a.network, podCidr: "10.244.0.0/15" } }), "cluster.network.podCidr: pod CIDR 10.244.0.0/15 overlaps pod CIDR 10.244.0.0/16 of cluster infra"],
-    ["overlapping service CIDRs", (a) => ({ ...a, network: { ...a.network, serviceCidr: "10.245.128.0/17" } }), "cluster.network.serviceCidr: service CIDR 10.245.128.0/17 overlaps service CIDR 10.245.0.0/16"],
-    ["overlapping pools", (a) => ({ ...a, cilium: { ...a.cilium, loadBalancerPool: { start: "10.25.11.115", end: "10.25.11.139" } } }), "LoadBalancer pool 10.25.11.115-10.25.11.139 overlaps LoadBalancer pool 10.25.11.100-10.25.11.119"],
-    ["a shared VIP", (a) => ({ ...a, network: { ...a.network, vip: "10.25.11.10" } }), "cluster.network.vip: VIP 10.25.11.10 overlaps VIP 10.25.11.10 of cluster infra"],
-    ["the same anchor record in a shared zone", (a) => ({ ...a, cloudflare: { ...a.cloudflare!, anchor: "external.monosense.io" } }), "cluster.cloudflare.anchor: external.monosense.io is already cluster infra's anchor in the same zone"],
-    ["the same tunnel ingress names in a shared zone", (a) => ({ ...a, cloudflare: { ...a.cloudflare!, ingressHostname: "*.monosense.io" } }), "cluster.cloudflare.ingressHostname: *.monosense.io is already routed to cluster infra's tunnel"],
-    ["a node IP used twice", (a) => ({ ...a, nodes: [{ ...a.nodes[0], ip: "10.25.11.13" }, ...a.nodes.slice(1)] }), "cluster.nodes[0].ip: node apps-01 10.25.11.13 overlaps node infra-03 10.25.11.13"],
+    [
+      "overlapping pod CIDRs",
+      (a) => ({ ...a, network: { ...a.network, podCidr: "10.244.0.0/15" } }),
+      "cluster.network.podCidr: pod CIDR 10.244.0.0/15 overlaps pod CIDR 10.244.0.0/16 of cluster infra",
+    ],
+    [
+      "overlapping service CIDRs",
+      (a) => ({ ...a, network: { ...a.network, serviceCidr: "10.245.128.0/17" } }),
+      "cluster.network.serviceCidr: service CIDR 10.245.128.0/17 overlaps service CIDR 10.245.0.0/16",
+    ],
+    [
+      "overlapping pools",
+      (a) => ({ ...a, cilium: { ...a.cilium, loadBalancerPool: { start: "10.25.11.115", end: "10.25.11.139" } } }),
+      "LoadBalancer pool 10.25.11.115-10.25.11.139 overlaps LoadBalancer pool 10.25.11.100-10.25.11.119",
+    ],
+    [
+      "a shared VIP",
+      (a) => ({ ...a, network: { ...a.network, vip: "10.25.11.10" } }),
+      "cluster.network.vip: VIP 10.25.11.10 overlaps VIP 10.25.11.10 of cluster infra",
+    ],
+    [
+      "the same anchor record in a shared zone",
+      (a) => ({ ...a, cloudflare: { ...a.cloudflare!, anchor: "external.monosense.io" } }),
+      "cluster.cloudflare.anchor: external.monosense.io is already cluster infra's anchor in the same zone",
+    ],
+    [
+      "the same tunnel ingress names in a shared zone",
+      (a) => ({ ...a, cloudflare: { ...a.cloudflare!, ingressHostname: "*.monosense.io" } }),
+      "cluster.cloudflare.ingressHostname: *.monosense.io is already routed to cluster infra's tunnel",
+    ],
+    [
+      "a node IP used twice",
+      (a) => ({ ...a, nodes: [{ ...a.nodes[0], ip: "10.25.11.13" }, ...a.nodes.slice(1)] }),
+      "cluster.nodes[0].ip: node apps-01 10.25.11.13 overlaps node infra-03 10.25.11.13",
+    ],
   ];
 
   it.each(collisions)("fails on %s", (_what, mutate, message) => {

@@ -15,7 +15,11 @@ export function clone<T>(value: T): T {
 export type RawCluster = any;
 
 /** Records a stack with its cluster rewritten by `mutate`. */
-export function recordWith(stack: string, mutate: (cluster: RawCluster) => void, extra: Omit<RecordOptions, "stack" | "cluster"> = {}): Promise<Recording> {
+export function recordWith(
+  stack: string,
+  mutate: (cluster: RawCluster) => void,
+  extra: Omit<RecordOptions, "stack" | "cluster"> = {},
+): Promise<Recording> {
   return record({
     stack,
     ...extra,

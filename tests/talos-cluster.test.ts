@@ -23,7 +23,11 @@ describe.each(stacks)("TalosCluster, stack %s", (stack) => {
 
   it("applies all three nodes in parallel: no apply waits for another", () => {
     const applies = byType(r, ":ConfigurationApply");
-    expect(applies.map((a) => a.inputs && (a.inputs as Record<string, unknown>).node)).toEqual([`10.25.11.${stack === "infra" ? 11 : 14}`, `10.25.11.${stack === "infra" ? 12 : 15}`, `10.25.11.${stack === "infra" ? 13 : 16}`]);
+    expect(applies.map((a) => a.inputs && (a.inputs as Record<string, unknown>).node)).toEqual([
+      `10.25.11.${stack === "infra" ? 11 : 14}`,
+      `10.25.11.${stack === "infra" ? 12 : 15}`,
+      `10.25.11.${stack === "infra" ? 13 : 16}`,
+    ]);
     const applyUrns = new Set(applies.map((a) => a.urn));
     for (const apply of applies) expect(apply.dependsOn.filter((d) => applyUrns.has(d))).toEqual([]);
     for (const apply of applies) expect(apply.customTimeouts).toEqual({ create: "20m", update: "20m", delete: "10m" });
@@ -55,7 +59,11 @@ describe.each(stacks)("TalosCluster, stack %s", (stack) => {
 
   it("exports kubeconfig and talosconfig as secrets, nodes and endpoint in the clear", () => {
     expect([...r.outputSecretPaths].sort()).toEqual(["kubeconfig", "talosconfig"]);
-    expect(r.outputs).toMatchObject({ endpoint: `https://${stack}-k8s.monosense.io:6443`, kubeconfig: "[secret]", talosconfig: "[secret]" });
+    expect(r.outputs).toMatchObject({
+      endpoint: `https://${stack}-k8s.monosense.io:6443`,
+      kubeconfig: "[secret]",
+      talosconfig: "[secret]",
+    });
   });
 
   it("parents every Talos resource to the TalosCluster component", () => {
@@ -81,7 +89,10 @@ describe("node lifecycle", () => {
   it("resets a removed worker on destroy; control planes are protected unless removal is allowed", async () => {
     const r = await recordWith("infra", (c) => c.nodes.push(worker));
     const apply = (name: string) => r.resources.find((x) => x.name === `apply-${name}`)!;
-    expect(apply("infra-04")).toMatchObject({ protect: false, inputs: expect.objectContaining({ onDestroy: { reset: true, graceful: true, reboot: true } }) });
+    expect(apply("infra-04")).toMatchObject({
+      protect: false,
+      inputs: expect.objectContaining({ onDestroy: { reset: true, graceful: true, reboot: true } }),
+    });
     expect(apply("infra-01").protect).toBe(true);
     const allowed = await recordWith("infra", (c) => (c.talos.allowControlPlaneRemoval = true));
     expect(allowed.resources.find((x) => x.name === "apply-infra-01")!.protect).toBe(false);

@@ -12,8 +12,17 @@ interface SchemaProperty {
   additionalProperties?: SchemaProperty;
 }
 interface ProviderSchema {
-  resources: Record<string, { inputProperties?: Record<string, SchemaProperty>; properties?: Record<string, SchemaProperty>; requiredInputs?: string[] }>;
-  functions: Record<string, { inputs: { properties?: Record<string, SchemaProperty>; required?: string[] }; outputs: { properties?: Record<string, SchemaProperty> } }>;
+  resources: Record<
+    string,
+    { inputProperties?: Record<string, SchemaProperty>; properties?: Record<string, SchemaProperty>; requiredInputs?: string[] }
+  >;
+  functions: Record<
+    string,
+    {
+      inputs: { properties?: Record<string, SchemaProperty>; required?: string[] };
+      outputs: { properties?: Record<string, SchemaProperty> };
+    }
+  >;
   types: Record<string, { properties?: Record<string, SchemaProperty> }>;
 }
 
@@ -38,7 +47,8 @@ export function resourceProblems(schema: ProviderSchema, c: ResourceContract): s
     ...(r.requiredInputs ?? []).filter((i) => !c.inputs.includes(i)).map((i) => `${c.token}: required input ${i} is not bound`),
   ];
   for (const [name, prop] of Object.entries(r.properties ?? {})) {
-    if (c.outputs.includes(name) && holdsSecret(schema, prop) && !c.secretOutputs.includes(name)) problems.push(`${c.token}: output ${name} holds secrets but is not in additionalSecretOutputs`);
+    if (c.outputs.includes(name) && holdsSecret(schema, prop) && !c.secretOutputs.includes(name))
+      problems.push(`${c.token}: output ${name} holds secrets but is not in additionalSecretOutputs`);
   }
   return problems;
 }
@@ -99,7 +109,9 @@ describeWithSchema("Talos provider binding against the provider schema 0.8.1", (
   it("the offline model returns exactly the invoke results the schema marks secret", () => {
     for (const [token, model] of Object.entries(invokeModels).filter(([t]) => t.startsWith("talos:"))) {
       const outputs = schema.functions[token]?.outputs.properties ?? {};
-      const secret = Object.entries(outputs).filter(([, p]) => p.secret).map(([n]) => n);
+      const secret = Object.entries(outputs)
+        .filter(([, p]) => p.secret)
+        .map(([n]) => n);
       expect({ token, secret: [...model.secretOutputs].sort() }).toEqual({ token, secret: secret.sort() });
     }
   });
@@ -110,6 +122,10 @@ describe("every Talos resource and invoke pins the plugin", () => {
     const r = await record({ stack });
     const talos = [...r.resources.filter((x) => x.type.startsWith("talos:")), ...r.invokes.filter((i) => i.token.startsWith("talos:"))];
     expect(talos.length).toBeGreaterThan(0);
-    for (const item of talos) expect({ version: item.version, url: item.pluginDownloadURL }).toEqual({ version: versions.talosProvider, url: "github://api.github.com/pulumiverse" });
+    for (const item of talos)
+      expect({ version: item.version, url: item.pluginDownloadURL }).toEqual({
+        version: versions.talosProvider,
+        url: "github://api.github.com/pulumiverse",
+      });
   });
 });

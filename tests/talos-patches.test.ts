@@ -35,10 +35,18 @@ describeWithSchema("Talos patches against the Talos 1.11 config schema", () => {
 describe("patch content", () => {
   const cluster = load("infra");
   const cp = cluster.nodes[0]!;
-  const config = (node = cp, c = cluster) => merged(nodePatches(c, node, "abc123").map((p) => p.patch), node.role) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const config = (node = cp, c = cluster) =>
+    merged(
+      nodePatches(c, node, "abc123").map((p) => p.patch),
+      node.role,
+    ) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
   it("installs from the Image Factory installer for the node's schematic and Talos version", () => {
-    expect(config().machine.install).toEqual({ diskSelector: { model: "Samsung SSD 860" }, image: "factory.talos.dev/metal-installer/abc123:v1.11.6", wipe: false });
+    expect(config().machine.install).toEqual({
+      diskSelector: { model: "Samsung SSD 860" },
+      image: "factory.talos.dev/metal-installer/abc123:v1.11.6",
+      wipe: false,
+    });
   });
 
   it("hands networking to Cilium and DNS to our CoreDNS", () => {
@@ -57,7 +65,13 @@ describe("patch content", () => {
     expect(network.interfaces).toEqual([
       expect.objectContaining({
         interface: "bond0",
-        bond: { deviceSelectors: [{ hardwareAddr: "f8:f2:1e:20:57:*", driver: "i40e" }], mode: "802.3ad", xmitHashPolicy: "layer3+4", lacpRate: "fast", miimon: 100 },
+        bond: {
+          deviceSelectors: [{ hardwareAddr: "f8:f2:1e:20:57:*", driver: "i40e" }],
+          mode: "802.3ad",
+          xmitHashPolicy: "layer3+4",
+          lacpRate: "fast",
+          miimon: 100,
+        },
         mtu: 9000,
         addresses: ["10.25.11.11/24"],
         routes: [{ network: "0.0.0.0/0", gateway: "10.25.11.1" }],
@@ -69,7 +83,14 @@ describe("patch content", () => {
   });
 
   it("gives workers no VIP and no control-plane settings, and carries labels and taints", () => {
-    const worker = { ...cp, name: "infra-w1", ip: "10.25.11.40", role: "worker" as const, labels: { gpu: "true" }, taints: [{ key: "gpu", value: "true", effect: "NoSchedule" as const }] };
+    const worker = {
+      ...cp,
+      name: "infra-w1",
+      ip: "10.25.11.40",
+      role: "worker" as const,
+      labels: { gpu: "true" },
+      taints: [{ key: "gpu", value: "true", effect: "NoSchedule" as const }],
+    };
     const w = config(worker);
     expect(w.machine.network.interfaces[0].vip).toBeUndefined();
     expect(w.cluster.apiServer).toBeUndefined();
@@ -78,14 +99,22 @@ describe("patch content", () => {
   });
 
   it("adds the containerd drop-in Spegel needs only when Spegel is on", () => {
-    expect(config().machine.files).toEqual([expect.objectContaining({ path: "/etc/cri/conf.d/20-customization.part", content: expect.stringContaining("discard_unpacked_layers = false") })]);
+    expect(config().machine.files).toEqual([
+      expect.objectContaining({
+        path: "/etc/cri/conf.d/20-customization.part",
+        content: expect.stringContaining("discard_unpacked_layers = false"),
+      }),
+    ]);
     expect(config(cp, { ...cluster, spegel: { enabled: false } }).machine.files).toBeUndefined();
   });
 
   it("merges lists as Talos does: interfaces by name, subnets replaced", () => {
     const out = mergePatches({}, [
       { machine: { network: { interfaces: [{ interface: "bond0", mtu: 1500 }] } }, cluster: { network: { podSubnets: ["a"] } } },
-      { machine: { network: { interfaces: [{ interface: "bond0", dhcp: false }, { interface: "eth0" }] } }, cluster: { network: { podSubnets: ["b"] } } },
+      {
+        machine: { network: { interfaces: [{ interface: "bond0", dhcp: false }, { interface: "eth0" }] } },
+        cluster: { network: { podSubnets: ["b"] } },
+      },
     ]) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(out.machine.network.interfaces).toEqual([{ interface: "bond0", mtu: 1500, dhcp: false }, { interface: "eth0" }]);
     expect(out.cluster.network.podSubnets).toEqual(["b"]);

@@ -14,7 +14,16 @@ function fakeVault() {
       get: async (_v, id) => structuredClone(items.get(id)!),
       put: async (item) => (items.set(item.id, structuredClone(item)), item),
       create: async (p: ItemCreateParams) => {
-        const item = { id: `i${items.size + 1}`, title: p.title, category: p.category, vaultId: p.vaultId, fields: p.fields ?? [], sections: [], notes: "", tags: p.tags ?? [] } as unknown as Item;
+        const item = {
+          id: `i${items.size + 1}`,
+          title: p.title,
+          category: p.category,
+          vaultId: p.vaultId,
+          fields: p.fields ?? [],
+          sections: [],
+          notes: "",
+          tags: p.tags ?? [],
+        } as unknown as Item;
         items.set(item.id, item);
         return item;
       },
@@ -31,7 +40,12 @@ describe("1Password write-back", () => {
     const again = await upsertItem(client, "Prod", "infra-talos", { talosconfig: "t2", kubeconfig: "k1" });
     expect(again).toBe(id);
     expect(items.size).toBe(1);
-    expect(items.get(id)!.fields.map((f) => `${f.id}=${f.value}`).sort()).toEqual(["kubeconfig=k1", "note=keep", "talosconfig=t2"]);
+    expect(
+      items
+        .get(id)!
+        .fields.map((f) => `${f.id}=${f.value}`)
+        .sort(),
+    ).toEqual(["kubeconfig=k1", "note=keep", "talosconfig=t2"]);
   });
 
   it("fails clearly when the vault is not visible", async () => {

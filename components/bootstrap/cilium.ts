@@ -3,7 +3,9 @@ import type { ClusterConfig } from "../../stacks/load";
 
 /** Where Cilium (and the GitOps tree) reach the API server: KubePrism on each node, or the endpoint. */
 export function apiServerAccess(cluster: ClusterConfig): { host: string; port: number } {
-  return cluster.cilium.apiServerAccess === "kubeprism" ? { ...defaults.kubePrism } : { host: cluster.endpoint.host, port: cluster.endpoint.port };
+  return cluster.cilium.apiServerAccess === "kubeprism"
+    ? { ...defaults.kubePrism }
+    : { host: cluster.endpoint.host, port: cluster.endpoint.port };
 }
 
 /** Cilium's Helm values for a Talos node: kube-proxy replacement, native routing, WireGuard, BGP, Gateway API. */
@@ -27,7 +29,19 @@ export function ciliumValues(cluster: ClusterConfig): Record<string, unknown> {
     // Talos: modules cannot be loaded from workloads (no SYS_MODULE); cgroupv2 is already mounted.
     securityContext: {
       capabilities: {
-        ciliumAgent: ["CHOWN", "KILL", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "SYS_ADMIN", "SYS_RESOURCE", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"],
+        ciliumAgent: [
+          "CHOWN",
+          "KILL",
+          "NET_ADMIN",
+          "NET_RAW",
+          "IPC_LOCK",
+          "SYS_ADMIN",
+          "SYS_RESOURCE",
+          "DAC_OVERRIDE",
+          "FOWNER",
+          "SETGID",
+          "SETUID",
+        ],
         cleanCiliumState: ["NET_ADMIN", "SYS_ADMIN", "SYS_RESOURCE"],
       },
     },

@@ -44,7 +44,12 @@ export class ClusterBootstrap extends pulumi.ComponentResource {
     const { config, credentials, provider } = args;
     const child = { parent: this, provider };
 
-    const wanted: ManagedNamespace[] = ["cert-manager", "flux-system", ...(config.spegel.enabled ? (["spegel"] as const) : []), ...(config.externalSecrets?.enabled ? (["external-secrets"] as const) : [])];
+    const wanted: ManagedNamespace[] = [
+      "cert-manager",
+      "flux-system",
+      ...(config.spegel.enabled ? (["spegel"] as const) : []),
+      ...(config.externalSecrets?.enabled ? (["external-secrets"] as const) : []),
+    ];
     this.namespaces = new Map(wanted.map((ns) => [ns, namespace(ns, child)]));
     const ns = (n: ManagedNamespace) => {
       const found = this.namespaces.get(n);
@@ -57,28 +62,60 @@ export class ClusterBootstrap extends pulumi.ComponentResource {
 
     // Helm's wait cannot succeed here: Hubble relay needs cluster DNS, which comes after Cilium.
     // Readiness is awaited by the Talos health check with Kubernetes checks (nodes Ready = CNI up).
-    this.cilium = chartRelease("cilium", { chart: "cilium", namespace: "kube-system", values: ciliumValues(config), wait: false }, { ...child, dependsOn: [gatewayCrds, this.monitoringCrds] });
+    this.cilium = chartRelease(
+      "cilium",
+      { chart: "cilium", namespace: "kube-system", values: ciliumValues(config), wait: false },
+      { ...child, dependsOn: [gatewayCrds, this.monitoringCrds] },
+    );
     const networkReady = args.talos.health(true, [this.cilium]).apply(() => [this.cilium]);
 
-    this.coredns = chartRelease("coredns", { chart: "coredns", namespace: "kube-system", values: corednsValues(config) }, { ...child, dependsOn: networkReady.apply((deps) => [...deps, this.monitoringCrds]) });
+    this.coredns = chartRelease(
+      "coredns",
+      { chart: "coredns", namespace: "kube-system", values: corednsValues(config) },
+      { ...child, dependsOn: networkReady.apply((deps) => [...deps, this.monitoringCrds]) },
+    );
 
     if (config.spegel.enabled) {
-      this.spegel = chartRelease("spegel", { chart: "spegel", namespace: "spegel", values: spegelValues() }, { ...child, dependsOn: networkReady.apply((deps) => [...deps, ns("spegel"), this.monitoringCrds]) });
+      this.spegel = chartRelease(
+        "spegel",
+        { chart: "spegel", namespace: "spegel", values: spegelValues() },
+        { ...child, dependsOn: networkReady.apply((deps) => [...deps, ns("spegel"), this.monitoringCrds]) },
+      );
     }
     this.platformReady = [this.coredns, ...(this.spegel ? [this.spegel] : []), this.monitoringCrds];
 
-    const certManager = chartRelease("cert-manager", { chart: "certManager", namespace: "cert-manager", values: certManagerValues(), waitForJobs: true }, { ...child, dependsOn: [...this.platformReady, ns("cert-manager")] });
+    const certManager = chartRelease(
+      "cert-manager",
+      { chart: "certManager", namespace: "cert-manager", values: certManagerValues(), waitForJobs: true },
+      { ...child, dependsOn: [...this.platformReady, ns("cert-manager")] },
+    );
     if (args.dnsChallengeToken) {
-      const token = bootstrapSecret("cloudflare-api-token", { name: cloudflareTokenSecret.name, namespace: "cert-manager" }, { [cloudflareTokenSecret.key]: args.dnsChallengeToken }, { ...child, dependsOn: [ns("cert-manager")] });
+      const token = bootstrapSecret(
+        "cloudflare-api-token",
+        { name: cloudflareTokenSecret.name, namespace: "cert-manager" },
+        { [cloudflareTokenSecret.key]: args.dnsChallengeToken },
+        { ...child, dependsOn: [ns("cert-manager")] },
+      );
       for (const issuer of Object.keys(acmeServers) as Array<keyof typeof acmeServers>) {
-        new k8s.apiextensions.CustomResource(issuer, { apiVersion: "cert-manager.io/v1", kind: "ClusterIssuer", metadata: { name: issuer }, spec: clusterIssuerSpec(config, issuer) }, { ...child, dependsOn: [certManager, token] });
+        new k8s.apiextensions.CustomResource(
+          issuer,
+          { apiVersion: "cert-manager.io/v1", kind: "ClusterIssuer", metadata: { name: issuer }, spec: clusterIssuerSpec(config, issuer) },
+          { ...child, dependsOn: [certManager, token] },
+        );
       }
     } else {
-      pulumi.log.info(`${config.name}: no Cloudflare settings, so no Let's Encrypt DNS-01 ClusterIssuers; add them through the GitOps tree`, this);
+      pulumi.log.info(
+        `${config.name}: no Cloudflare settings, so no Let's Encrypt DNS-01 ClusterIssuers; add them through the GitOps tree`,
+        this,
+      );
     }
 
     if (config.externalSecrets?.enabled) {
-      const eso = chartRelease("external-secrets", { chart: "externalSecrets", namespace: "external-secrets", values: externalSecretsValues() }, { ...child, dependsOn: [...this.platformReady, ns("external-secrets")] });
+      const eso = chartRelease(
+        "external-secrets",
+        { chart: "externalSecrets", namespace: "external-secrets", values: externalSecretsValues() },
+        { ...child, dependsOn: [...this.platformReady, ns("external-secrets")] },
+      );
       const token = bootstrapSecret(
         "onepassword-service-account",
         { name: onePasswordTokenSecret.name, namespace: onePasswordTokenSecret.namespace },
@@ -87,7 +124,12 @@ export class ClusterBootstrap extends pulumi.ComponentResource {
       );
       new k8s.apiextensions.CustomResource(
         "onepassword-store",
-        { apiVersion: "external-secrets.io/v1", kind: "ClusterSecretStore", metadata: { name: clusterSecretStoreName }, spec: onePasswordStoreSpec(config.externalSecrets.vault) },
+        {
+          apiVersion: "external-secrets.io/v1",
+          kind: "ClusterSecretStore",
+          metadata: { name: clusterSecretStoreName },
+          spec: onePasswordStoreSpec(config.externalSecrets.vault),
+        },
         { ...child, dependsOn: [eso, token] },
       );
     }

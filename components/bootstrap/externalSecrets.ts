@@ -12,7 +12,13 @@ export function onePasswordStoreSpec(vault: string): Record<string, unknown> {
     provider: {
       onepasswordSDK: {
         vault,
-        auth: { serviceAccountSecretRef: { name: onePasswordTokenSecret.name, namespace: onePasswordTokenSecret.namespace, key: onePasswordTokenSecret.key } },
+        auth: {
+          serviceAccountSecretRef: {
+            name: onePasswordTokenSecret.name,
+            namespace: onePasswordTokenSecret.namespace,
+            key: onePasswordTokenSecret.key,
+          },
+        },
       },
     },
   };

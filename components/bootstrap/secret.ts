@@ -13,5 +13,9 @@ export function bootstrapSecret(
   opts: pulumi.CustomResourceOptions,
 ): k8s.core.v1.Secret {
   const secretData = Object.fromEntries(Object.entries(stringData).map(([k, v]) => [k, pulumi.secret(v)]));
-  return new k8s.core.v1.Secret(resourceName, { metadata: { ...target, labels: { ...managedLabels } }, type: "Opaque", stringData: secretData }, opts);
+  return new k8s.core.v1.Secret(
+    resourceName,
+    { metadata: { ...target, labels: { ...managedLabels } }, type: "Opaque", stringData: secretData },
+    opts,
+  );
 }

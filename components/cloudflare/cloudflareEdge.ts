@@ -34,7 +34,11 @@ export class CloudflareEdge extends pulumi.ComponentResource {
     super("talos-gitops:cloudflare:CloudflareEdge", name, {}, opts);
     const { config, settings, credentials } = args;
     const { accountId, zoneId } = settings;
-    const provider = new cloudflare.Provider(`${name}-cloudflare`, { apiToken: credentials.require("cloudflare.apiToken") }, { parent: this });
+    const provider = new cloudflare.Provider(
+      `${name}-cloudflare`,
+      { apiToken: credentials.require("cloudflare.apiToken") },
+      { parent: this },
+    );
     const cf = { parent: this, provider };
 
     // Generated once and kept in state, never in config.
@@ -53,18 +57,40 @@ export class CloudflareEdge extends pulumi.ComponentResource {
 
     new cloudflare.DnsRecord(
       `${name}-anchor`,
-      { zoneId, name: settings.anchor, type: "CNAME", content: pulumi.interpolate`${tunnel.id}.cfargotunnel.com`, proxied: true, ttl: 1, comment: `tunnel ${settings.tunnelName}; external-dns points application names here` },
+      {
+        zoneId,
+        name: settings.anchor,
+        type: "CNAME",
+        content: pulumi.interpolate`${tunnel.id}.cfargotunnel.com`,
+        proxied: true,
+        ttl: 1,
+        comment: `tunnel ${settings.tunnelName}; external-dns points application names here`,
+      },
       cf,
     );
     settings.records.forEach((record, i) => {
-      new cloudflare.DnsRecord(`${name}-record-${i}`, { zoneId, name: fqdn(record.name, config.domain), type: record.type, content: record.content, proxied: record.proxied, ttl: record.ttl }, cf);
+      new cloudflare.DnsRecord(
+        `${name}-record-${i}`,
+        {
+          zoneId,
+          name: fqdn(record.name, config.domain),
+          type: record.type,
+          content: record.content,
+          proxied: record.proxied,
+          ttl: record.ttl,
+        },
+        cf,
+      );
     });
 
     const groupIds = pulumi
       .all(
         scopedTokenPermissions.map(
           (permission) =>
-            cloudflare.getAccountApiTokenPermissionGroupsListOutput({ accountId, name: encodeURIComponent(permission), scope: "com.cloudflare.api.account.zone" }, cf).results,
+            cloudflare.getAccountApiTokenPermissionGroupsListOutput(
+              { accountId, name: encodeURIComponent(permission), scope: "com.cloudflare.api.account.zone" },
+              cf,
+            ).results,
         ),
       )
       .apply((lists) =>
@@ -77,7 +103,11 @@ export class CloudflareEdge extends pulumi.ComponentResource {
     const tokens = new Map(
       scopedTokens(config).map(({ key, name: tokenName }) => [
         key,
-        new cloudflare.AccountToken(tokenName, { accountId, name: tokenName, policies: [groupIds.apply((ids) => zoneScopedPolicy(zoneId, ids))] }, cf).value,
+        new cloudflare.AccountToken(
+          tokenName,
+          { accountId, name: tokenName, policies: [groupIds.apply((ids) => zoneScopedPolicy(zoneId, ids))] },
+          cf,
+        ).value,
       ]),
     );
     const token = (key: "dnsChallenge" | "externalDns") => {
@@ -95,7 +125,12 @@ export class CloudflareEdge extends pulumi.ComponentResource {
       [edgeSecrets.externalDns, token("externalDns")],
     ] as const) {
       const ns = namespace(secret.namespace, kube);
-      bootstrapSecret(`${secret.namespace}-${secret.name}`, { name: secret.name, namespace: secret.namespace }, { [secret.key]: value }, { ...kube, dependsOn: [ns] });
+      bootstrapSecret(
+        `${secret.namespace}-${secret.name}`,
+        { name: secret.name, namespace: secret.namespace },
+        { [secret.key]: value },
+        { ...kube, dependsOn: [ns] },
+      );
     }
     this.registerOutputs({ tunnelId: this.tunnelId });
   }

@@ -18,7 +18,11 @@ export interface TunnelIngressRule {
 
 export function tunnelIngress(settings: { ingressHostname: string; anchor: string }): TunnelIngressRule[] {
   return [
-    { hostname: settings.ingressHostname, service: externalGatewayService, originRequest: { originServerName: settings.anchor, http2Origin: true } },
+    {
+      hostname: settings.ingressHostname,
+      service: externalGatewayService,
+      originRequest: { originServerName: settings.anchor, http2Origin: true },
+    },
     { service: "http_status:404" },
   ];
 }
@@ -27,7 +31,10 @@ export function tunnelIngress(settings: { ingressHostname: string; anchor: strin
 export const scopedTokenPermissions = ["Zone Read", "DNS Write"] as const;
 
 /** One policy allowing the given permission groups on this one zone, and nothing account-wide. */
-export function zoneScopedPolicy(zoneId: string, permissionGroupIds: string[]): { effect: "allow"; permissionGroups: Array<{ id: string }>; resources: string } {
+export function zoneScopedPolicy(
+  zoneId: string,
+  permissionGroupIds: string[],
+): { effect: "allow"; permissionGroups: Array<{ id: string }>; resources: string } {
   return {
     effect: "allow",
     permissionGroups: permissionGroupIds.map((id) => ({ id })),

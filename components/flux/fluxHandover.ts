@@ -27,7 +27,11 @@ export class FluxHandover extends pulumi.ComponentResource {
     const child = { parent: this, provider: args.provider };
     const inNamespace = { ...child, dependsOn: [args.namespace] };
 
-    const operator = chartRelease("flux-operator", { chart: "fluxOperator", namespace: "flux-system", values: fluxOperatorValues() }, { ...child, dependsOn: [...args.after, args.namespace] });
+    const operator = chartRelease(
+      "flux-operator",
+      { chart: "fluxOperator", namespace: "flux-system", values: fluxOperatorValues() },
+      { ...child, dependsOn: [...args.after, args.namespace] },
+    );
     const privateKey = credentials.require("flux.auth.privateKey");
     const auth = config.flux.auth;
     const gitSecret = bootstrapSecret(
@@ -45,7 +49,12 @@ export class FluxHandover extends pulumi.ComponentResource {
     );
     this.instance = new k8s.apiextensions.CustomResource(
       "flux",
-      { apiVersion: "fluxcd.controlplane.io/v1", kind: "FluxInstance", metadata: { name: "flux", namespace: "flux-system" }, spec: fluxInstanceSpec(config) },
+      {
+        apiVersion: "fluxcd.controlplane.io/v1",
+        kind: "FluxInstance",
+        metadata: { name: "flux", namespace: "flux-system" },
+        spec: fluxInstanceSpec(config),
+      },
       { ...child, dependsOn: [operator, gitSecret, settings] },
     );
     this.registerOutputs({});

@@ -11,7 +11,11 @@ export function fluxOperatorValues(): Record<string, unknown> {
 /** The FluxInstance spec: Flux syncing kubernetes/clusters/<cluster> from the stack's Git source. */
 export function fluxInstanceSpec(cluster: ClusterConfig): Record<string, unknown> {
   return {
-    distribution: { version: versions.flux, registry: "ghcr.io/fluxcd", artifact: "oci://ghcr.io/controlplaneio-fluxcd/flux-operator-manifests" },
+    distribution: {
+      version: versions.flux,
+      registry: "ghcr.io/fluxcd",
+      artifact: "oci://ghcr.io/controlplaneio-fluxcd/flux-operator-manifests",
+    },
     components: ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"],
     cluster: { type: "kubernetes", networkPolicy: true, domain: "cluster.local" },
     sync: {

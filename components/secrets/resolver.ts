@@ -56,7 +56,10 @@ export async function resolveCredentials(cluster: ClusterConfig, options: Resolv
 
   const token = options.env[tokenSources.env] || options.config.get(tokenSources.configKey);
   if (!token) {
-    const needs = fromOnePassword.length > 0 ? fromOnePassword : [{ key: "onePassword.writeBack", ref: `the write-back to vault ${cluster.onePassword?.writeBack.vault}` }];
+    const needs =
+      fromOnePassword.length > 0
+        ? fromOnePassword
+        : [{ key: "onePassword.writeBack", ref: `the write-back to vault ${cluster.onePassword?.writeBack.vault}` }];
     throw fail(
       needs.map((f) => ({
         file: options.file,
@@ -75,7 +78,13 @@ export async function resolveCredentials(cluster: ClusterConfig, options: Resolv
     response = await client.secrets.resolveAll([...new Set(fromOnePassword.map((f) => f.ref))]);
   } catch (error) {
     const reason = error instanceof Error ? error.message : typeof error === "string" ? error : "unknown error";
-    throw fail([{ file: options.file, path: where(fromOnePassword[0]!.key), message: `1Password could not be reached or refused the token (${reason}); references: ${fromOnePassword.map((f) => f.ref).join(", ")}` }]);
+    throw fail([
+      {
+        file: options.file,
+        path: where(fromOnePassword[0]!.key),
+        message: `1Password could not be reached or refused the token (${reason}); references: ${fromOnePassword.map((f) => f.ref).join(", ")}`,
+      },
+    ]);
   }
 
   const issues: ConfigIssue[] = [];

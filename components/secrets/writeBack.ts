@@ -24,7 +24,9 @@ export async function upsertItem(client: ItemsClient, vaultTitle: string, title:
   const wanted = Object.entries(fields).map(([id, value]) => ({ id, title: id, fieldType: ItemFieldType.Concealed, value }));
   const existing = (await client.items.list(vault.id)).find((i) => i.title === title);
   if (!existing) {
-    return (await client.items.create({ vaultId: vault.id, title, category: ItemCategory.SecureNote, fields: wanted, tags: ["talos-gitops"] })).id;
+    return (
+      await client.items.create({ vaultId: vault.id, title, category: ItemCategory.SecureNote, fields: wanted, tags: ["talos-gitops"] })
+    ).id;
   }
   const item = await client.items.get(vault.id, existing.id);
   const others = item.fields.filter((f) => !(f.id in fields));
@@ -72,6 +74,11 @@ export interface WriteBackArgs {
 /** talosconfig and kubeconfig saved to a 1Password item, so operators need no access to Pulumi state. */
 export class OnePasswordWriteBack extends pulumi.dynamic.Resource {
   constructor(name: string, args: WriteBackArgs, opts?: pulumi.CustomResourceOptions) {
-    super(writeBackProvider, name, { token: pulumi.secret(args.token), vault: args.vault, title: args.title, fields: pulumi.secret(args.fields) }, opts);
+    super(
+      writeBackProvider,
+      name,
+      { token: pulumi.secret(args.token), vault: args.vault, title: args.title, fields: pulumi.secret(args.fields) },
+      opts,
+    );
   }
 }

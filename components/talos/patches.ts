@@ -40,7 +40,9 @@ export function renderPatches(patches: readonly NamedPatch[]): string[] {
 /** The Image Factory schematic document (its content hash is the schematic id). */
 export function schematicYaml(schematic: Schematic): string {
   return stringify(
-    { customization: { extraKernelArgs: schematic.extraKernelArgs, systemExtensions: { officialExtensions: schematic.officialExtensions } } },
+    {
+      customization: { extraKernelArgs: schematic.extraKernelArgs, systemExtensions: { officialExtensions: schematic.officialExtensions } },
+    },
     { lineWidth: 0 },
   );
 }
@@ -75,7 +77,12 @@ function networkPatch(cluster: ClusterConfig, node: ClusterNode): PatchDoc {
     ...(network.vlans.length > 0
       ? {
           vlans: network.vlans.map((v) =>
-            stripUndefined({ vlanId: v.id, mtu: v.mtu, dhcp: false, dhcpOptions: v.routeMetric === undefined ? undefined : { routeMetric: v.routeMetric } }),
+            stripUndefined({
+              vlanId: v.id,
+              mtu: v.mtu,
+              dhcp: false,
+              dhcpOptions: v.routeMetric === undefined ? undefined : { routeMetric: v.routeMetric },
+            }),
           ),
         }
       : {}),

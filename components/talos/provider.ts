@@ -42,7 +42,12 @@ function keysOf<T>(keys: Record<keyof T, true>): Array<keyof T & string> {
   return Object.keys(keys) as Array<keyof T & string>;
 }
 
-function resource<Args>(token: string, inputs: Record<keyof Args, true>, outputs: readonly string[], secretOutputs: readonly string[]): ResourceContract {
+function resource<Args>(
+  token: string,
+  inputs: Record<keyof Args, true>,
+  outputs: readonly string[],
+  secretOutputs: readonly string[],
+): ResourceContract {
   return { token, inputs: keysOf<Args>(inputs), outputs, secretOutputs };
 }
 
@@ -97,8 +102,26 @@ export interface ConfigurationApplyArgs {
 }
 const configurationApplyContract = resource<ConfigurationApplyArgs>(
   "talos:machine/configurationApply:ConfigurationApply",
-  { node: true, endpoint: true, clientConfiguration: true, machineConfigurationInput: true, configPatches: true, applyMode: true, onDestroy: true, timeouts: true },
-  ["node", "endpoint", "machineConfiguration", "machineConfigurationInput", "configPatches", "applyMode", "resolvedApplyMode", "clientConfiguration"],
+  {
+    node: true,
+    endpoint: true,
+    clientConfiguration: true,
+    machineConfigurationInput: true,
+    configPatches: true,
+    applyMode: true,
+    onDestroy: true,
+    timeouts: true,
+  },
+  [
+    "node",
+    "endpoint",
+    "machineConfiguration",
+    "machineConfigurationInput",
+    "configPatches",
+    "applyMode",
+    "resolvedApplyMode",
+    "clientConfiguration",
+  ],
   ["machineConfiguration", "machineConfigurationInput", "clientConfiguration"],
 );
 class ConfigurationApply extends pulumi.CustomResource {
@@ -211,12 +234,20 @@ export interface GetHealthArgs {
 }
 const getHealthContract: FunctionContract = {
   token: "talos:cluster/getHealth:getHealth",
-  inputs: keysOf<GetHealthArgs>({ clientConfiguration: true, controlPlaneNodes: true, workerNodes: true, endpoints: true, skipKubernetesChecks: true, timeouts: true }),
+  inputs: keysOf<GetHealthArgs>({
+    clientConfiguration: true,
+    controlPlaneNodes: true,
+    workerNodes: true,
+    endpoints: true,
+    skipKubernetesChecks: true,
+    timeouts: true,
+  }),
   outputs: ["id"],
 };
 export const cluster = {
   Kubeconfig,
-  getHealthOutput: (args: Inputs<GetHealthArgs>, opts?: pulumi.InvokeOutputOptions) => invoke<{ id: string }>(getHealthContract, args, opts),
+  getHealthOutput: (args: Inputs<GetHealthArgs>, opts?: pulumi.InvokeOutputOptions) =>
+    invoke<{ id: string }>(getHealthContract, args, opts),
 };
 
 // ---------------------------------------------------------------- imageFactory
@@ -247,7 +278,8 @@ const getUrlsContract: FunctionContract = {
 };
 export const imageFactory = {
   Schematic,
-  getUrlsOutput: (args: Inputs<GetUrlsArgs>, opts?: pulumi.InvokeOutputOptions) => invoke<{ urls: { installer: string; iso: string } }>(getUrlsContract, args, opts),
+  getUrlsOutput: (args: Inputs<GetUrlsArgs>, opts?: pulumi.InvokeOutputOptions) =>
+    invoke<{ urls: { installer: string; iso: string } }>(getUrlsContract, args, opts),
 };
 
 /** Everything this binding uses of the provider, for the contract test. */

@@ -117,7 +117,12 @@ export class TalosCluster extends pulumi.ComponentResource {
     this.kubeconfig = pulumi.secret(pulumi.all([kubeconfig.kubeconfigRaw, bootHealth]).apply(([raw]) => raw));
     this.talosconfig = pulumi.secret(
       client.getConfigurationOutput(
-        { clusterName: config.name, clientConfiguration: secrets.clientConfiguration, endpoints: this.controlPlaneIps, nodes: config.nodes.map((n) => n.ip) },
+        {
+          clusterName: config.name,
+          clientConfiguration: secrets.clientConfiguration,
+          endpoints: this.controlPlaneIps,
+          nodes: config.nodes.map((n) => n.ip),
+        },
         parent,
       ).talosConfig,
     );
@@ -148,7 +153,10 @@ export class TalosCluster extends pulumi.ComponentResource {
     let shared: pulumi.Output<string> | undefined;
     for (const node of config.nodes) {
       if (node.schematic) {
-        ids.set(node.name, new imageFactory.Schematic(`schematic-${node.name}`, { schematic: schematicYaml(node.schematic) }, { parent: this }).id);
+        ids.set(
+          node.name,
+          new imageFactory.Schematic(`schematic-${node.name}`, { schematic: schematicYaml(node.schematic) }, { parent: this }).id,
+        );
       } else {
         shared ??= new imageFactory.Schematic("schematic", { schematic: schematicYaml(config.talos.schematic) }, { parent: this }).id;
         ids.set(node.name, shared);
