@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { integration } from "./onePassword";
 import type { Item, ItemCreateParams, ItemOverview, VaultOverview } from "@1password/sdk";
 
 /** The part of the 1Password client the write-back uses; tests inject a fake. */
@@ -48,7 +49,11 @@ const writeBackProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: WriteBackInputs) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const sdk = require("@1password/sdk") as typeof import("@1password/sdk");
-    const client = await sdk.createClient({ auth: inputs.token, integrationName: "talos-gitops", integrationVersion: "0.1.0" });
+    const client = await sdk.createClient({
+      auth: inputs.token,
+      integrationName: integration.name,
+      integrationVersion: integration.version,
+    });
     const id = await upsertItem(client, inputs.vault, inputs.title, inputs.fields);
     return { id, outs: { vault: inputs.vault, title: inputs.title } };
   },
