@@ -1,6 +1,7 @@
 import * as path from "path";
 import { StackConfigError, type ConfigIssue } from "../stacks/errors";
 import { crossStackIssues } from "../stacks/crossStack";
+import type { ClusterConfig } from "../stacks/load";
 import { clusterFromStackFile, listStacks, readStackFile } from "../stacks/stackFile";
 import { record } from "./harness";
 import { clusterFacts, runPolicyPack } from "./policy";
@@ -25,36 +26,38 @@ export async function main(argv: readonly string[], where: { projectDir?: string
 
   const projectDir = where.projectDir ?? path.resolve(__dirname, "..");
   const recording = await record({ stack, preview, ...where });
-  const crossStack = recording.error ? [] : collisionsWithOtherStacks(projectDir, stack);
+  const file = `Pulumi.${stack}.yaml`;
+  // Every valid stack file, read once: for the ClusterMesh collisions and this stack's policy facts.
+  const stacks = recording.error ? [] : validStacks(projectDir);
+  const crossStack = crossStackIssues(stacks).filter((i) => i.file === file || i.message.endsWith(`(${file})`));
   if (recording.error || crossStack.length > 0) {
     const errors: ConfigIssue[] = !recording.error
       ? crossStack
       : StackConfigError.isInstance(recording.error)
         ? [...recording.error.issues]
-        : [{ file: `Pulumi.${stack}.yaml`, path: "", message: recording.error.message }];
+        : [{ file, path: "", message: recording.error.message }];
     if (json) process.stdout.write(JSON.stringify({ errors }, null, 2) + "\n");
     else process.stderr.write(errors.map((e) => `${e.file}: ${e.path ? `${e.path}: ` : ""}${e.message}`).join("\n") + "\n");
     return 1;
   }
 
-  const policy: PolicyReport = await runPolicyPack(recording, clusterFacts(clusterFromStackFile(readStackFile(projectDir, stack))));
+  const cluster = stacks.find((s) => s.file === file)?.cluster ?? clusterFromStackFile(readStackFile(projectDir, stack));
+  const policy: PolicyReport = await runPolicyPack(recording, clusterFacts(cluster));
   if (graph === "mermaid") process.stdout.write(planMermaid(recording));
   else if (json) process.stdout.write(JSON.stringify(planJson(recording, policy), null, 2) + "\n");
   else process.stdout.write(planText(recording, policy));
   return policy.violations.some((v) => v.level === "mandatory") ? 1 : 0;
 }
 
-/** ClusterMesh collisions between this stack and the project's other (valid) stack files. */
-function collisionsWithOtherStacks(projectDir: string, stack: string): ConfigIssue[] {
-  const file = `Pulumi.${stack}.yaml`;
-  const loaded = listStacks(projectDir).flatMap((s) => {
+/** The project's stack files that validate; an invalid one fails its own plan. */
+function validStacks(projectDir: string): Array<{ file: string; cluster: ClusterConfig }> {
+  return listStacks(projectDir).flatMap((s) => {
     try {
       return [{ file: `Pulumi.${s}.yaml`, cluster: clusterFromStackFile(readStackFile(projectDir, s)) }];
     } catch {
-      return []; // an invalid stack file fails its own plan
+      return [];
     }
   });
-  return crossStackIssues(loaded).filter((i) => i.file === file || i.message.endsWith(`(${file})`));
 }
 
 if (require.main === module) {

@@ -1,6 +1,4 @@
 import { record } from "./harness";
-
-export { withSection } from "../stacks/keyPaths";
 import { planMermaid } from "./render";
 
 export const graphMarkers = { start: "<!-- bring-up-graph:start (npm run schema) -->", end: "<!-- bring-up-graph:end -->" } as const;

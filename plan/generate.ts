@@ -1,9 +1,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { stackJsonSchema, stackJsonSchemaFile } from "../stacks/jsonSchema";
-import { withConfigReference } from "../stacks/keyPaths";
+import { withConfigReference, withSection } from "../stacks/keyPaths";
 import { clusterFromStackFile, listStacks, projectName, readStackFile } from "../stacks/stackFile";
-import { bringUpGraphMarkdown, graphMarkers, withSection } from "./docs";
+import { bringUpGraphMarkdown, graphMarkers } from "./docs";
 import { clusterFacts, policyConfigFile, policyPackConfig } from "./policy";
 
 // `npm run schema` regenerates everything derived from code and the stack files: the editors' JSON

@@ -278,7 +278,7 @@ class RecordingMonitor extends MockMonitor {
       // IDs are assigned by providers on create; offline they read as a placeholder naming the resource.
       // Under preview the engine knows no id of a resource to be created (an empty id reads as unknown).
       const id = !o.custom || pulumi.runtime.isDryRun() ? "" : `(${o.name} id)`;
-      const state = o.custom ? this.engineState(o.type, raw, resource.additionalSecretOutputs) : {};
+      const state = o.custom ? this.engineState(o.type, raw, decoded.plain, resource.additionalSecretOutputs) : {};
       this.resources.set(urn, { urn, id, state });
       callback(null, this.response(urn, id, state));
     } catch (err) {
@@ -287,9 +287,9 @@ class RecordingMonitor extends MockMonitor {
   }
 
   /** Inputs come back as outputs with their secrecy (as the engine does), plus what the provider computes. */
-  private engineState(type: string, raw: Record<string, unknown>, secretOutputs: readonly string[]): Record<string, unknown> {
+  private engineState(type: string, raw: Record<string, unknown>, plain: Json, secretOutputs: readonly string[]): Record<string, unknown> {
     const model = resourceModels[type];
-    const computed = model && !pulumi.runtime.isDryRun() ? model.outputs(decode(raw).plain as Record<string, Json>) : {};
+    const computed = model && !pulumi.runtime.isDryRun() ? model.outputs(plain as Record<string, Json>) : {};
     const state: Record<string, unknown> = { ...raw, ...computed };
     for (const name of secretOutputs) {
       const value = state[name];
@@ -330,7 +330,7 @@ class RecordingMonitor extends MockMonitor {
         pluginDownloadURL: req.getPlugindownloadurl() || undefined,
       });
       const model = invokeModels[token];
-      const result: Record<string, unknown> = model ? model.result(decode(raw).plain as Record<string, Json>) : {};
+      const result: Record<string, unknown> = model ? model.result(decoded.plain as Record<string, Json>) : {};
       for (const name of model?.secretOutputs ?? []) {
         if (result[name] !== undefined) result[name] = wrapSecret(result[name] as Json);
       }

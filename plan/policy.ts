@@ -6,7 +6,11 @@ import type {
   StackValidationArgs,
   StackValidationPolicy,
 } from "@pulumi/policy";
+import { cloudflareTokenSecret } from "../components/bootstrap/certManager";
+import { onePasswordTokenSecret } from "../components/bootstrap/externalSecrets";
 import { namespaceSecurity } from "../components/bootstrap/namespaces";
+import { edgeSecrets } from "../components/cloudflare/cloudflareEdge";
+import { gitCredentialsSecret } from "../components/flux/fluxInstance";
 import type { ClusterFacts } from "../policy/facts";
 import { networkPolicies } from "../policy/network";
 import { secretPolicies } from "../policy/secrets";
@@ -20,12 +24,12 @@ export const packPolicies: ReadonlyArray<ResourceValidationPolicy | StackValidat
 
 /** Secrets the program writes (namespace/name): the bootstrap Secrets of the README. */
 export const bootstrapSecretIds = [
-  "flux-system/flux-system",
-  "external-secrets/onepassword-service-account",
-  "cert-manager/cloudflare-api-token",
-  "external-dns/cloudflare-api-token",
-  "cloudflared/cloudflared-tunnel",
-];
+  gitCredentialsSecret,
+  onePasswordTokenSecret,
+  cloudflareTokenSecret,
+  edgeSecrets.externalDns,
+  edgeSecrets.tunnel,
+].map((s) => `${s.namespace}/${s.name}`);
 
 /**
  * The facts the cluster-aware rules check against, from the validated stack. Namespaces the

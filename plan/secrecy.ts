@@ -1,5 +1,5 @@
+import { leaves } from "../policy/values";
 import type { Recording } from "./harness";
-import type { Json } from "./wire";
 
 /** Property names that carry credentials in this program's resources and outputs. */
 const credentialName =
@@ -7,12 +7,10 @@ const credentialName =
 /** Names that point at a Secret rather than hold one. */
 const referenceName = /(SecretRef|SecretName|TokenSecret|^pullSecret|secretsNamespace)$/i;
 
-function leafPaths(value: Json, path: string, out: string[]): string[] {
-  if (Array.isArray(value)) value.forEach((v, i) => leafPaths(v, `${path}[${i}]`, out));
-  else if (value !== null && typeof value === "object")
-    for (const [k, v] of Object.entries(value)) leafPaths(v, path ? `${path}.${k}` : k, out);
-  else if (path) out.push(path);
-  return out;
+function leafPaths(value: unknown): string[] {
+  return leaves(value)
+    .map(([path]) => path)
+    .filter((path) => path !== "");
 }
 
 function isCovered(path: string, secretPaths: readonly string[]): boolean {
@@ -31,11 +29,11 @@ function carriesCredential(type: string, path: string): boolean {
 export function exposedCredentials(recording: Recording): string[] {
   const exposed: string[] = [];
   for (const r of recording.resources) {
-    for (const path of leafPaths(recording.plainInputs(r.urn), "", [])) {
+    for (const path of leafPaths(recording.plainInputs(r.urn))) {
       if (carriesCredential(r.type, path) && !isCovered(path, r.secretPaths)) exposed.push(`${r.urn}: ${path}`);
     }
   }
-  for (const path of leafPaths(recording.plainOutputs(), "", [])) {
+  for (const path of leafPaths(recording.plainOutputs())) {
     if (carriesCredential("", path) && !isCovered(path, recording.outputSecretPaths)) exposed.push(`outputs: ${path}`);
   }
   return exposed;

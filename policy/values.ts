@@ -5,17 +5,14 @@ export function get(value: unknown, path: string): unknown {
   return path.split(".").reduce<unknown>((acc, key) => (acc !== null && typeof acc === "object" ? (acc as Props)[key] : undefined), value);
 }
 
-/** Every string leaf with its dotted key path. */
-export function stringLeaves(value: unknown, path = ""): Array<[string, string]> {
-  if (typeof value === "string") return [[path, value]];
-  if (Array.isArray(value)) return value.flatMap((v, i) => stringLeaves(v, `${path}[${i}]`));
-  if (value !== null && typeof value === "object")
-    return Object.entries(value).flatMap(([k, v]) => stringLeaves(v, path ? `${path}.${k}` : k));
-  return [];
+/** Every leaf (anything not an object or array) with its dotted key path, e.g. `spec.blocks[0].cidr`. */
+export function leaves(value: unknown, path = ""): Array<[string, unknown]> {
+  if (Array.isArray(value)) return value.flatMap((v, i) => leaves(v, `${path}[${i}]`));
+  if (value !== null && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => leaves(v, path ? `${path}.${k}` : k));
+  return [[path, value]];
 }
 
-/** Talos config patches are YAML strings; the rules look for settings by their rendered lines. */
-export function patchesOf(props: Props): string {
-  const patches = props.configPatches;
-  return Array.isArray(patches) ? patches.filter((p): p is string => typeof p === "string").join("\n---\n") : "";
+/** Every string leaf with its dotted key path. */
+export function stringLeaves(value: unknown): Array<[string, string]> {
+  return leaves(value).filter((leaf): leaf is [string, string] => typeof leaf[1] === "string");
 }

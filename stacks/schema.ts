@@ -226,10 +226,8 @@ const clusterShape = z.strictObject({
 });
 
 export const clusterSchema = clusterShape;
-export type ClusterInput = z.input<typeof clusterSchema>;
 /** A parsed stack, defaults applied, before the cross-field rules have run. */
 export type ParsedCluster = z.output<typeof clusterSchema>;
 export type ClusterNode = ParsedCluster["nodes"][number];
 export type DiskSelection = z.output<typeof diskSelection>;
 export type Schematic = z.output<typeof schematic>;
-export type FluxAuth = ParsedCluster["flux"]["auth"];

@@ -2,7 +2,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { main } from "../plan/cli";
-import { bringUpGraphMarkdown, graphMarkers, withSection } from "../plan/docs";
+import { bringUpGraphMarkdown, graphMarkers } from "../plan/docs";
+import { withSection } from "../stacks/keyPaths";
 import { repoRoot, stacks } from "./support";
 
 /** Runs the plan command and captures what it prints. */

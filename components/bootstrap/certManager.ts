@@ -6,7 +6,7 @@ export const acmeServers = {
 } as const;
 
 /** Secret (in cert-manager's namespace) holding the zone-scoped Cloudflare token for DNS-01. */
-export const cloudflareTokenSecret = { name: "cloudflare-api-token", key: "api-token" } as const;
+export const cloudflareTokenSecret = { name: "cloudflare-api-token", namespace: "cert-manager", key: "api-token" } as const;
 
 export function certManagerValues(): Record<string, unknown> {
   return {

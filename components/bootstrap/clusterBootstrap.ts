@@ -92,7 +92,7 @@ export class ClusterBootstrap extends pulumi.ComponentResource {
     if (args.dnsChallengeToken) {
       const token = bootstrapSecret(
         "cloudflare-api-token",
-        { name: cloudflareTokenSecret.name, namespace: "cert-manager" },
+        { name: cloudflareTokenSecret.name, namespace: cloudflareTokenSecret.namespace },
         { [cloudflareTokenSecret.key]: args.dnsChallengeToken },
         { ...child, dependsOn: [ns("cert-manager")] },
       );
