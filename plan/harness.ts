@@ -374,7 +374,7 @@ class RecordingMonitor extends MockMonitor {
 }
 
 /** Argument names that carry credentials in the providers this program uses (Talos secrets, tokens, keys). */
-export const credentialArgName = /secret|token|password|private|.key$|certificate|configuration$/i;
+const credentialArgName = /secret|token|password|private|.key$|certificate|configuration$/i;
 
 function maskCredentialArgs(args: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(
