@@ -77,7 +77,7 @@ export interface RecordOptions {
   readonly config?: Readonly<Record<string, string | { secret: string }>>;
   /** Services the program uses (1Password client, ...); offline placeholders unless a test injects fakes. */
   readonly deps?: ProgramDeps;
-  /** Module exporting the program function; the project's index.ts unless a test needs a fixture. */
+  /** Module exporting the program function; this repository's index.ts (whatever projectDir) unless a test needs a fixture. */
   readonly entry?: string;
   /** Run as `pulumi preview` (computed outputs unknown) instead of `pulumi up`. */
   readonly preview?: boolean;
@@ -117,7 +117,7 @@ export async function record(options: RecordOptions): Promise<Recording> {
   try {
     // Loaded here, after the runtime is set up, exactly as the Pulumi language host loads it.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const main = require(options.entry ?? path.join(projectDir, "index")) as (deps?: ProgramDeps) => Promise<Record<string, unknown>>;
+    const main = require(options.entry ?? path.join(repoRoot, "index")) as (deps?: ProgramDeps) => Promise<Record<string, unknown>>;
     // The program's own failure is caught inside the stack's init: thrown through it, the SDK would
     // also reject an internal promise nobody awaits (the language host swallows that; we need not).
     await pulumi.runtime.runInPulumiStack(async () => {

@@ -1,5 +1,5 @@
 import { StackConfigError } from "../stacks/errors";
-import { recordWith, type RawCluster } from "./support";
+import { type RawCluster, recordWith } from "./support";
 
 /**
  * Every case runs the real program through the harness with one mistake in Pulumi.infra.yaml.

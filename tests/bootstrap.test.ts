@@ -1,9 +1,8 @@
-import { record, type RecordedResource, type Recording } from "../plan/harness";
+import { type RecordedResource, type Recording } from "../plan/harness";
 import { ciliumValues } from "../components/bootstrap/cilium";
 import { clusterSettings } from "../components/flux/clusterSettings";
-import { clusterFromStackFile, readStackFile } from "../stacks/stackFile";
 import { versions } from "../stacks/versions";
-import { recordWith, repoRoot, stacks } from "./support";
+import { fixture, recordFixture, recordWith, stacks } from "./support";
 
 type R = RecordedResource;
 
@@ -34,7 +33,7 @@ const waitsOn = (r: Recording, later: R, earlier: R) => upstream(r, later).has(e
 describe.each(stacks)("bootstrap graph, stack %s", (stack) => {
   let r: Recording;
   beforeAll(async () => {
-    r = await record({ stack });
+    r = await recordFixture({ stack });
     if (r.error) throw r.error;
   });
 
@@ -107,7 +106,7 @@ describe.each(stacks)("bootstrap graph, stack %s", (stack) => {
   });
 
   it("writes cluster-settings from the stack config", () => {
-    const cluster = clusterFromStackFile(readStackFile(repoRoot, stack));
+    const cluster = fixture(stack);
     const cm = named(r, "kubernetes:core/v1:ConfigMap", "cluster-settings");
     expect((cm.inputs as { data: Record<string, string> }).data).toEqual(clusterSettings(cluster));
   });
@@ -133,7 +132,7 @@ describe.each(stacks)("bootstrap graph, stack %s", (stack) => {
   });
 
   it("gives two runs byte-identical inputs", async () => {
-    const again = await record({ stack });
+    const again = await recordFixture({ stack });
     // Registration order may vary between runs; what each resource asks for must not.
     const byUrn = (rec: Recording) =>
       JSON.stringify(rec.resources.map((x) => [x.urn, x.inputs]).sort(([a], [b]) => String(a).localeCompare(String(b))));
@@ -142,7 +141,7 @@ describe.each(stacks)("bootstrap graph, stack %s", (stack) => {
 });
 
 describe("Cilium values", () => {
-  const infra = clusterFromStackFile(readStackFile(repoRoot, "infra"));
+  const infra = fixture("infra");
 
   it("replace kube-proxy through KubePrism, with the Talos settings, WireGuard and the cluster identity", () => {
     expect(ciliumValues(infra)).toMatchObject({
@@ -172,7 +171,7 @@ describe("Cilium values", () => {
 
 describe("cluster-settings", () => {
   it("has the keys the GitOps tree substitutes, computed from the config", () => {
-    const apps = clusterFromStackFile(readStackFile(repoRoot, "apps"));
+    const apps = fixture("apps");
     expect(clusterSettings(apps)).toMatchObject({
       CLUSTER: "apps",
       CLUSTER_ID: "2",

@@ -1,7 +1,7 @@
-import { record, type Recording } from "../plan/harness";
+import { type Recording } from "../plan/harness";
 import { exposedCredentials } from "../plan/secrecy";
 import { fqdn } from "../components/cloudflare/edge";
-import { ofType, recordWith, stacks } from "./support";
+import { ofType, recordFixture, recordWith, stacks } from "./support";
 
 const inputsOf = (r: Recording, type: string) => ofType(r, type).map((x) => x.inputs as Record<string, any>); // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -15,7 +15,7 @@ describe.each(stacks)("Cloudflare edge, stack %s", (stack) => {
   const names = edgeNames[stack]!;
   let r: Recording;
   beforeAll(async () => {
-    r = await record({ stack });
+    r = await recordFixture({ stack });
     if (r.error) throw r.error;
   });
 

@@ -1,13 +1,13 @@
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { record, type Recording } from "../plan/harness";
+import type { Recording } from "../plan/harness";
 import { SECRET_MASK } from "../plan/wire";
-import { stacks } from "./support";
+import { recordFixture, stacks } from "./support";
 
 describe("recording harness", () => {
   let r: Recording;
   beforeAll(async () => {
-    r = await record({ stack: "infra", entry: path.join(__dirname, "fixtures", "harness-program") });
+    r = await recordFixture({ stack: "infra", entry: path.join(__dirname, "fixtures", "harness-program") });
     if (r.error) throw r.error;
   });
   const byName = (name: string) => {
@@ -91,7 +91,7 @@ describe("failures", () => {
 
 describe.each(stacks)("the real program, stack %s", (stack) => {
   it("records a graph with stack outputs", async () => {
-    const recording = await record({ stack });
+    const recording = await recordFixture({ stack });
     expect(recording.error).toBeUndefined();
     expect(recording.resources.length).toBeGreaterThan(0);
     expect(recording.resources[0]?.type).toBe("talos-gitops:index:Cluster");
@@ -101,7 +101,7 @@ describe.each(stacks)("the real program, stack %s", (stack) => {
 
 describe("preview mode", () => {
   it.each(stacks)("runs %s as pulumi preview would: ids and computed outputs unknown, nothing fails", async (stack) => {
-    const r = await record({ stack, preview: true });
+    const r = await recordFixture({ stack, preview: true });
     expect(r.error).toBeUndefined();
     const apply = r.resources.find((x) => x.name === `apply-${stack}-01`)!;
     expect(JSON.stringify(apply.inputs)).toContain("(known after apply)");

@@ -4,10 +4,13 @@ import * as path from "path";
 import { main } from "../plan/cli";
 import { bringUpGraphMarkdown, graphMarkers } from "../plan/docs";
 import { withSection } from "../stacks/keyPaths";
-import { repoRoot, stacks } from "./support";
+import { fixtureDir, liveStacks, repoRoot, stacks } from "./support";
 
 /** Runs the plan command and captures what it prints. */
-async function plan(argv: string[], where = {}): Promise<{ code: number; out: string; err: string }> {
+async function plan(
+  argv: string[],
+  where: { projectDir?: string; entry?: string } = { projectDir: fixtureDir },
+): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
   const write = (sink: "out" | "err") => (chunk: string | Uint8Array) => {
@@ -85,12 +88,20 @@ describe.each(stacks)("npm run plan -- %s", (stack) => {
   });
 });
 
+// The live stack files are the user's: whatever they hold, they must validate, plan and pass policy.
+describe.each(liveStacks)("live stack file Pulumi.%s.yaml", (stack) => {
+  it("plans with exit 0: valid, no collision with the other stack files, no mandatory policy violation", async () => {
+    const { code, err } = await plan([stack], { projectDir: repoRoot });
+    expect({ code, err }).toEqual({ code: 0, err: "" });
+  });
+});
+
 describe("invalid stack file", () => {
   it("exits 1 with errors naming file and key, in text and JSON", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
     try {
-      fs.copyFileSync(path.join(repoRoot, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-      const broken = fs.readFileSync(path.join(repoRoot, "Pulumi.infra.yaml"), "utf8").replace("ip: 10.25.11.13", "ip: 10.25.12.13");
+      fs.copyFileSync(path.join(fixtureDir, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+      const broken = fs.readFileSync(path.join(fixtureDir, "Pulumi.infra.yaml"), "utf8").replace("ip: 10.25.11.13", "ip: 10.25.12.13");
       fs.writeFileSync(path.join(dir, "Pulumi.broken.yaml"), broken);
       const where = { projectDir: dir, entry: path.join(repoRoot, "index") };
       const text = await plan(["broken"], where);
@@ -111,9 +122,9 @@ describe("invalid stack file", () => {
   it("exits 1 when the stack collides with another stack file (ClusterMesh)", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
     try {
-      for (const f of ["Pulumi.yaml", "Pulumi.infra.yaml"]) fs.copyFileSync(path.join(repoRoot, f), path.join(dir, f));
+      for (const f of ["Pulumi.yaml", "Pulumi.infra.yaml"]) fs.copyFileSync(path.join(fixtureDir, f), path.join(dir, f));
       const twin = fs
-        .readFileSync(path.join(repoRoot, "Pulumi.apps.yaml"), "utf8")
+        .readFileSync(path.join(fixtureDir, "Pulumi.apps.yaml"), "utf8")
         .replace("podCidr: 10.246.0.0/16", "podCidr: 10.244.0.0/16");
       fs.writeFileSync(path.join(dir, "Pulumi.apps.yaml"), twin);
       const result = await plan(["apps"], { projectDir: dir, entry: path.join(repoRoot, "index") });

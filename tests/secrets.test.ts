@@ -1,9 +1,9 @@
 import type { ResolveAllResponse } from "@1password/sdk";
 import * as path from "path";
-import { record, type Recording } from "../plan/harness";
+import { type Recording } from "../plan/harness";
 import { exposedCredentials } from "../plan/secrecy";
 import type { ProgramDeps } from "../program";
-import { recordWith, stacks } from "./support";
+import { recordFixture, recordWith, stacks } from "./support";
 
 /** A fake 1Password: answers from a table, records every batch, can refuse or be unreachable. */
 function fakeOnePassword(vault: Record<string, string>, behaviour: "ok" | "unreachable" = "ok") {
@@ -52,7 +52,7 @@ describe.each(stacks)("secrets end to end, stack %s", (stack) => {
   beforeAll(async () => {
     const fake = fakeOnePassword(vaultFor(stack));
     calls = fake.calls;
-    r = await record({ stack, deps: fake.deps });
+    r = await recordFixture({ stack, deps: fake.deps });
     if (r.error) throw r.error;
   });
 
@@ -77,7 +77,7 @@ describe.each(stacks)("secrets end to end, stack %s", (stack) => {
 
 describe("the secrecy walk can fail", () => {
   it("reports a credential passed in the clear", async () => {
-    const r = await record({ stack: "infra", entry: path.join(__dirname, "fixtures", "leaky-program") });
+    const r = await recordFixture({ stack: "infra", entry: path.join(__dirname, "fixtures", "leaky-program") });
     expect(r.error).toBeUndefined();
     expect(exposedCredentials(r)).toEqual([
       "urn:pulumi:infra::talos-gitops::kubernetes:core/v1:Secret::leaky: stringData.token",
@@ -97,7 +97,7 @@ describe("credential failures end the run before anything is registered", () => 
   it("a missing token names the key and the reference", async () => {
     const { deps } = fakeOnePassword(vaultFor("infra"));
     await expectFailure(
-      record({ stack: "infra", deps: { ...deps, env: {} } }),
+      recordFixture({ stack: "infra", deps: { ...deps, env: {} } }),
       "Pulumi.infra.yaml: cluster.flux.auth.privateKey: op://Prod/k8s-gitops-deploy-key/private-key needs 1Password, but neither OP_SERVICE_ACCOUNT_TOKEN nor the secure config value onePasswordToken is set",
     );
   });
@@ -130,7 +130,7 @@ describe("credential failures end the run before anything is registered", () => 
   it("an unreachable 1Password names the key and the references", async () => {
     const { deps } = fakeOnePassword(vaultFor("infra"), "unreachable");
     await expectFailure(
-      record({ stack: "infra", deps }),
+      recordFixture({ stack: "infra", deps }),
       "cluster.externalSecrets.serviceAccountToken: 1Password could not be reached or refused the token (request timeout)",
       "op://Prod/k8s-gitops-deploy-key/private-key",
     );

@@ -5,17 +5,17 @@ import { parse as parseYaml } from "yaml";
 import { crossStackIssues } from "../stacks/crossStack";
 import { stackJsonSchema, stackJsonSchemaFile } from "../stacks/jsonSchema";
 import { clusterKeyDocs, withConfigReference } from "../stacks/keyPaths";
-import { clusterFromStackFile, listStacks, projectName, readStackFile } from "../stacks/stackFile";
+import { listStacks, projectName } from "../stacks/stackFile";
 import { versions } from "../stacks/versions";
-import { clone, repoRoot, stacks } from "./support";
+import { clone, fixture, fixtureDir, liveStacks, repoRoot, stacks } from "./support";
 
-describe("the committed stack files", () => {
+describe("the fixture stack files (shaped like the seed clusters)", () => {
   it("are exactly the infra and apps stacks", () => {
-    expect(listStacks(repoRoot)).toEqual(["apps", "infra"]);
+    expect(listStacks(fixtureDir)).toEqual(["apps", "infra"]);
   });
 
   it.each(stacks)("%s validates and gets the pinned versions and derived defaults", (stack) => {
-    const cluster = clusterFromStackFile(readStackFile(repoRoot, stack));
+    const cluster = fixture(stack);
     expect(cluster.name).toBe(stack);
     expect(cluster.talos.version).toBe(versions.talos);
     expect(cluster.talos.kubernetesVersion).toBe(versions.kubernetes);
@@ -25,8 +25,8 @@ describe("the committed stack files", () => {
   });
 
   it("describe the seed topology", () => {
-    const infra = clusterFromStackFile(readStackFile(repoRoot, "infra"));
-    const apps = clusterFromStackFile(readStackFile(repoRoot, "apps"));
+    const infra = fixture("infra");
+    const apps = fixture("apps");
     expect([infra.id, apps.id]).toEqual([1, 2]);
     expect(infra.nodes.map((n) => `${n.name}=${n.ip}`)).toEqual(["infra-01=10.25.11.11", "infra-02=10.25.11.12", "infra-03=10.25.11.13"]);
     expect(apps.nodes.map((n) => `${n.name}=${n.ip}`)).toEqual(["apps-01=10.25.11.14", "apps-02=10.25.11.15", "apps-03=10.25.11.16"]);
@@ -70,8 +70,7 @@ describe("the committed stack files", () => {
 });
 
 describe("cross-stack check", () => {
-  const loaded = () =>
-    stacks.map((stack) => ({ file: `Pulumi.${stack}.yaml`, cluster: clusterFromStackFile(readStackFile(repoRoot, stack)) }));
+  const loaded = () => stacks.map((stack) => ({ file: `Pulumi.${stack}.yaml`, cluster: fixture(stack) }));
 
   it("finds the committed stacks disjoint", () => {
     expect(crossStackIssues(loaded())).toEqual([]);
@@ -134,14 +133,18 @@ describe("JSON Schema for editors", () => {
     expect(committed).toEqual(stackJsonSchema(projectName(repoRoot)));
   });
 
-  it("accepts both stack files and rejects a misspelt key", () => {
+  it("accepts the live and fixture stack files and rejects a misspelt key", () => {
     const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
     const validate = ajv.compile(stackJsonSchema(projectName(repoRoot)));
-    for (const stack of stacks) {
-      const doc = parseYaml(fs.readFileSync(path.join(repoRoot, `Pulumi.${stack}.yaml`), "utf8"));
-      expect(validate(doc) ? [] : validate.errors).toEqual([]);
+    const files = [
+      ...liveStacks.map((s) => path.join(repoRoot, `Pulumi.${s}.yaml`)),
+      ...stacks.map((s) => path.join(fixtureDir, `Pulumi.${s}.yaml`)),
+    ];
+    for (const file of files) {
+      const doc = parseYaml(fs.readFileSync(file, "utf8"));
+      expect({ file, errors: validate(doc) ? [] : validate.errors }).toEqual({ file, errors: [] });
     }
-    const doc = parseYaml(fs.readFileSync(path.join(repoRoot, "Pulumi.infra.yaml"), "utf8"));
+    const doc = parseYaml(fs.readFileSync(path.join(fixtureDir, "Pulumi.infra.yaml"), "utf8"));
     doc.config["talos-gitops:cluster"].nodez = [];
     expect(validate(doc)).toBe(false);
   });

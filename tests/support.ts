@@ -1,9 +1,29 @@
 import * as fs from "fs";
 import * as path from "path";
 import { record, type RecordedResource, type RecordOptions, type Recording } from "../plan/harness";
+import type { ClusterConfig } from "../stacks/load";
+import { clusterFromStackFile, listStacks, readStackFile } from "../stacks/stackFile";
 
 export const repoRoot = path.resolve(__dirname, "..");
+/**
+ * Fixture stacks shaped like the seed clusters (tests/fixtures/stacks): every test that asserts
+ * topology (nodes, names, IPs, releases) runs on these, so users may edit or replace the live
+ * Pulumi.<stack>.yaml files; those only have to validate, plan and pass policy.
+ */
+export const fixtureDir = path.join(__dirname, "fixtures", "stacks");
 export const stacks = ["infra", "apps"] as const;
+/** The live stack files of this checkout, whatever the user made of them. */
+export const liveStacks = listStacks(repoRoot);
+
+/** A fixture stack's validated cluster. */
+export function fixture(stack: string): ClusterConfig {
+  return clusterFromStackFile(readStackFile(fixtureDir, stack));
+}
+
+/** Records a fixture stack (the repository's program, the fixture's stack file). */
+export function recordFixture(options: RecordOptions): Promise<Recording> {
+  return record({ projectDir: fixtureDir, ...options });
+}
 
 /** A deep copy of a parsed YAML value, to mutate in a test. */
 export function clone<T>(value: T): T {
@@ -14,13 +34,13 @@ export function clone<T>(value: T): T {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type RawCluster = any;
 
-/** Records a stack with its cluster rewritten by `mutate`. */
+/** Records a fixture stack with its cluster rewritten by `mutate`. */
 export function recordWith(
   stack: string,
   mutate: (cluster: RawCluster) => void,
   extra: Omit<RecordOptions, "stack" | "cluster"> = {},
 ): Promise<Recording> {
-  return record({
+  return recordFixture({
     stack,
     ...extra,
     cluster: (raw) => {
@@ -31,18 +51,9 @@ export function recordWith(
   });
 }
 
-/**
- * `../shared` holds the reference schemas. Locally a test may skip without it, saying why;
- * in CI (CI=true) its absence is a failure, never a skip.
- */
-export const sharedDir = path.resolve(repoRoot, "..", "shared");
-export function requireShared(relative: string): string | undefined {
-  const file = path.join(sharedDir, relative);
-  if (fs.existsSync(file)) return file;
-  const message = `../shared/${relative} is missing: the contract tests need the shared reference data next to this repository`;
-  if (process.env.CI === "true") throw new Error(message);
-  console.warn(`SKIPPED: ${message}`);
-  return undefined;
+/** A vendored upstream contract (contracts/README.md says where each came from), parsed. */
+export function readContract<T>(relative: string): T {
+  return JSON.parse(fs.readFileSync(path.join(repoRoot, "contracts", relative), "utf8")) as T;
 }
 
 /** The recorded resources of one type, in registration order. */

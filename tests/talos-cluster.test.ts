@@ -1,5 +1,5 @@
-import { record, type RecordedResource, type Recording } from "../plan/harness";
-import { recordWith, stacks } from "./support";
+import { type RecordedResource, type Recording } from "../plan/harness";
+import { recordFixture, recordWith, stacks } from "./support";
 
 const byType = (r: Recording, suffix: string) => r.resources.filter((x) => x.type.endsWith(suffix));
 const one = (r: Recording, suffix: string): RecordedResource => {
@@ -11,7 +11,7 @@ const one = (r: Recording, suffix: string): RecordedResource => {
 describe.each(stacks)("TalosCluster, stack %s", (stack) => {
   let r: Recording;
   beforeAll(async () => {
-    r = await record({ stack });
+    r = await recordFixture({ stack });
     if (r.error) throw r.error;
   });
 
@@ -76,7 +76,7 @@ describe("node lifecycle", () => {
   const worker = { name: "infra-04", ip: "10.25.11.14", role: "worker", nics: { hardwareAddr: "aa:bb:cc:dd:ee:*" } };
 
   it("adding a worker adds one apply and changes nothing else", async () => {
-    const before = await record({ stack: "infra" });
+    const before = await recordFixture({ stack: "infra" });
     const after = await recordWith("infra", (c) => c.nodes.push(worker));
     const added = after.resources.filter((x) => !before.resources.some((b) => b.urn === x.urn));
     expect(added.map((x) => x.name)).toEqual(["apply-infra-04"]);
@@ -99,7 +99,7 @@ describe("node lifecycle", () => {
   });
 
   it("a Talos or Kubernetes version change is an in-place input change of the same resources", async () => {
-    const before = await record({ stack: "infra" });
+    const before = await recordFixture({ stack: "infra" });
     const after = await recordWith("infra", (c) => (c.talos.kubernetesVersion = "v1.34.2"));
     expect(after.resources.map((x) => x.urn)).toEqual(before.resources.map((x) => x.urn));
     const invoke = after.invokes.find((i) => i.token === "talos:machine/getConfiguration:getConfiguration")!;

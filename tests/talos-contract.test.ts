@@ -1,9 +1,7 @@
-import * as fs from "fs";
 import { invokeModels } from "../plan/providerModel";
-import { record } from "../plan/harness";
 import { contract, type FunctionContract, type ResourceContract } from "../components/talos/provider";
 import { versions } from "../stacks/versions";
-import { requireShared } from "./support";
+import { readContract, recordFixture } from "./support";
 
 interface SchemaProperty {
   secret?: boolean;
@@ -63,11 +61,8 @@ export function functionProblems(schema: ProviderSchema, c: FunctionContract): s
   ];
 }
 
-const schemaFile = requireShared("reference/pulumi-talos/schema.v0.8.1.json");
-const describeWithSchema = schemaFile ? describe : describe.skip;
-
-describeWithSchema("Talos provider binding against the provider schema 0.8.1", () => {
-  const schema = JSON.parse(fs.readFileSync(schemaFile ?? "", "utf8")) as ProviderSchema;
+describe("Talos provider binding against the provider schema 0.8.1", () => {
+  const schema = readContract<ProviderSchema>(`pulumi-talos/schema.v${versions.talosProvider}.json`);
 
   it("binds the tokens the design names", () => {
     expect([...contract.resources.map((r) => r.token), ...contract.functions.map((f) => f.token)].sort()).toEqual(
@@ -119,7 +114,7 @@ describeWithSchema("Talos provider binding against the provider schema 0.8.1", (
 
 describe("every Talos resource and invoke pins the plugin", () => {
   it.each(["infra", "apps"])("%s", async (stack) => {
-    const r = await record({ stack });
+    const r = await recordFixture({ stack });
     const talos = [...r.resources.filter((x) => x.type.startsWith("talos:")), ...r.invokes.filter((i) => i.token.startsWith("talos:"))];
     expect(talos.length).toBeGreaterThan(0);
     for (const item of talos)

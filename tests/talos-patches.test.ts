@@ -1,19 +1,14 @@
 import Ajv2020 from "ajv/dist/2020";
-import * as fs from "fs";
 import { parse as parseYaml } from "yaml";
 import { mergePatches, nodePatches, renderPatches, type PatchDoc } from "../components/talos/patches";
-import { clusterFromStackFile, readStackFile } from "../stacks/stackFile";
-import { repoRoot, requireShared, stacks } from "./support";
+import { fixture, readContract, stacks } from "./support";
 
-const load = (stack: string) => clusterFromStackFile(readStackFile(repoRoot, stack));
+const load = (stack: string) => fixture(stack);
 const merged = (patches: PatchDoc[], type: string) => mergePatches({ version: "v1alpha1", machine: { type } }, patches);
 
-const schemaFile = requireShared("reference/talos/config.schema.v1.11.json");
-const describeWithSchema = schemaFile ? describe : describe.skip;
-
-describeWithSchema("Talos patches against the Talos 1.11 config schema", () => {
+describe("Talos patches against the Talos 1.11 config schema", () => {
   const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
-  const schema = JSON.parse(fs.readFileSync(schemaFile ?? "", "utf8")) as { $id: string };
+  const schema = readContract<{ $id: string }>("talos/config.schema.v1.11.json");
   ajv.addSchema(schema);
   const validate = ajv.getSchema(`${schema.$id}#/$defs/v1alpha1.Config`)!;
 

@@ -1,8 +1,7 @@
 import type { Item, ItemCreateParams } from "@1password/sdk";
-import { record } from "../plan/harness";
 import { exposedCredentials } from "../plan/secrecy";
 import { upsertItem, type ItemsClient } from "../components/secrets/writeBack";
-import { recordWith } from "./support";
+import { recordFixture, recordWith } from "./support";
 
 /** An in-memory 1Password vault. */
 function fakeVault() {
@@ -54,7 +53,7 @@ describe("1Password write-back", () => {
   });
 
   it("registers one write-back resource whose token and contents are secrets", async () => {
-    const r = await record({ stack: "infra" });
+    const r = await recordFixture({ stack: "infra" });
     const writeBack = r.resources.filter((x) => x.type === "pulumi-nodejs:dynamic:Resource");
     expect(writeBack.map((x) => x.name)).toEqual(["infra-credentials"]);
     expect(writeBack[0]!.inputs).toMatchObject({ vault: "Prod", title: "infra-talos", token: "[secret]", fields: "[secret]" });
