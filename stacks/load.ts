@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { defaults } from "./defaults";
 import { formatPath, StackConfigError, type ConfigIssue, type PathSegment } from "./errors";
+import { placeholderIssues } from "./placeholders";
 import { clusterRuleIssues } from "./rules";
 import { clusterSchema, type ParsedCluster } from "./schema";
 import { versions } from "./versions";
@@ -36,6 +37,9 @@ export function parseClusterConfig(source: StackSource): ClusterConfig {
       { file: source.file, path: defaults.configKey, message: "is missing: every stack needs its cluster description" },
     ]);
   }
+  const placeholders = placeholderIssues(source.raw);
+  if (placeholders.length > 0)
+    throw new StackConfigError(placeholders.map((i) => ({ file: source.file, path: where(i.path), message: i.message })));
   const parsed = clusterSchema.safeParse(source.raw);
   if (!parsed.success) {
     throw new StackConfigError(

@@ -1,0 +1,148 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { crossStackIssues } from "../stacks/crossStack";
+import { StackConfigError } from "../stacks/errors";
+import { chooseNewStack, claimsOf, main } from "../stacks/newStack";
+import { clusterFromStackFile, listStacks, readStackFile } from "../stacks/stackFile";
+import { fixtureDir } from "./support";
+
+/** A project folder holding copies of the fixture stacks, where new-stack may write. */
+function scratchProject(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "new-stack-"));
+  for (const f of fs.readdirSync(fixtureDir)) fs.copyFileSync(path.join(fixtureDir, f), path.join(dir, f));
+  return dir;
+}
+
+function quietly<T>(run: () => T): { result: T; out: string; err: string } {
+  let out = "";
+  let err = "";
+  const stdout = jest.spyOn(process.stdout, "write").mockImplementation((c) => ((out += String(c)), true));
+  const stderr = jest.spyOn(process.stderr, "write").mockImplementation((c) => ((err += String(c)), true));
+  try {
+    return { result: run(), out, err };
+  } finally {
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
+}
+
+/** What a user fills in: a second site on its own subnet. */
+const filled: Record<string, string> = {
+  "<public DNS zone, e.g. example.com>": "lab.example.com",
+  "<Kubernetes API name; a private DNS record pointing at network.vip>": "k8s.lab.example.com",
+  "<install disk, e.g. /dev/nvme0n1>": "/dev/nvme0n1",
+  "<DNS server the nodes use, e.g. 192.168.1.1>": "192.168.50.1",
+  "<the nodes' subnet, e.g. 192.168.1.0/24>": "192.168.50.0/24",
+  "<default gateway in that subnet>": "192.168.50.1",
+  "<free address in that subnet for the Kubernetes API>": "192.168.50.10",
+  "<node address in nodeSubnet>": "192.168.50.11",
+  "<MAC of the NIC to bond, e.g. aa:bb:cc:dd:ee:ff or a wildcard aa:bb:cc:*>": "aa:bb:cc:dd:ee:ff",
+  "<first LoadBalancer address>": "192.168.50.100",
+  "<last LoadBalancer address>": "192.168.50.119",
+  "<LoadBalancer address for the ClusterMesh API, inside the pool>": "192.168.50.100",
+  "<LoadBalancer address for the external Gateway, inside the pool>": "192.168.50.101",
+  "<this cluster's private ASN, e.g. 64512>": "64520",
+  "<your router>": "192.168.50.1",
+  "<your router's ASN>": "64501",
+  "<ACME account e-mail>": "ops@example.com",
+  "<ssh://git@github.com/you/your-gitops-repo.git>": "ssh://git@github.com/you/gitops.git",
+  "<op://vault/item/field of the deploy key, or config:KEY naming a secure: value>": "op://Lab/deploy-key/private-key",
+  "<the Git host's SSH host key line, e.g. from ssh-keyscan github.com>":
+    "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+};
+
+describe("npm run new-stack", () => {
+  let dir: string;
+  beforeEach(() => (dir = scratchProject()));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("writes a template whose placeholders validation names, one per key, with the file", () => {
+    const { result, out } = quietly(() => main(["lab"], dir));
+    expect(result).toBe(0);
+    expect(out).toContain("wrote Pulumi.lab.yaml (cluster id 3, pods 10.255.0.0/16, services 10.254.0.0/16)");
+    let error: unknown;
+    try {
+      clusterFromStackFile(readStackFile(dir, "lab"));
+    } catch (e) {
+      error = e;
+    }
+    expect(StackConfigError.isInstance(error)).toBe(true);
+    const issues = (error as StackConfigError).issues;
+    expect(issues.map((i) => i.path)).toEqual([
+      "cluster.domain",
+      "cluster.endpoint.host",
+      "cluster.talos.installDisk.disk",
+      "cluster.talos.nameservers[0]",
+      "cluster.network.nodeSubnet",
+      "cluster.network.gateway",
+      "cluster.network.vip",
+      "cluster.nodes[0].ip",
+      "cluster.nodes[0].nics.hardwareAddr",
+      "cluster.cilium.loadBalancerPool.start",
+      "cluster.cilium.loadBalancerPool.end",
+      "cluster.cilium.clustermeshIp",
+      "cluster.cilium.gatewayIp",
+      "cluster.cilium.bgp.localAsn",
+      "cluster.cilium.bgp.peerAddress",
+      "cluster.cilium.bgp.peerAsn",
+      "cluster.certManager.email",
+      "cluster.flux.url",
+      "cluster.flux.auth.privateKey",
+      "cluster.flux.auth.knownHosts",
+    ]);
+    expect(issues[0]).toEqual({
+      file: "Pulumi.lab.yaml",
+      path: "cluster.domain",
+      message: "is still the template placeholder <public DNS zone, e.g. example.com>: replace it with this cluster's value",
+    });
+  });
+
+  it("once filled in, validates and collides with no other stack", () => {
+    quietly(() => main(["lab"], dir));
+    const file = path.join(dir, "Pulumi.lab.yaml");
+    let text = fs.readFileSync(file, "utf8");
+    for (const [placeholder, value] of Object.entries(filled))
+      text = text.split(`"${placeholder}"`).join(/^\d+$/.test(value) ? value : `"${value}"`);
+    fs.writeFileSync(file, text);
+    const stacks = listStacks(dir).map((s) => ({ file: `Pulumi.${s}.yaml`, cluster: clusterFromStackFile(readStackFile(dir, s)) }));
+    expect(stacks.map((s) => s.cluster.name)).toEqual(["apps", "infra", "lab"]);
+    expect(crossStackIssues(stacks)).toEqual([]);
+    const lab = stacks[2]!.cluster;
+    expect([lab.id, lab.network.podCidr, lab.network.serviceCidr, lab.coredns.clusterIp]).toEqual([
+      3,
+      "10.255.0.0/16",
+      "10.254.0.0/16",
+      "10.254.0.10",
+    ]);
+  });
+
+  it("refuses a name, an id or a file that is already taken, and writes nothing", () => {
+    for (const [argv, message] of [
+      [["infra"], "new-stack: Pulumi.infra.yaml already exists\n"],
+      [["lab", "--id", "2"], "new-stack: --id 2 is already another cluster's id (ClusterMesh needs them unique)\n"],
+      [["lab", "--id", "256"], "new-stack: --id 256: a cluster id is 1–255\n"],
+      [["Lab_1"], "new-stack: stack name Lab_1 must be an RFC 1123 label (lower-case letters, digits, '-'): it is the cluster name\n"],
+    ] as const) {
+      const { result, err } = quietly(() => main([...argv], dir));
+      expect({ argv, result, err }).toEqual({ argv, result: 1, err: message });
+    }
+    expect(listStacks(dir)).toEqual(["apps", "infra"]);
+    expect(quietly(() => main([], dir)).result).toBe(2);
+  });
+
+  it("keeps clear of every stack's pods, services and node subnet, and of a name used only inside a file", () => {
+    const claims = claimsOf(dir);
+    expect([...claims.ids].sort()).toEqual([1, 2]);
+    const taken = { ...claims, ranges: [...claims.ranges, { first: 0x0aff0000, last: 0x0affffff }] };
+    expect(chooseNewStack("lab", taken)).toEqual({
+      name: "lab",
+      id: 3,
+      podCidr: "10.254.0.0/16",
+      serviceCidr: "10.253.0.0/16",
+      corednsIp: "10.253.0.10",
+    });
+    expect(() => chooseNewStack("edge", { ...claims, names: new Set(["edge"]) })).toThrow("a stack or cluster named edge already exists");
+    expect(chooseNewStack("lab", claims, 7).id).toBe(7);
+  });
+});
