@@ -25,6 +25,11 @@ export async function main(argv: readonly string[], where: { projectDir?: string
   }
 
   const projectDir = where.projectDir ?? path.resolve(__dirname, "..");
+  const known = listStacks(projectDir);
+  if (!known.includes(stack)) {
+    process.stderr.write(`plan: there is no Pulumi.${stack}.yaml; the stacks are: ${known.join(", ") || "(none)"}\n`);
+    return 1;
+  }
   const recording = await record({ stack, preview, ...where });
   const file = `Pulumi.${stack}.yaml`;
   // Every valid stack file, read once: for the ClusterMesh collisions and this stack's policy facts.

@@ -1,7 +1,7 @@
 import { stringify } from "yaml";
 import { isStep, simulateBringUp, waitsFor, type BringUp } from "./bringUp";
 import type { RecordedResource, Recording } from "./harness";
-import type { Json } from "./wire";
+import { UNKNOWN, type Json } from "./wire";
 
 /** Policy results as the plan reports them (the pack itself is CrossGuard's, see policy/). */
 export interface PolicyReport {
@@ -104,8 +104,10 @@ export function planText(recording: Recording, policy: PolicyReport): string {
   for (const apply of applies) {
     const inputs = apply.inputs as Record<string, Json>;
     lines.push(`--- ${apply.name} (node ${String(inputs.node)})${apply.protect ? " [protected]" : ""}`);
-    for (const patch of (inputs.configPatches as string[] | undefined) ?? [])
-      lines.push(indent(String(patch).trimEnd(), "    "), "    ---");
+    // Under a first preview the patches embed the unknown schematic id: the whole list is unknown.
+    const patches = inputs.configPatches;
+    if (!Array.isArray(patches)) lines.push(`    ${String(patches ?? UNKNOWN)}`);
+    else for (const patch of patches) lines.push(indent(String(patch).trimEnd(), "    "), "    ---");
   }
 
   const settings = recording.resources.filter((r) => r.type === "kubernetes:core/v1:ConfigMap" && r.name.includes("cluster-settings"));
@@ -146,10 +148,44 @@ export function planMermaid(recording: Recording): string {
     const r = byUrn.get(urn);
     return r && isProvider(r) ? waitsFor(r).flatMap(direct) : [urn];
   };
+  const edges = new Map(
+    custom.map((r) => [
+      r.urn,
+      new Set(
+        waitsFor(r)
+          .flatMap(direct)
+          .filter((d) => ids.has(d) && d !== r.urn),
+      ),
+    ]),
+  );
   for (const r of custom) {
-    for (const dep of new Set(waitsFor(r).flatMap(direct))) if (ids.has(dep)) lines.push(`  ${ids.get(dep)} --> ${ids.get(r.urn)}`);
+    for (const dep of transitiveReduction(r.urn, edges)) lines.push(`  ${ids.get(dep)} --> ${ids.get(r.urn)}`);
   }
   return lines.join("\n") + "\n";
+}
+
+/**
+ * The dependencies of `urn` that it does not already reach through another dependency: the
+ * diagram draws only those, so it stays readable while every ordering it implies is still real.
+ */
+export function transitiveReduction(urn: string, edges: ReadonlyMap<string, ReadonlySet<string>>): string[] {
+  const reach = new Map<string, Set<string>>();
+  const reachable = (from: string, path: Set<string>): Set<string> => {
+    const known = reach.get(from);
+    if (known) return known;
+    const out = new Set<string>();
+    if (path.has(from)) return out;
+    path.add(from);
+    for (const d of edges.get(from) ?? []) {
+      out.add(d);
+      for (const x of reachable(d, path)) out.add(x);
+    }
+    path.delete(from);
+    reach.set(from, out);
+    return out;
+  };
+  const deps = [...(edges.get(urn) ?? [])];
+  return deps.filter((d) => !deps.some((other) => other !== d && reachable(other, new Set()).has(d))).sort();
 }
 
 function isProvider(r: RecordedResource): boolean {

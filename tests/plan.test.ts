@@ -3,6 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import { main } from "../plan/cli";
 import { bringUpGraphMarkdown, graphMarkers } from "../plan/docs";
+import { transitiveReduction } from "../plan/render";
 import { withSection } from "../stacks/keyPaths";
 import { fixtureDir, liveStacks, repoRoot, stacks } from "./support";
 
@@ -80,11 +81,33 @@ describe.each(stacks)("npm run plan -- %s", (stack) => {
     expect(apply.inputs.clientConfiguration).toBe("(known after apply)");
   });
 
+  it("--preview prints unknown patches as one line each and the same phases as an up", async () => {
+    const phasesOf = (out: string) => out.slice(out.indexOf("== Bring-up phases"), out.indexOf("== Bring-up estimate"));
+    const [up, preview] = [await plan([stack]), await plan([stack, "--preview"])];
+    expect(preview.code).toBe(0);
+    expect(phasesOf(preview.out)).toBe(phasesOf(up.out));
+    const applies = preview.out.split("\n").filter((l) => l.startsWith(`--- apply-${stack}-`));
+    expect(applies).toHaveLength(3);
+    for (const header of applies) {
+      const at = preview.out.split("\n").indexOf(header);
+      expect(preview.out.split("\n")[at + 1]).toBe("    (known after apply)");
+      expect(preview.out.split("\n")[at + 2]).toMatch(/^--- |^$/);
+    }
+  });
+
   it("--graph mermaid draws the dependencies", async () => {
     const { code, out } = await plan([stack, "--graph", "mermaid"]);
     expect(code).toBe(0);
     expect(out.startsWith("flowchart TD\n")).toBe(true);
     expect(out).toMatch(/n\d+ --> n\d+/);
+    // Transitively reduced: no edge that another path already implies.
+    const edges = [...out.matchAll(/(n\d+) --> (n\d+)/g)].map((m) => [m[1]!, m[2]!] as const);
+    const next = new Map<string, string[]>();
+    for (const [a, b] of edges) next.set(a, [...(next.get(a) ?? []), b]);
+    const reaches = (from: string, to: string, skip: string): boolean =>
+      (next.get(from) ?? []).some((n) => !(from === skip.split(">")[0] && n === skip.split(">")[1]) && (n === to || reaches(n, to, skip)));
+    for (const [a, b] of edges)
+      expect({ edge: `${a}>${b}`, implied: reaches(a, b, `${a}>${b}`) }).toEqual({ edge: `${a}>${b}`, implied: false });
   });
 });
 
@@ -137,9 +160,28 @@ describe("invalid stack file", () => {
     }
   });
 
+  it("names the stacks there are when asked for one that does not exist", async () => {
+    const result = await plan(["nosuch"]);
+    expect(result).toEqual({ code: 1, out: "", err: "plan: there is no Pulumi.nosuch.yaml; the stacks are: apps, infra\n" });
+  });
+
   it("refuses a bad command line", async () => {
     expect((await plan([])).code).toBe(2);
     expect((await plan(["infra", "--graph", "dot"])).code).toBe(2);
+  });
+});
+
+describe("transitive reduction of the diagram", () => {
+  it("drops exactly the edges another path implies", () => {
+    // d waits for c, b, a; c waits for b; b waits for a: only d→c, c→b, b→a remain.
+    const edges = new Map([
+      ["a", new Set<string>()],
+      ["b", new Set(["a"])],
+      ["c", new Set(["b"])],
+      ["d", new Set(["a", "b", "c"])],
+      ["e", new Set(["a", "c"])],
+    ]);
+    expect(["a", "b", "c", "d", "e"].map((n) => transitiveReduction(n, edges))).toEqual([[], ["a"], ["b"], ["c"], ["c"]]);
   });
 });
 

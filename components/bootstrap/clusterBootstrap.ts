@@ -67,19 +67,21 @@ export class ClusterBootstrap extends pulumi.ComponentResource {
       { chart: "cilium", namespace: "kube-system", values: ciliumValues(config), wait: false },
       { ...child, dependsOn: [gatewayCrds, this.monitoringCrds] },
     );
-    const networkReady = args.talos.health(true, [this.cilium]).apply(() => [this.cilium]);
+    // The health wait is an invoke: during a preview it does not run and its output carries no
+    // dependency, so Cilium is also named directly (the preview then shows the real order).
+    const networkReady = args.talos.health(true, [this.cilium]).apply(() => this.cilium);
 
     this.coredns = chartRelease(
       "coredns",
       { chart: "coredns", namespace: "kube-system", values: corednsValues(config) },
-      { ...child, dependsOn: networkReady.apply((deps) => [...deps, this.monitoringCrds]) },
+      { ...child, dependsOn: [this.cilium, networkReady, this.monitoringCrds] },
     );
 
     if (config.spegel.enabled) {
       this.spegel = chartRelease(
         "spegel",
         { chart: "spegel", namespace: "spegel", values: spegelValues() },
-        { ...child, dependsOn: networkReady.apply((deps) => [...deps, ns("spegel"), this.monitoringCrds]) },
+        { ...child, dependsOn: [this.cilium, networkReady, ns("spegel"), this.monitoringCrds] },
       );
     }
     this.platformReady = [this.coredns, ...(this.spegel ? [this.spegel] : []), this.monitoringCrds];
