@@ -68,6 +68,7 @@ export class Cluster extends pulumi.ComponentResource {
       cluster: this.clusterName,
       endpoint: this.talos.endpoint,
       nodes: this.talos.nodes,
+      bootImages: this.talos.bootImages,
       kubeconfig: this.talos.kubeconfig,
       talosconfig: this.talos.talosconfig,
     };

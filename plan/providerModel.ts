@@ -43,7 +43,24 @@ export const invokeModels: Readonly<Record<string, InvokeModel>> = {
     secretOutputs: ["talosConfig"],
   },
   "talos:cluster/getHealth:getHealth": { result: (args) => ({ ...args, id: "healthy" }), secretOutputs: [] },
-  "talos:imageFactory/getUrls:getUrls": { result: (args) => ({ ...args, urls: { installer: UNKNOWN, iso: UNKNOWN } }), secretOutputs: [] },
+  // The provider formats these from its factory base URL (default https://factory.talos.dev) without a request
+  // (terraform-provider-talos pkg/talos/talos_image_factory_urls_data_source.go); modelled for platform metal.
+  "talos:imageFactory/getUrls:getUrls": {
+    result: (args) => {
+      const [id, version, arch] = [String(args.schematicId), String(args.talosVersion), String(args.architecture ?? "amd64")];
+      const image = (file: string) => `https://factory.talos.dev/image/${id}/${version}/${file}`;
+      return {
+        ...args,
+        urls: {
+          installer: `factory.talos.dev/metal-installer/${id}:${version}`,
+          iso: image(`metal-${arch}.iso`),
+          pxe: `https://pxe.factory.talos.dev/pxe/${id}/${version}/metal-${arch}`,
+          diskImage: image(`metal-${arch}.raw.zst`),
+        },
+      };
+    },
+    secretOutputs: [],
+  },
   "cloudflare:index/getAccountApiTokenPermissionGroupsList:getAccountApiTokenPermissionGroupsList": {
     // The group's real id is looked up at deploy time; offline it reads as the group's name.
     result: (args) => ({

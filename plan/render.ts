@@ -99,6 +99,8 @@ export function planText(recording: Recording, policy: PolicyReport): string {
     "",
   );
 
+  lines.push(...bootMediaSection(recording));
+
   const applies = recording.resources.filter((r) => r.type === "talos:machine/configurationApply:ConfigurationApply");
   if (applies.length > 0) lines.push("== Talos config patches, per node");
   for (const apply of applies) {
@@ -133,6 +135,36 @@ export function planText(recording: Recording, policy: PolicyReport): string {
   if (policy.violations.length === 0) lines.push("    no violations (policy/ pack, run in-process)");
   for (const v of policy.violations) lines.push(`    ${v.level.toUpperCase()} ${v.policy}: ${v.message} (${v.urn})`);
   return lines.join("\n") + "\n";
+}
+
+/**
+ * What to boot the machines with, before the first `pulumi up`. The schematic id is the Image
+ * Factory's hash of the schematic, known once the Schematic resource exists; the same id comes
+ * back from posting the schematic document to the factory, which the section shows how to do.
+ */
+function bootMediaSection(recording: Recording): string[] {
+  const images = (recording.outputs as Record<string, Json> | null)?.bootImages;
+  if (!images || typeof images !== "object" || Array.isArray(images)) return [];
+  const schematics = new Map(
+    recording.resources
+      .filter((r) => r.type === "talos:imageFactory/schematic:Schematic")
+      .map((r) => [r.name, String((r.inputs as Record<string, Json>).schematic ?? "")]),
+  );
+  const lines = ["== Boot media (boot each machine into maintenance mode with its schematic's ISO or PXE)"];
+  for (const [name, value] of Object.entries(images)) {
+    const entry = value as Record<string, Json>;
+    lines.push(
+      `--- ${name}: nodes ${((entry.nodes as string[] | null) ?? []).join(", ")}`,
+      `    iso: ${String(entry.iso)}`,
+      `    pxe: ${String(entry.pxe)}`,
+      `    disk image: ${String(entry.diskImage)}`,
+      "    its schematic id before any pulumi up (the factory answers with it):",
+      "curl -sX POST --data-binary @- https://factory.talos.dev/schematics <<'EOF'",
+      (schematics.get(name) ?? "").trimEnd(),
+      "EOF",
+    );
+  }
+  return [...lines, ""];
 }
 
 /** The bring-up graph as a Mermaid flowchart (custom resources; edges are real dependencies). */

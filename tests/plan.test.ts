@@ -5,7 +5,7 @@ import { main } from "../plan/cli";
 import { bringUpGraphMarkdown, graphMarkers } from "../plan/docs";
 import { transitiveReduction } from "../plan/render";
 import { withSection } from "../stacks/keyPaths";
-import { fixtureDir, liveStacks, repoRoot, stacks } from "./support";
+import { fixture, fixtureDir, liveStacks, recordWith, repoRoot, stacks } from "./support";
 
 /** Runs the plan command and captures what it prints. */
 async function plan(
@@ -189,5 +189,31 @@ describe("README bring-up diagram", () => {
   it("is generated from the recorded graph and up to date (npm run schema)", async () => {
     const readme = fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
     expect(withSection(readme, graphMarkers, await bringUpGraphMarkdown())).toBe(readme);
+  });
+});
+
+describe("boot media", () => {
+  it("the plan prints, per schematic, the nodes and the Image Factory ISO, PXE and disk URLs for the stack's Talos version", async () => {
+    const { code, out } = await plan(["infra"]);
+    expect(code).toBe(0);
+    const section = out.slice(out.indexOf("== Boot media"), out.indexOf("== Talos config patches"));
+    const version = fixture("infra").talos.version;
+    expect(section.split("\n").slice(0, 5)).toEqual([
+      "== Boot media (boot each machine into maintenance mode with its schematic's ISO or PXE)",
+      "--- schematic: nodes infra-01, infra-02, infra-03",
+      `    iso: https://factory.talos.dev/image/(schematic id)/${version}/metal-amd64.iso`,
+      `    pxe: https://pxe.factory.talos.dev/pxe/(schematic id)/${version}/metal-amd64`,
+      `    disk image: https://factory.talos.dev/image/(schematic id)/${version}/metal-amd64.raw.zst`,
+    ]);
+    expect(section).toContain("curl -sX POST --data-binary @- https://factory.talos.dev/schematics <<'EOF'\ncustomization:\n");
+  });
+
+  it("a node with its own schematic gets its own boot media, and the stack output carries both", async () => {
+    const r = await recordWith("infra", (c) => (c.nodes[2].schematic = { officialExtensions: ["siderolabs/nut-client"] }));
+    const images = (r.plainOutputs() as Record<string, Record<string, { nodes: string[]; iso: string }>>).bootImages!;
+    expect(Object.keys(images).sort()).toEqual(["schematic", "schematic-infra-03"]);
+    expect(images.schematic!.nodes).toEqual(["infra-01", "infra-02"]);
+    expect(images["schematic-infra-03"]!.nodes).toEqual(["infra-03"]);
+    expect(images["schematic-infra-03"]!.iso).toContain("/image/(schematic-infra-03 id)/");
   });
 });

@@ -279,7 +279,7 @@ const getUrlsContract: FunctionContract = {
 export const imageFactory = {
   Schematic,
   getUrlsOutput: (args: Inputs<GetUrlsArgs>, opts?: pulumi.InvokeOutputOptions) =>
-    invoke<{ urls: { installer: string; iso: string } }>(getUrlsContract, args, opts),
+    invoke<{ urls: { installer: string; iso: string; pxe: string; diskImage: string } }>(getUrlsContract, args, opts),
 };
 
 /** Everything this binding uses of the provider, for the contract test. */

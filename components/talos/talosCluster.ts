@@ -28,6 +28,11 @@ export class TalosCluster extends pulumi.ComponentResource {
   readonly clientConfiguration: pulumi.Output<ClientConfiguration>;
   readonly endpoint: string;
   readonly nodes: ReadonlyArray<{ name: string; ip: string; role: string }>;
+  /**
+   * What to boot each machine with, per schematic: Image Factory ISO, PXE and disk image for the
+   * stack's Talos version (the URLs are computed by the provider from the schematic id, no request).
+   */
+  readonly bootImages: pulumi.Output<Record<string, BootImages>>;
   /** One apply per node, by node name. */
   readonly applies: ReadonlyMap<string, pulumi.Resource>;
   readonly bootstrap: pulumi.Resource;
@@ -49,6 +54,7 @@ export class TalosCluster extends pulumi.ComponentResource {
     this.clientConfiguration = secrets.clientConfiguration;
 
     const schematicIds = this.schematics(config);
+    this.bootImages = bootImageUrls(config, schematicIds, parent);
     const machineConfigs = new Map(
       (["controlplane", "worker"] as const)
         .filter((type) => config.nodes.some((n) => n.role === type))
@@ -164,6 +170,43 @@ export class TalosCluster extends pulumi.ComponentResource {
     }
     return ids;
   }
+}
+
+export interface BootImages {
+  readonly nodes: string[];
+  readonly schematicId: string;
+  readonly iso: string;
+  readonly pxe: string;
+  readonly diskImage: string;
+  readonly installer: string;
+}
+
+/** Boot media per schematic ("schematic" for the stack's, "schematic-<node>" for a node's own), with the nodes that use it. */
+function bootImageUrls(
+  config: ClusterConfig,
+  schematicIds: ReadonlyMap<string, pulumi.Output<string>>,
+  opts: pulumi.InvokeOutputOptions,
+): pulumi.Output<Record<string, BootImages>> {
+  const groups = new Map<string, { id: pulumi.Output<string>; nodes: string[] }>();
+  for (const node of config.nodes) {
+    const key = node.schematic ? `schematic-${node.name}` : "schematic";
+    const id = schematicIds.get(node.name);
+    if (!id) throw new Error(`internal: no schematic for ${node.name}`);
+    const group = groups.get(key) ?? { id, nodes: [] };
+    group.nodes.push(node.name);
+    groups.set(key, group);
+  }
+  const entries = [...groups].map(([key, { id, nodes }]) =>
+    imageFactory
+      .getUrlsOutput({ schematicId: id, talosVersion: config.talos.version, platform: "metal", architecture: "amd64" }, opts)
+      .apply(
+        ({ urls }) =>
+          [key, { nodes, schematicId: "", iso: urls.iso, pxe: urls.pxe, diskImage: urls.diskImage, installer: urls.installer }] as const,
+      ),
+  );
+  return pulumi
+    .all([pulumi.all(entries), pulumi.all([...groups.values()].map((g) => g.id))])
+    .apply(([resolved, ids]) => Object.fromEntries(resolved.map(([key, images], i) => [key, { ...images, schematicId: ids[i] ?? "" }])));
 }
 
 /** Removing a control plane costs etcd a member: refused (protected) unless the stack allows it. */
