@@ -321,6 +321,19 @@ describe("workflows", () => {
     expect(text).toContain("pulumi/actions@");
     expect(text).toContain("policyPacks: policy");
     expect(text).toContain("policyPackConfigs: policy/config/${{ matrix.stack }}.json");
-    expect(text).toContain("stack: [infra, apps]");
+    // Every stack file, whatever the user named them; on the runner the user chose (LAN access).
+    expect(text).toContain("stack: ${{ fromJSON(needs.stacks.outputs.list) }}");
+    expect(text).toContain(`runs-on: \${{ fromJSON(vars.PULUMI_RUNNER_LABELS || '["self-hosted"]') }}`);
+  });
+
+  it("the pull-request preview gets only the read-only 1Password token; up runs in the stack's environment", () => {
+    const preview = fs.readFileSync(path.join(repoRoot, ".github", "workflows", "preview.yml"), "utf8");
+    const up = fs.readFileSync(path.join(repoRoot, ".github", "workflows", "up.yml"), "utf8");
+    expect(preview.match(/OP_SERVICE_ACCOUNT_TOKEN\w*: \$\{\{ secrets\.(\w+) \}\}/g)).toEqual([
+      "OP_SERVICE_ACCOUNT_TOKEN: ${{ secrets.OP_SERVICE_ACCOUNT_TOKEN_READONLY }}",
+    ]);
+    expect(preview).toContain("if: github.event.pull_request.head.repo.full_name == github.repository");
+    expect(up).toContain("environment: ${{ matrix.stack }}");
+    expect(up).toContain("OP_SERVICE_ACCOUNT_TOKEN: ${{ secrets.OP_SERVICE_ACCOUNT_TOKEN }}");
   });
 });
