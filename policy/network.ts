@@ -6,7 +6,7 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import { parseAllDocuments } from "yaml";
-import { cidrRange, contains, ipRange, isIpv4, privateKind, single, type Ipv4Range } from "../stacks/ipv4";
+import { cidrRange, contains, ipRange, isIpv4, privateKind, single, type Ipv4Range } from "./ipv4";
 import { factsSchema, type FactsConfig } from "./facts";
 import { get, type Props } from "./values";
 
