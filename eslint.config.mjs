@@ -1,7 +1,7 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "bin/**", "policy/node_modules/**", "policy/bin/**", "coverage/**", "*.js", "*.mjs"] },
+  { ignores: ["node_modules/**", "bin/**", "policy/node_modules/**", "policy/bin/**", "coverage/**", "reports/**", "*.js", "*.mjs"] },
   ...tseslint.configs.recommended,
   {
     rules: {
