@@ -2,7 +2,7 @@ import { status } from "@grpc/grpc-js";
 import {
   createMachineClient,
   defaultServices,
-  TalosApiError,
+  isTalosApiError,
   waitForReboot,
   waitUntilReady,
   type Clock,
@@ -10,6 +10,7 @@ import {
   type MachineClient,
   type MachineClientOptions,
   type NodeExpectations,
+  type TalosApiError,
 } from "../components/talos/machineApi";
 import { controlPlaneState, FakeTalosApi, workerState, type FakeNodeState } from "./fakes/talosApi";
 import { createTestPki, type Issued, type TestPki } from "./fakes/pki";
@@ -79,7 +80,7 @@ async function failureOf(promise: Promise<unknown>): Promise<TalosApiError> {
   try {
     await promise;
   } catch (error) {
-    if (error instanceof TalosApiError) return error;
+    if (isTalosApiError(error)) return error;
     throw error;
   }
   throw new Error("expected the call to fail");

@@ -2,7 +2,7 @@ import { Client, Metadata, status, type ClientReadableStream, type ServiceError 
 import { isIPv6 } from "net";
 import { systemClock, type Clock } from "./clock";
 import { channelCredentials, type ClientConfiguration } from "./credentials";
-import { TalosApiError } from "./errors";
+import { isTalosApiError, talosApiError } from "./errors";
 import * as replies from "./replies";
 import { defaultBackoff, describeError, isServiceError, isTransient, withRetries, type Backoff } from "./retry";
 import { loadSchema, type MethodName, type MethodSchema } from "./schema";
@@ -153,8 +153,8 @@ export function createMachineClient(options: MachineClientOptions): MachineClien
         try {
           return await attempt(method, timeoutMs);
         } catch (error) {
-          if (isServiceError(error) || error instanceof TalosApiError) throw error;
-          throw new TalosApiError(node, name, describeError(error));
+          if (isServiceError(error) || isTalosApiError(error)) throw error;
+          throw talosApiError(node, name, describeError(error));
         }
       },
       { node, call: name, totalMs: callOptions?.retryForMs ?? options.retryForMs ?? 0, backoff, clock, retryable },
@@ -213,7 +213,7 @@ export function createMachineClient(options: MachineClientOptions): MachineClien
       const progress = await stream("LifecycleUpgrade", { containerd, source: { imageName: image } }, o, refusedOnly);
       const exitCode = replies.lifecycleExitCode(progress);
       if (exitCode !== 0) {
-        throw new TalosApiError(
+        throw talosApiError(
           node,
           "LifecycleUpgrade",
           exitCode === undefined ? "stream ended without an exit code" : `upgrade failed with exit code ${exitCode}`,

@@ -11,7 +11,7 @@ export type {
 } from "./client";
 export { systemClock, type Clock } from "./clock";
 export { channelCredentials, pemFrom, type ClientConfiguration } from "./credentials";
-export { TalosApiError } from "./errors";
+export { isTalosApiError, talosApiError, type TalosApiError } from "./errors";
 export { assessReadiness, defaultServices } from "./readiness";
 export type { NodeExpectations, NodeObservation, NodeRole, Readiness } from "./readiness";
 export type { EtcdMemberInfo, EtcdStatusInfo, ServiceState, VersionReply } from "./replies";

@@ -1,6 +1,6 @@
 import { status, type ServiceError } from "@grpc/grpc-js";
 import type { Clock } from "./clock";
-import { TalosApiError } from "./errors";
+import { isTalosApiError, talosApiError } from "./errors";
 
 export interface Backoff {
   initialMs: number;
@@ -16,14 +16,14 @@ export function isServiceError(error: unknown): error is ServiceError {
 
 /** `UNAVAILABLE connect ECONNREFUSED ...`: the status name, then grpc-js's details. */
 export function describeError(error: unknown): string {
-  if (error instanceof TalosApiError) return error.detail;
+  if (isTalosApiError(error)) return error.detail;
   if (isServiceError(error)) return `${status[error.code] ?? error.code} ${error.details || error.message}`;
   return error instanceof Error ? error.message : String(error);
 }
 
 /** A node that is rebooting refuses connections (UNAVAILABLE) or stalls mid-boot (DEADLINE_EXCEEDED). */
 export function isTransient(error: unknown): boolean {
-  const code = error instanceof TalosApiError ? error.code : isServiceError(error) ? error.code : undefined;
+  const code = isTalosApiError(error) ? error.code : isServiceError(error) ? error.code : undefined;
   return code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED;
 }
 
@@ -52,16 +52,16 @@ export async function withRetries<T>(attempt: () => Promise<T>, options: RetryOp
     try {
       return await attempt();
     } catch (error) {
-      const code = error instanceof TalosApiError ? error.code : isServiceError(error) ? error.code : undefined;
+      const code = isTalosApiError(error) ? error.code : isServiceError(error) ? error.code : undefined;
       if (!options.retryable(error)) {
-        if (error instanceof TalosApiError) throw error;
-        throw new TalosApiError(options.node, options.call, describeError(error), code);
+        if (isTalosApiError(error)) throw error;
+        throw talosApiError(options.node, options.call, describeError(error), code);
       }
       const elapsed = options.clock.now() - start;
       if (elapsed >= options.totalMs) {
         const detail =
           options.totalMs > 0 ? `still unreachable after ${seconds(elapsed)} (last: ${describeError(error)})` : describeError(error);
-        throw new TalosApiError(options.node, options.call, detail, code);
+        throw talosApiError(options.node, options.call, detail, code);
       }
       await options.clock.sleep(Math.min(delayFor(n, options.backoff), options.totalMs - elapsed));
     }

@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from "./clock";
 import type { MachineClient } from "./client";
-import { TalosApiError } from "./errors";
+import { talosApiError } from "./errors";
 import { assessReadiness, type NodeExpectations, type NodeObservation } from "./readiness";
 import type { VersionReply } from "./replies";
 import { describeError, isTransient, seconds } from "./retry";
@@ -60,13 +60,13 @@ export async function waitUntilReady(client: MachineClient, expected: NodeExpect
     if (readiness.ready) throw new Error("internal: ready without a version");
     if (elapsedMs >= options.timeoutMs) {
       if (readiness.unreachable && seen.failure) {
-        throw new TalosApiError(
+        throw talosApiError(
           expected.node,
           seen.failure.call,
           `still unreachable after ${seconds(elapsedMs)} (last: ${seen.failure.detail})`,
         );
       }
-      throw new TalosApiError(expected.node, "readiness", `not ready after ${seconds(elapsedMs)}: ${readiness.unmet}`);
+      throw talosApiError(expected.node, "readiness", `not ready after ${seconds(elapsedMs)}: ${readiness.unmet}`);
     }
     options.onPoll?.(readiness.unmet);
     await clock.sleep(Math.min(intervalMs, options.timeoutMs - elapsedMs));
@@ -103,7 +103,7 @@ export async function waitForReboot(client: MachineClient, previousBootId: strin
     }
     const elapsedMs = clock.now() - start;
     if (elapsedMs >= options.timeoutMs)
-      throw new TalosApiError(client.node, "reboot", `no new boot after ${seconds(elapsedMs)} (last: ${last})`);
+      throw talosApiError(client.node, "reboot", `no new boot after ${seconds(elapsedMs)} (last: ${last})`);
     options.onPoll?.(last);
     await clock.sleep(Math.min(intervalMs, options.timeoutMs - elapsedMs));
   }
