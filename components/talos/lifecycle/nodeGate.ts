@@ -1,0 +1,49 @@
+import * as pulumi from "@pulumi/pulumi";
+import { talosApiPort } from "../machineApi/client";
+import type { ClientConfiguration } from "../machineApi/credentials";
+import { nodeGateProvider, type GateExpectations } from "./nodeGateProvider";
+
+export interface NodeGateArgs {
+  /** The node's IP: what the readiness is checked for and what errors name. */
+  node: pulumi.Input<string>;
+  /** The apid to dial; defaults to the node itself (otherwise apid there proxies to `node`). */
+  endpoint?: pulumi.Input<string>;
+  port?: pulumi.Input<number>;
+  /** The machine secrets' client configuration; stored as a secret input, never returned as an output. */
+  clientConfiguration: pulumi.Input<ClientConfiguration>;
+  expectations: pulumi.Input<GateExpectations>;
+  /** Changing it makes the gate wait again; an unchanged fingerprint is a no-op (no API calls). */
+  fingerprint: pulumi.Input<string>;
+  timeoutSeconds?: pulumi.Input<number>;
+}
+
+/**
+ * Holds the graph until one Talos node answers on the expected version with its services healthy
+ * (and, on control planes, its etcd member healthy in the member list): resources that depend on
+ * it wait for the node. It waits on create, and on update when the fingerprint or expectations change.
+ */
+export class NodeGate extends pulumi.dynamic.Resource {
+  declare readonly observedVersion: pulumi.Output<string>;
+  declare readonly fingerprint: pulumi.Output<string>;
+
+  constructor(name: string, args: NodeGateArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      nodeGateProvider,
+      name,
+      {
+        node: args.node,
+        endpoint: args.endpoint ?? args.node,
+        port: args.port ?? talosApiPort,
+        // Secret in state as an input; the provider receives it unwrapped and does not return it.
+        clientConfiguration: pulumi.secret(args.clientConfiguration),
+        expectations: args.expectations,
+        fingerprint: args.fingerprint,
+        timeoutSeconds: args.timeoutSeconds ?? 1200,
+        observedVersion: undefined,
+      },
+      opts,
+      "talos",
+      "NodeGate",
+    );
+  }
+}
