@@ -1,39 +1,59 @@
-import Ajv2020 from "ajv/dist/2020";
-import { parse as parseYaml } from "yaml";
-import { mergePatches, nodePatches, renderPatches, type PatchDoc } from "../components/talos/patches";
-import { fixture, readContract, stacks } from "./support";
+import { isTypedDoc, mergeDocuments, mergePatches, nodePatches, talosContracts, type PatchDoc } from "../components/talos/patches";
+import { allNodes, firstControlPlane, load, mergedConfig, renderedPatches, schemaErrors } from "./talos-patches-helpers";
 
-const load = (stack: string) => fixture(stack);
-const merged = (patches: PatchDoc[], type: string) => mergePatches({ version: "v1alpha1", machine: { type } }, patches);
+describe("Talos patches against the config schema of each contract", () => {
+  const cases = talosContracts.flatMap((contract) =>
+    allNodes().map(({ label, cluster, node }) => [contract, label, cluster, node] as const),
+  );
 
-describe("Talos patches against the Talos 1.11 config schema", () => {
-  const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
-  const schema = readContract<{ $id: string }>("talos/config.schema.v1.11.json");
-  ajv.addSchema(schema);
-  const validate = ajv.getSchema(`${schema.$id}#/$defs/v1alpha1.Config`)!;
-
-  const allNodes = stacks.flatMap((stack) => load(stack).nodes.map((node) => [stack, node.name] as const));
-  it.each(allNodes)("%s/%s: every patch, rendered and merged as Talos does, is valid", (stack, name) => {
-    const cluster = load(stack);
-    const node = cluster.nodes.find((n) => n.name === name)!;
-    const docs = renderPatches(nodePatches(cluster, node, "abc123")).map((y) => parseYaml(y) as PatchDoc);
-    expect(validate(merged(docs, node.role)) ? [] : validate.errors).toEqual([]);
+  it.each(cases)("%s %s: every rendered patch document is valid for its kind", (contract, _label, cluster, node) => {
+    const docs = renderedPatches(cluster, node, contract).flat();
+    // The v1alpha1 parts are partial; each is checked merged into the base below.
+    expect(docs.filter(isTypedDoc).map((doc) => [doc.kind, doc.name, schemaErrors(contract, doc)])).toEqual(
+      docs.filter(isTypedDoc).map((doc) => [doc.kind, doc.name, []]),
+    );
   });
 
-  it("rejects an unknown field, so the check above can fail", () => {
+  it.each(cases)("%s %s: merged into the generated base as Talos does, every document is valid", (contract, _label, cluster, node) => {
+    const docs = mergedConfig(cluster, node, contract);
+    expect(docs.map((doc) => schemaErrors(contract, doc))).toEqual(docs.map(() => []));
+  });
+
+  describe.each(talosContracts)("%s: a near miss fails, so the checks above can fail", (contract) => {
     const cluster = load("infra");
-    const docs = nodePatches(cluster, cluster.nodes[0]!, "abc123").map((p) => p.patch);
-    expect(validate(merged([...docs, { machine: { kubelet: { nodeIp: { validSubnets: [] } } } }], "controlplane"))).toBe(false);
+    const cp = firstControlPlane(cluster);
+    const merged = () => mergedConfig(cluster, cp, contract);
+
+    it("rejects an unknown v1alpha1 field", () => {
+      const v1alpha1 = merged().find((d) => !isTypedDoc(d)) as PatchDoc;
+      expect(schemaErrors(contract, v1alpha1)).toEqual([]);
+      const [bad] = mergeDocuments([v1alpha1], [{ machine: { kubelet: { nodeIp: { validSubnets: [] } } } }]);
+      expect(schemaErrors(contract, bad!)).not.toEqual([]);
+    });
+
+    if (contract !== "v1.11") {
+      it("rejects an unknown field in a typed document (a 1.11 bond field on BondConfig)", () => {
+        const bond = merged().find((d) => isTypedDoc(d) && d.kind === "BondConfig")!;
+        expect(schemaErrors(contract, bond)).toEqual([]);
+        expect(schemaErrors(contract, { ...bond, deviceSelectors: [{ hardwareAddr: "f8:*" }] })).not.toEqual([]);
+      });
+
+      it("rejects a document kind the minor does not have", () => {
+        expect(schemaErrors(contract, { apiVersion: "v1alpha1", kind: "NetworkDeviceConfig", name: "bond0" })).toEqual([
+          `Talos ${contract} has no document v1alpha1/NetworkDeviceConfig`,
+        ]);
+      });
+    }
   });
 });
 
-describe("patch content", () => {
+describe("patch content (1.11 contract)", () => {
   const cluster = load("infra");
-  const cp = cluster.nodes[0]!;
+  const cp = firstControlPlane(cluster);
   const config = (node = cp, c = cluster) =>
-    merged(
-      nodePatches(c, node, "abc123").map((p) => p.patch),
-      node.role,
+    mergePatches(
+      { version: "v1alpha1", machine: { type: node.role } },
+      nodePatches(c, node, "abc123", "v1.11").flatMap((p) => p.documents as PatchDoc[]),
     ) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
   it("installs from the Image Factory installer for the node's schematic and Talos version", () => {
@@ -49,32 +69,45 @@ describe("patch content", () => {
     expect(c.network).toEqual({ podSubnets: ["10.244.0.0/16"], serviceSubnets: ["10.245.0.0/16"], cni: { name: "none" } });
     expect(c.proxy).toEqual({ disabled: true });
     expect(c.coreDNS).toEqual({ disabled: true });
-    expect(config().machine.features.kubePrism).toEqual({ enabled: true, port: 7445 });
-    expect(config().machine.kubelet.nodeIP.validSubnets).toEqual(["10.25.11.0/24"]);
-    expect(config().machine.kubelet.clusterDNS).toEqual(["10.245.0.10"]);
+    expect(config().machine.features).toEqual({
+      kubePrism: { enabled: true, port: 7445 },
+      hostDNS: { enabled: true, forwardKubeDNSToHost: false },
+    });
+    expect(config().machine.kubelet).toEqual({ nodeIP: { validSubnets: ["10.25.11.0/24"] }, clusterDNS: ["10.245.0.10"] });
   });
 
   it("builds bond0 over the node's NICs with its address, the route, the VLAN and the VIP", () => {
-    const network = config().machine.network;
-    expect(network.hostname).toBe("infra-01");
-    expect(network.interfaces).toEqual([
-      expect.objectContaining({
-        interface: "bond0",
-        bond: {
-          deviceSelectors: [{ hardwareAddr: "f8:f2:1e:20:57:*", driver: "i40e" }],
-          mode: "802.3ad",
-          xmitHashPolicy: "layer3+4",
-          lacpRate: "fast",
-          miimon: 100,
+    expect(config().machine.network).toEqual({
+      hostname: "infra-01",
+      interfaces: [
+        {
+          interface: "bond0",
+          bond: {
+            deviceSelectors: [{ hardwareAddr: "f8:f2:1e:20:57:*", driver: "i40e" }],
+            mode: "802.3ad",
+            xmitHashPolicy: "layer3+4",
+            lacpRate: "fast",
+            miimon: 100,
+          },
+          dhcp: false,
+          mtu: 9000,
+          addresses: ["10.25.11.11/24"],
+          routes: [{ network: "0.0.0.0/0", gateway: "10.25.11.1" }],
+          vip: { ip: "10.25.11.10" },
+          vlans: [{ vlanId: 2512, mtu: 1500, dhcp: false }],
         },
-        mtu: 9000,
-        addresses: ["10.25.11.11/24"],
-        routes: [{ network: "0.0.0.0/0", gateway: "10.25.11.1" }],
-        vip: { ip: "10.25.11.10" },
-        vlans: [{ vlanId: 2512, mtu: 1500, dhcp: false, dhcpOptions: { routeMetric: 4096 } }],
-      }),
-    ]);
+      ],
+      nameservers: ["10.25.10.30"],
+      disableSearchDomain: true,
+    });
     expect(config().cluster.apiServer.certSANs).toEqual(["infra-k8s.monosense.io", "10.25.11.10"]);
+  });
+
+  it("drops the VLAN route metric: Talos reads dhcpOptions.routeMetric only with DHCP on, and the VLAN has none", () => {
+    expect(cluster.network.vlans).toEqual([{ id: 2512, mtu: 1500, routeMetric: 4096 }]);
+    const rendered = nodePatches(cluster, cp, "abc123", "v1.11").find((p) => p.name === "network")!;
+    expect(JSON.stringify(rendered.documents)).not.toContain("routeMetric");
+    expect(config().machine.network.interfaces[0].vlans).toEqual([{ vlanId: 2512, mtu: 1500, dhcp: false }]);
   });
 
   it("gives workers no VIP and no control-plane settings, and carries labels and taints", () => {
@@ -89,21 +122,29 @@ describe("patch content", () => {
     const w = config(worker);
     expect(w.machine.network.interfaces[0].vip).toBeUndefined();
     expect(w.cluster.apiServer).toBeUndefined();
-    expect(w.machine.nodeLabels).toMatchObject({ gpu: "true", "topology.kubernetes.io/zone": "w" });
+    expect(w.machine.nodeLabels).toEqual({
+      "topology.kubernetes.io/region": "infra",
+      "topology.kubernetes.io/zone": "w",
+      cluster: "infra",
+      gpu: "true",
+    });
     expect(w.machine.nodeTaints).toEqual({ gpu: "true:NoSchedule" });
   });
 
   it("adds the containerd drop-in Spegel needs only when Spegel is on", () => {
     expect(config().machine.files).toEqual([
-      expect.objectContaining({
+      {
+        op: "create",
         path: "/etc/cri/conf.d/20-customization.part",
-        content: expect.stringContaining("discard_unpacked_layers = false"),
-      }),
+        content: '[plugins."io.containerd.cri.v1.images"]\n  discard_unpacked_layers = false\n',
+      },
     ]);
     expect(config(cp, { ...cluster, spegel: { enabled: false } }).machine.files).toBeUndefined();
   });
+});
 
-  it("merges lists as Talos does: interfaces by name, subnets replaced", () => {
+describe("merging", () => {
+  it("merges v1alpha1 lists as Talos does: interfaces by name, subnets replaced", () => {
     const out = mergePatches({}, [
       { machine: { network: { interfaces: [{ interface: "bond0", mtu: 1500 }] } }, cluster: { network: { podSubnets: ["a"] } } },
       {
@@ -113,5 +154,27 @@ describe("patch content", () => {
     ]) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(out.machine.network.interfaces).toEqual([{ interface: "bond0", mtu: 1500, dhcp: false }, { interface: "eth0" }]);
     expect(out.cluster.network.podSubnets).toEqual(["b"]);
+  });
+
+  it("merges typed documents by apiVersion, kind and name, and appends the ones the base lacks", () => {
+    const out = mergeDocuments(
+      [
+        { version: "v1alpha1", machine: { type: "worker" } } as PatchDoc,
+        { apiVersion: "v1alpha1", kind: "HostnameConfig", auto: "stable" },
+      ],
+      [
+        { machine: { sysctls: { a: "1" } } },
+        { apiVersion: "v1alpha1", kind: "HostnameConfig", auto: "off", hostname: "n1" },
+        { apiVersion: "v1alpha1", kind: "VLANConfig", name: "bond0.1", vlanID: 1, parent: "bond0" },
+        { apiVersion: "v1alpha1", kind: "VLANConfig", name: "bond0.2", vlanID: 2, parent: "bond0" },
+        { apiVersion: "v1alpha1", kind: "VLANConfig", name: "bond0.1", mtu: 1500 },
+      ],
+    );
+    expect(out).toEqual([
+      { version: "v1alpha1", machine: { type: "worker", sysctls: { a: "1" } } },
+      { apiVersion: "v1alpha1", kind: "HostnameConfig", auto: "off", hostname: "n1" },
+      { apiVersion: "v1alpha1", kind: "VLANConfig", name: "bond0.1", vlanID: 1, parent: "bond0", mtu: 1500 },
+      { apiVersion: "v1alpha1", kind: "VLANConfig", name: "bond0.2", vlanID: 2, parent: "bond0" },
+    ]);
   });
 });

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterConfig } from "../../stacks/load";
 import type { ClusterNode } from "../../stacks/schema";
-import { nodePatches, renderPatches, schematicYaml } from "./patches";
+import { configContract, nodePatches, renderPatches, schematicYaml } from "./patches";
 import { client, cluster as talosCluster, imageFactory, machine, type ClientConfiguration } from "./provider";
 
 export interface TalosClusterArgs {
@@ -55,6 +55,8 @@ export class TalosCluster extends pulumi.ComponentResource {
 
     const schematicIds = this.schematics(config);
     this.bootImages = bootImageUrls(config, schematicIds, parent);
+    // The patches speak the contract of the version the base config is generated for (talosVersion below).
+    const contract = configContract(config.talos.version);
     const machineConfigs = new Map(
       (["controlplane", "worker"] as const)
         .filter((type) => config.nodes.some((n) => n.role === type))
@@ -91,7 +93,7 @@ export class TalosCluster extends pulumi.ComponentResource {
             endpoint: node.ip,
             clientConfiguration: secrets.clientConfiguration,
             machineConfigurationInput: machineConfiguration,
-            configPatches: schematicId.apply((id) => renderPatches(nodePatches(config, node, id))),
+            configPatches: schematicId.apply((id) => renderPatches(nodePatches(config, node, id, contract))),
             applyMode: "auto",
             // A node leaving the stack is wiped and leaves etcd cleanly.
             onDestroy: { reset: true, graceful: true, reboot: true },
