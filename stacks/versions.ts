@@ -75,6 +75,10 @@ export const talosKubernetes: Readonly<Record<string, MinorRange>> = {
  * Cilium minor → the Kubernetes minors its e2e tests cover (Cilium's "Kubernetes Compatibility"
  * page, Documentation/network/kubernetes/compatibility.rst of that release) and the Gateway API
  * release line its Gateway controller implements (its CRDs must be installed before Cilium).
+ * 1.20's file could not be read here (the repository is too large to copy): 1.33–1.36 follows the
+ * one-minor-per-release step of 1.18 (1.30–1.33) and 1.19 (1.32–1.35) and matches third-party
+ * copies of the 1.20 page. Gateway API 1.6: the 1.20.0 chart's operator RBAC watches TCPRoute,
+ * UDPRoute and ListenerSet, which 1.6 is the first release to carry in the standard channel.
  */
 export const ciliumMatrix: Readonly<Record<string, { kubernetes: MinorRange; gatewayApi: string }>> = {
   "1.20": { kubernetes: { min: 33, max: 36 }, gatewayApi: "1.6" },
