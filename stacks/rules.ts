@@ -13,7 +13,17 @@ import {
   type Ipv4Range,
 } from "./ipv4";
 import type { ParsedCluster } from "./schema";
-import { supportedKubernetesMinors, supportedTalosLine, versions } from "./versions";
+import {
+  ciliumMatrix,
+  formatRange,
+  kubernetesInRange,
+  minorLine,
+  pinIssues,
+  supportedTalosLines,
+  talosKubernetes,
+  versions,
+  type Pins,
+} from "./versions";
 
 /** A rule's finding, located by key path below the cluster key. */
 export interface RuleIssue {
@@ -163,26 +173,56 @@ function corednsRules(cluster: ParsedCluster): RuleIssue[] {
   return [];
 }
 
-function versionRules(cluster: ParsedCluster): RuleIssue[] {
-  const issues: RuleIssue[] = [];
-  const talos = cluster.talos.version ?? versions.talos;
-  const [tMajor, tMinor] = talos.slice(1).split(".").map(Number);
-  if (tMajor !== supportedTalosLine.major || tMinor !== supportedTalosLine.minor) {
+/**
+ * The compatibility matrix (versions.ts) applied to the versions this stack runs: its Talos line,
+ * Kubernetes within what that line and the pinned Cilium support, the pins consistent among
+ * themselves, and no retired Talos extension names.
+ */
+export function versionRules(cluster: ParsedCluster, pins: Pins = versions): RuleIssue[] {
+  const issues: RuleIssue[] = pinIssues(pins).map((i) => ({ path: [], message: `stacks/versions.ts: ${i.key}: ${i.message}` }));
+  const talos = cluster.talos.version ?? pins.talos;
+  const talosLine = minorLine(talos);
+  const talosRange = talosLine === undefined ? undefined : talosKubernetes[talosLine];
+  if (talosRange === undefined) {
     issues.push({
       path: ["talos", "version"],
-      message: `${talos} is not a Talos v${supportedTalosLine.major}.${supportedTalosLine.minor}.x release; this program's patches are validated against that line`,
+      message: `${talos} is not a supported Talos line (${supportedTalosLines()}); this program's patches are written for those`,
     });
   }
-  const kube = cluster.talos.kubernetesVersion ?? versions.kubernetes;
-  const [kMajor, kMinor] = kube.slice(1).split(".").map(Number);
-  if (kMajor !== 1 || kMinor === undefined || kMinor < supportedKubernetesMinors.min || kMinor > supportedKubernetesMinors.max) {
+  const kube = cluster.talos.kubernetesVersion ?? pins.kubernetes;
+  const kubePath = ["talos", "kubernetesVersion"];
+  if (talosRange !== undefined && !kubernetesInRange(kube, talosRange)) {
+    issues.push({ path: kubePath, message: `${kube} is outside what Talos v${talosLine} supports (${formatRange(talosRange)})` });
+  }
+  const ciliumLine = minorLine(pins.charts.cilium);
+  const cilium = ciliumLine === undefined ? undefined : ciliumMatrix[ciliumLine];
+  if (cilium !== undefined && !kubernetesInRange(kube, cilium.kubernetes)) {
     issues.push({
-      path: ["talos", "kubernetesVersion"],
-      message: `${kube} is outside what Talos v1.11 supports (v1.${supportedKubernetesMinors.min} to v1.${supportedKubernetesMinors.max})`,
+      path: kubePath,
+      message: `${kube} is outside the Kubernetes range Cilium ${ciliumLine} is tested with (${formatRange(cilium.kubernetes)})`,
     });
   }
+  const extensionIssues = (path: PathSegment[], extensions: readonly string[]) =>
+    extensions.forEach((name, i) => {
+      const successor = retiredExtensions[name];
+      if (successor !== undefined)
+        issues.push({ path: [...path, i], message: `${name} no longer exists (since Talos 1.9); use ${successor}` });
+    });
+  extensionIssues(["talos", "schematic", "officialExtensions"], cluster.talos.schematic.officialExtensions);
+  cluster.nodes.forEach((node, n) => {
+    if (node.schematic) extensionIssues(["nodes", n, "schematic", "officialExtensions"], node.schematic.officialExtensions);
+  });
   return issues;
 }
+
+/**
+ * Official extensions Sidero Labs folded into others (siderolabs/extensions f925a59, "combine
+ * i915/amdgpu firmware+drivers", first in v1.9.0): the Image Factory has no such extension any more.
+ */
+export const retiredExtensions: Readonly<Record<string, string>> = {
+  "siderolabs/i915-ucode": "siderolabs/i915",
+  "siderolabs/amdgpu-firmware": "siderolabs/amdgpu",
+};
 
 function fluxRules(cluster: ParsedCluster): RuleIssue[] {
   const { url, auth } = cluster.flux;

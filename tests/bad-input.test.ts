@@ -114,12 +114,56 @@ const cases: Case[] = [
     (c) => (c.coredns.clusterIp = "10.245.0.1"),
     "cluster.coredns.clusterIp: 10.245.0.1 is the first address of 10.245.0.0/16",
   ],
-  ["Talos from another line", (c) => (c.talos.version = "v1.12.0"), "cluster.talos.version: v1.12.0 is not a Talos v1.11.x release"],
+  [
+    "Talos from an unsupported line",
+    (c) => (c.talos.version = "v1.14.0"),
+    "cluster.talos.version: v1.14.0 is not a supported Talos line (v1.11, v1.12, v1.13)",
+  ],
+  [
+    "Talos older than the oldest line",
+    (c) => (c.talos.version = "v1.10.7"),
+    "cluster.talos.version: v1.10.7 is not a supported Talos line",
+  ],
   ["version without v", (c) => (c.talos.version = "1.11.6"), "cluster.talos.version: must be a version such as v1.11.6"],
   [
-    "Kubernetes too new for Talos 1.11",
+    "Kubernetes 1.37 on Talos 1.11",
+    (c) => (c.talos.kubernetesVersion = "v1.37.0"),
+    "cluster.talos.kubernetesVersion: v1.37.0 is outside what Talos v1.11 supports (v1.29 to v1.34)",
+  ],
+  [
+    "Kubernetes one minor above Talos 1.11's range",
     (c) => (c.talos.kubernetesVersion = "v1.35.0"),
     "cluster.talos.kubernetesVersion: v1.35.0 is outside what Talos v1.11 supports (v1.29 to v1.34)",
+  ],
+  [
+    "Kubernetes 1.37 on Talos 1.13",
+    (c) => Object.assign(c.talos, { version: "v1.13.9", kubernetesVersion: "v1.37.0" }),
+    "cluster.talos.kubernetesVersion: v1.37.0 is outside what Talos v1.13 supports (v1.31 to v1.36)",
+  ],
+  [
+    "Kubernetes 1.37 is outside Cilium's tested range too",
+    (c) => (c.talos.kubernetesVersion = "v1.37.0"),
+    "cluster.talos.kubernetesVersion: v1.37.0 is outside the Kubernetes range Cilium 1.20 is tested with (v1.33 to v1.36)",
+  ],
+  [
+    "Kubernetes Talos supports but Cilium is not tested with",
+    (c) => (c.talos.kubernetesVersion = "v1.32.9"),
+    "cluster.talos.kubernetesVersion: v1.32.9 is outside the Kubernetes range Cilium 1.20 is tested with (v1.33 to v1.36)",
+  ],
+  [
+    "the pinned Kubernetes on a stack staged at Talos 1.11",
+    (c) => delete c.talos.kubernetesVersion,
+    "cluster.talos.kubernetesVersion: v1.36.3 is outside what Talos v1.11 supports (v1.29 to v1.34)",
+  ],
+  [
+    "a retired Talos extension name",
+    (c) => (c.talos.schematic.officialExtensions = ["siderolabs/i915-ucode"]),
+    "cluster.talos.schematic.officialExtensions[0]: siderolabs/i915-ucode no longer exists (since Talos 1.9); use siderolabs/i915",
+  ],
+  [
+    "a retired Talos extension name on one node",
+    (c) => (c.nodes[2].schematic = { officialExtensions: ["siderolabs/amdgpu-firmware"] }),
+    "cluster.nodes[2].schematic.officialExtensions[0]: siderolabs/amdgpu-firmware no longer exists (since Talos 1.9); use siderolabs/amdgpu",
   ],
   [
     "plaintext credential",
@@ -191,6 +235,20 @@ describe("bad stack config", () => {
     expect(StackConfigError.isInstance(recording.error)).toBe(true);
     expect(recording.error?.message).toContain(`Pulumi.infra.yaml: ${expected}`);
     expect(recording.resources).toEqual([]);
+  });
+
+  // The other side of each range boundary above: these must pass (the Talos and Cilium ranges meet here).
+  const accepted: Array<[talos: string, kubernetes: string]> = [
+    ["v1.11.6", "v1.33.0"], // Cilium 1.20's lowest tested minor, inside Talos 1.11's range
+    ["v1.11.6", "v1.34.99"], // Talos 1.11's highest minor
+    ["v1.12.11", "v1.35.0"], // Talos 1.12's highest minor
+    ["v1.13.0", "v1.33.0"],
+    ["v1.13.9", "v1.36.99"], // Talos 1.13's and Cilium 1.20's highest minor
+  ];
+  it.each(accepted)("accepts Talos %s with Kubernetes %s", async (talos, kubernetes) => {
+    const recording = await recordWith("infra", (c) => Object.assign(c.talos, { version: talos, kubernetesVersion: kubernetes }));
+    expect(recording.error).toBeUndefined();
+    expect(recording.resources.length).toBeGreaterThan(0);
   });
 
   it("reports every problem of a run at once", async () => {

@@ -1,6 +1,8 @@
 import { type RecordedResource, type Recording } from "../plan/harness";
 import { ciliumValues } from "../components/bootstrap/cilium";
+import { gatewayApiCrdUrls } from "../components/bootstrap/crds";
 import { clusterSettings } from "../components/flux/clusterSettings";
+import { fluxInstanceSpec } from "../components/flux/fluxInstance";
 import { versions } from "../stacks/versions";
 import { fixture, recordFixture, recordWith, stacks } from "./support";
 
@@ -151,7 +153,8 @@ describe("Cilium values", () => {
       k8sServicePort: 7445,
       ipam: { mode: "kubernetes" },
       ipv4NativeRoutingCIDR: "10.244.0.0/16",
-      bpf: { hostLegacyRouting: true },
+      routingMode: "native",
+      bpf: { masquerade: true, hostLegacyRouting: false },
       encryption: { enabled: true, type: "wireguard" },
       cgroup: { autoMount: { enabled: false }, hostRoot: "/sys/fs/cgroup" },
       bgpControlPlane: { enabled: true },
@@ -165,6 +168,38 @@ describe("Cilium values", () => {
     expect(ciliumValues({ ...infra, cilium: { ...infra.cilium, apiServerAccess: "endpoint" } })).toMatchObject({
       k8sServiceHost: "infra-k8s.monosense.io",
       k8sServicePort: 6443,
+    });
+  });
+});
+
+describe("Gateway API CRDs", () => {
+  it("come from the pinned release's standard channel alone (TLSRoute is standard since v1.5)", () => {
+    expect(gatewayApiCrdUrls()).toEqual(["https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.1/standard-install.yaml"]);
+  });
+
+  it("are the one bundle the recorded ConfigGroup applies", async () => {
+    const r = await recordFixture({ stack: "infra" });
+    expect(named(r, "kubernetes:yaml/v2:ConfigGroup", "gateway-api-crds").inputs).toMatchObject({ files: gatewayApiCrdUrls() });
+  });
+});
+
+describe("FluxInstance", () => {
+  it("runs the pinned Flux distribution and syncs the cluster's path", () => {
+    expect(fluxInstanceSpec(fixture("infra"))).toEqual({
+      distribution: {
+        version: "2.9.4",
+        registry: "ghcr.io/fluxcd",
+        artifact: "oci://ghcr.io/controlplaneio-fluxcd/flux-operator-manifests",
+      },
+      components: ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"],
+      cluster: { type: "kubernetes", networkPolicy: true, domain: "cluster.local" },
+      sync: {
+        kind: "GitRepository",
+        url: "ssh://git@github.com/monosense-io/k8s-gitops.git",
+        ref: "refs/heads/main",
+        path: "kubernetes/clusters/infra",
+        pullSecret: "flux-system",
+      },
     });
   });
 });

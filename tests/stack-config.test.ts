@@ -5,7 +5,7 @@ import { parse as parseYaml } from "yaml";
 import { crossStackIssues } from "../stacks/crossStack";
 import { stackJsonSchema, stackJsonSchemaFile } from "../stacks/jsonSchema";
 import { clusterKeyDocs, withConfigReference } from "../stacks/keyPaths";
-import { listStacks, projectName } from "../stacks/stackFile";
+import { clusterFromStackFile, listStacks, projectName, readStackFile } from "../stacks/stackFile";
 import { versions } from "../stacks/versions";
 import { clone, fixture, fixtureDir, liveStacks, repoRoot, stacks } from "./support";
 
@@ -14,14 +14,30 @@ describe("the fixture stack files (shaped like the seed clusters)", () => {
     expect(listStacks(fixtureDir)).toEqual(["apps", "infra"]);
   });
 
-  it.each(stacks)("%s validates and gets the pinned versions and derived defaults", (stack) => {
+  it.each(stacks)("%s validates, runs the seed's versions and gets the derived defaults", (stack) => {
     const cluster = fixture(stack);
     expect(cluster.name).toBe(stack);
-    expect(cluster.talos.version).toBe(versions.talos);
-    expect(cluster.talos.kubernetesVersion).toBe(versions.kubernetes);
+    // The fixtures are the running seed: Talos 1.11 / Kubernetes 1.34, staged below the pins.
+    expect([cluster.talos.version, cluster.talos.kubernetesVersion]).toEqual(["v1.11.6", "v1.34.1"]);
+    expect(cluster.talos.schematic.officialExtensions).toEqual([
+      "siderolabs/intel-ucode",
+      "siderolabs/i915",
+      "siderolabs/iscsi-tools",
+      "siderolabs/nfsrahead",
+    ]);
     expect(cluster.flux.path).toBe(`kubernetes/clusters/${stack}`);
     expect(cluster.nodes.map((n) => n.role)).toEqual(["controlplane", "controlplane", "controlplane"]);
     expect(cluster.cloudflare?.tunnelName).toBe(`${stack}-tunnel`);
+  });
+
+  it.each(stacks)("%s without the staged versions takes the pins of stacks/versions.ts", (stack) => {
+    const raw = readStackFile(fixtureDir, stack);
+    const cluster = clone(raw.config.cluster) as { talos: Record<string, unknown> };
+    delete cluster.talos.version;
+    delete cluster.talos.kubernetesVersion;
+    const loaded = clusterFromStackFile({ ...raw, config: { ...raw.config, cluster } });
+    expect([loaded.talos.version, loaded.talos.kubernetesVersion]).toEqual([versions.talos, versions.kubernetes]);
+    expect([versions.talos, versions.kubernetes]).toEqual(["v1.13.9", "v1.36.3"]);
   });
 
   it("describe the seed topology", () => {

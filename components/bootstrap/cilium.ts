@@ -23,8 +23,11 @@ export function ciliumValues(cluster: ClusterConfig): Record<string, unknown> {
     routingMode: "native",
     autoDirectNodeRoutes: true,
     ipv4NativeRoutingCIDR: cluster.network.podCidr,
-    // Talos' host DNS breaks under BPF host routing.
-    bpf: { hostLegacyRouting: true },
+    // The eBPF datapath end to end: BPF masquerading and BPF host routing (hostLegacyRouting off).
+    // Talos' forwardKubeDNSToHost must then be off (Talos' Cilium guide, "Known issues"; cilium#36852):
+    // the Talos patch sets `machine.features.hostDNS: { enabled: true, forwardKubeDNSToHost: false }`,
+    // so CoreDNS forwards to the nodes' upstream resolvers and never to 169.254.116.108.
+    bpf: { masquerade: true, hostLegacyRouting: false },
     encryption: { enabled: true, type: "wireguard" },
     // Talos: modules cannot be loaded from workloads (no SYS_MODULE); cgroupv2 is already mounted.
     securityContext: {

@@ -3,12 +3,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { versions } from "../../stacks/versions";
 import { chartRelease } from "./release";
 
-/** Gateway API CRDs Cilium's Gateway controller needs: the standard channel plus TLSRoute. */
+/**
+ * Gateway API CRDs Cilium's Gateway controller needs: the standard channel's release bundle. Since
+ * Gateway API v1.5 it holds TLSRoute (v1) and ListenerSet, since v1.6 TCPRoute and UDPRoute too, so
+ * the experimental TLSRoute CRD is no longer installed beside it (its channel would clash).
+ */
 export function gatewayApiCrdUrls(version: string = versions.gatewayApi): string[] {
-  return [
-    `https://github.com/kubernetes-sigs/gateway-api/releases/download/${version}/standard-install.yaml`,
-    `https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/${version}/config/crd/experimental/gateway.networking.k8s.io_tlsroutes.yaml`,
-  ];
+  return [`https://github.com/kubernetes-sigs/gateway-api/releases/download/${version}/standard-install.yaml`];
 }
 
 export function gatewayApiCrds(opts: pulumi.ComponentResourceOptions): k8s.yaml.v2.ConfigGroup {
