@@ -57,8 +57,10 @@ export interface RecordedCall {
 
 /** What a Reboot (or Upgrade, or Reset) request sets in motion. */
 export interface RebootScript {
-  /** The node keeps answering on its old boot this long (drain, stop services). */
-  answerOldBootMs: number;
+  /** The node keeps answering on its old boot this long (drain, stop services)... */
+  answerOldBootMs?: number;
+  /** ...or for this many more calls: independent of machine load, for tests that count polls. */
+  answerOldBootCalls?: number;
   /** Then it is down (connections refused) this long. */
   downMs: number;
   /** State changes of the new boot (a new boot id is always drawn). */
@@ -133,6 +135,8 @@ export class FakeTalosApi {
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Installed by LifecycleService/Upgrade, booted by the next reboot. */
   private stagedVersion: string | undefined;
+  /** A count-scripted reboot in progress: the old boot answers this many more calls. */
+  private oldBoot: { callsLeft: number; script: RebootScript } | undefined;
 
   private constructor(
     public state: FakeNodeState,
@@ -175,14 +179,17 @@ export class FakeTalosApi {
 
   /** Runs a reboot as scripted: old boot for a while, down, then a new boot (unless it never comes back). */
   reboot(script: RebootScript = this.rebootScript): void {
-    this.later(script.answerOldBootMs, () => {
-      this.down();
-      if (script.never) return;
-      this.later(script.downMs, () => {
-        const staged = this.stagedVersion ? { version: this.stagedVersion } : {};
-        this.stagedVersion = undefined;
-        void this.up({ ...staged, ...script.comeBackAs, bootId: randomUUID() });
-      });
+    if (script.answerOldBootCalls !== undefined) this.oldBoot = { callsLeft: script.answerOldBootCalls, script };
+    else this.later(script.answerOldBootMs ?? 0, () => this.goDown(script));
+  }
+
+  private goDown(script: RebootScript): void {
+    this.down();
+    if (script.never) return;
+    this.later(script.downMs, () => {
+      const staged = this.stagedVersion ? { version: this.stagedVersion } : {};
+      this.stagedVersion = undefined;
+      void this.up({ ...staged, ...script.comeBackAs, bootId: randomUUID() });
     });
   }
 
@@ -242,6 +249,12 @@ export class FakeTalosApi {
   private record(method: MethodName, request: Reply, metadata: Metadata): void {
     const node = metadata.get("node")[0];
     this.calls.push({ method, request, ...(node === undefined ? {} : { node: String(node) }) });
+    if (this.oldBoot && --this.oldBoot.callsLeft <= 0) {
+      const { script } = this.oldBoot;
+      this.oldBoot = undefined;
+      // Down right after this call is answered.
+      this.later(20, () => this.goDown(script));
+    }
   }
 
   private metadata(method: MethodName): Reply {

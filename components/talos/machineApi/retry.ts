@@ -21,10 +21,13 @@ export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** A node that is rebooting refuses connections (UNAVAILABLE) or stalls mid-boot (DEADLINE_EXCEEDED). */
+/**
+ * A node that is rebooting refuses connections (UNAVAILABLE), stalls mid-boot (DEADLINE_EXCEEDED), or
+ * drops a call in flight as it goes down (CANCELLED). Only reads are retried on these.
+ */
 export function isTransient(error: unknown): boolean {
   const code = isTalosApiError(error) ? error.code : isServiceError(error) ? error.code : undefined;
-  return code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED;
+  return code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED || code === status.CANCELLED;
 }
 
 export function delayFor(attempt: number, backoff: Backoff): number {
