@@ -54,16 +54,18 @@ describe.each(stacks)("npm run plan -- %s", (stack) => {
         "ignoreChanges",
         "inputs",
         "name",
+        "outputs",
         "parent",
         "protect",
         "provider",
         "retainOnDelete",
+        "secretDigests",
         "secretPaths",
         "type",
         "urn",
       ]);
     }
-    for (const i of doc.invokes) expect(Object.keys(i).sort()).toEqual(["args", "token"]);
+    for (const i of doc.invokes) expect(Object.keys(i).sort()).toEqual(["args", "secretDigests", "token"]);
     const bootstrap = doc.resources.find((r: { type: string }) => r.type === "talos:machine/bootstrap:Bootstrap");
     expect(bootstrap.dependsOn).toContain(doc.resources.find((r: { name: string }) => r.name === `apply-${stack}-01`).urn);
     expect(bootstrap.inputs.clientConfiguration).toBe("[secret]");
