@@ -79,7 +79,7 @@ export class TalosCluster extends pulumi.ComponentResource {
       applies.set(
         node.name,
         new machine.ConfigurationApply(
-          `apply-${node.name}`,
+          applyName(node),
           {
             node: node.ip,
             endpoint: node.ip,
@@ -90,7 +90,13 @@ export class TalosCluster extends pulumi.ComponentResource {
             // A node leaving the stack is wiped and leaves etcd cleanly.
             onDestroy: { reset: true, graceful: true, reboot: true },
           },
-          { ...parent, customTimeouts: talosTimeouts.apply, protect: isProtected(config, node) },
+          {
+            ...parent,
+            customTimeouts: talosTimeouts.apply,
+            protect: isProtected(config, node),
+            // Applies were named by node before: the engine finds those in state under this alias.
+            aliases: [{ name: `apply-${node.name}` }],
+          },
         ),
       );
     }
@@ -164,6 +170,15 @@ export class TalosCluster extends pulumi.ComponentResource {
     }
     return ids;
   }
+}
+
+/**
+ * An apply is named by the address it configures, which is what its delete resets: renaming a node
+ * (same IP) updates its hostname in place; a new IP is another machine to this program (the new
+ * address is configured, then the old apply is deleted last and resets the machine at the old one).
+ */
+export function applyName(node: Pick<ClusterNode, "ip">): string {
+  return `apply-${node.ip}`;
 }
 
 /** Removing a control plane costs etcd a member: refused (protected) unless the stack allows it. */
