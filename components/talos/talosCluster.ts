@@ -156,15 +156,18 @@ export class TalosCluster extends pulumi.ComponentResource {
   /** The stack's schematic as "schematic", a node's own one as "schematic-<node>"; ids by node name. */
   private schematics(config: ClusterConfig): Map<string, pulumi.Output<string>> {
     const ids = new Map<string, pulumi.Output<string>>();
+    // The provider updates a changed schematic in place and gets a new id, but Pulumi keeps a
+    // resource's id on update: only a replacement hands the new schematic id to the installer image.
+    const schematicOptions = { parent: this, replaceOnChanges: ["schematic"] };
     let shared: pulumi.Output<string> | undefined;
     for (const node of config.nodes) {
       if (node.schematic) {
         ids.set(
           node.name,
-          new imageFactory.Schematic(`schematic-${node.name}`, { schematic: schematicYaml(node.schematic) }, { parent: this }).id,
+          new imageFactory.Schematic(`schematic-${node.name}`, { schematic: schematicYaml(node.schematic) }, schematicOptions).id,
         );
       } else {
-        shared ??= new imageFactory.Schematic("schematic", { schematic: schematicYaml(config.talos.schematic) }, { parent: this }).id;
+        shared ??= new imageFactory.Schematic("schematic", { schematic: schematicYaml(config.talos.schematic) }, schematicOptions).id;
         ids.set(node.name, shared);
       }
     }
