@@ -91,12 +91,12 @@ export function planSteps(base: Baseline, next: readonly RecordedResource[], dyn
       pending.set(r.urn, { op: "create", changed: [], reason: "not in the base", next: r, deleteBeforeReplace: false });
       continue;
     }
-    const aliased = oldUrn !== r.urn ? `; was ${old.name} (alias)` : "";
     const step = diffOne(old, r, dynamic.get(r.urn), r.provider ? inputsOf.get(r.provider) : undefined, pending);
     if (step.op === "replace" && r.protect && old.protect) {
       errors.push({ urn: r.urn, message: `protected: the engine refuses to replace ${r.name} (${step.reason})` });
     }
-    pending.set(r.urn, { ...step, reason: step.reason + aliased, old, next: r });
+    const reason = oldUrn === r.urn ? step.reason : [step.reason, `was ${old.name} (alias)`].filter((x) => x !== "").join("; ");
+    pending.set(r.urn, { ...step, reason, old, next: r });
   }
 
   for (const old of base.resources) {
