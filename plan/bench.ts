@@ -1,11 +1,14 @@
 import { performance } from "perf_hooks";
+import { baselineOfRecording } from "./baseline";
 import { simulateBringUp } from "./bringUp";
+import { diffRun } from "./diff";
 import { record } from "./harness";
 
 /**
  * `npm run bench`: cost of the in-process plan for the real stack and for generated stacks of
- * 3, 30 and 300 nodes (measured side by side in this run), and the simulated bring-up
- * critical/sequential ratio for 3, 5 and 9 nodes.
+ * 3, 30 and 300 nodes (measured side by side in this run), the cost of `plan --diff` on those
+ * stacks (a no-op, and one sysctl changed), and the simulated bring-up critical/sequential ratio
+ * for 3, 5 and 9 nodes.
  */
 
 type Raw = { nodes: unknown[]; network: Record<string, unknown> } & Record<string, unknown>;
@@ -24,6 +27,13 @@ function scaled(count: number, controlPlanes = 3) {
     }));
     return base;
   };
+}
+
+/** The stack with one sysctl changed: every node's apply changes. */
+function withSysctl(raw: unknown): unknown {
+  const base = JSON.parse(JSON.stringify(raw)) as Raw & { talos: { sysctls?: Record<string, string> } };
+  base.talos.sysctls = { ...base.talos.sysctls, "net.core.rmem_max": "134217728" };
+  return base;
 }
 
 async function timePlan(cluster?: (raw: unknown) => unknown, runs = 3): Promise<{ ms: number; resources: number }> {
@@ -62,6 +72,33 @@ async function main(): Promise<void> {
   console.log(
     `marginal cost per added node: ${early.toFixed(2)} ms (3→30), ${late.toFixed(2)} ms (30→300), ratio ${(late / early).toFixed(2)} (≈1 is linear, >1 worse)`,
   );
+
+  // --diff: the base state is recorded once (outside the timing); the diff runs the program, models
+  // the steps and runs it again as a preview, plus re-runs while it creates or replaces resources.
+  const diffTimes = new Map<string, number>();
+  for (const n of sizes) {
+    const base = baselineOfRecording(await record({ stack: "infra", cluster: scaled(n) }), "bench");
+    for (const [label, change] of [
+      ["no-op", (raw: unknown) => raw],
+      ["one sysctl", (raw: unknown) => withSysctl(raw)],
+    ] as const) {
+      const cluster = (raw: unknown) => change(scaled(n)(raw));
+      let best = Infinity;
+      let steps = 0;
+      for (let i = 0; i < 2; i++) {
+        const started = performance.now();
+        const { report } = await diffRun("infra", base, (o) => record({ stack: "infra", cluster, ...o }));
+        best = Math.min(best, performance.now() - started);
+        steps = report.steps.filter((s) => s.op !== "same").length;
+      }
+      diffTimes.set(`${label} ${n}`, best);
+      console.log(`--diff ${label}, ${String(n).padStart(3)} nodes: ${best.toFixed(1)} ms, ${steps} changing steps`);
+    }
+  }
+  for (const label of ["no-op", "one sysctl"]) {
+    const ratio = (diffTimes.get(`${label} 300`) ?? 0) / (diffTimes.get(`${label} 3`) ?? 1);
+    console.log(`--diff ${label}: ratio 300-node/3-node ${ratio.toFixed(1)}x for 100x the nodes`);
+  }
 
   for (const n of [3, 5, 9]) {
     const r = await record({ stack: "infra", cluster: scaled(n, n) });

@@ -1,26 +1,37 @@
+import * as fs from "fs";
 import * as path from "path";
 import { StackConfigError, type ConfigIssue } from "../stacks/errors";
 import { crossStackIssues } from "../stacks/crossStack";
 import type { ClusterConfig } from "../stacks/load";
 import { clusterFromStackFile, listStacks, readStackFile } from "../stacks/stackFile";
-import { record } from "./harness";
+import { baselineOfPlan, emptyBaseline, type Baseline } from "./baseline";
+import { diffRun, RunFailed } from "./diff";
+import { diffText } from "./diffRender";
+import { planAtRef } from "./gitBase";
+import { record, type Recording } from "./harness";
 import { clusterFacts, runPolicyPack } from "./policy";
 import { planJson, planMermaid, planText, type PolicyReport } from "./render";
+
+const usage = "usage: npm run plan -- <stack> [--json | --graph mermaid] [--preview] [--diff <plan.json | git ref> [--fail-on-warning]]\n";
 
 /**
  * `npm run plan -- <stack> [--json | --graph mermaid] [--preview]`: what `pulumi up` would do, offline.
  * The real program runs in-process through the recording harness against the real stack file,
  * with no network and no credentials. Exit 1 on invalid config or a mandatory policy violation.
+ * With `--diff <base>`: what `pulumi up` would change in a stack whose state is the base's plan
+ * (plan/diff.ts); exit 1 when the engine would fail, or on a warning with `--fail-on-warning`.
  */
 export async function main(argv: readonly string[], where: { projectDir?: string; entry?: string } = {}): Promise<number> {
   const json = argv.includes("--json");
   // As a first `pulumi preview` of a new stack sees it: ids and computed values unknown.
   const preview = argv.includes("--preview");
-  const graphAt = argv.indexOf("--graph");
-  const graph = graphAt >= 0 ? argv[graphAt + 1] : undefined;
-  const stack = argv.find((a, i) => !a.startsWith("--") && (graphAt < 0 || i !== graphAt + 1));
-  if (!stack || (graphAt >= 0 && graph !== "mermaid")) {
-    process.stderr.write("usage: npm run plan -- <stack> [--json | --graph mermaid] [--preview]\n");
+  const valueOf = (flag: string) => (argv.includes(flag) ? (argv[argv.indexOf(flag) + 1] ?? "") : undefined);
+  const graph = valueOf("--graph");
+  const diffBase = valueOf("--diff");
+  const flagValues = new Set(["--graph", "--diff"].filter((f) => argv.includes(f)).map((f) => argv.indexOf(f) + 1));
+  const stack = argv.find((a, i) => !a.startsWith("--") && !flagValues.has(i));
+  if (!stack || (graph !== undefined && graph !== "mermaid") || diffBase === "" || diffBase?.startsWith("--")) {
+    process.stderr.write(usage);
     return 2;
   }
 
@@ -30,19 +41,15 @@ export async function main(argv: readonly string[], where: { projectDir?: string
     process.stderr.write(`plan: there is no Pulumi.${stack}.yaml; the stacks are: ${known.join(", ") || "(none)"}\n`);
     return 1;
   }
-  const recording = await record({ stack, preview, ...where });
   const file = `Pulumi.${stack}.yaml`;
+  if (diffBase !== undefined)
+    return diffMain(stack, diffBase, { json, failOnWarning: argv.includes("--fail-on-warning") }, { ...where, projectDir });
+  const recording = await record({ stack, preview, ...where });
   // Every valid stack file, read once: for the ClusterMesh collisions and this stack's policy facts.
   const stacks = recording.error ? [] : validStacks(projectDir);
   const crossStack = crossStackIssues(stacks).filter((i) => i.file === file || i.message.endsWith(`(${file})`));
   if (recording.error || crossStack.length > 0) {
-    const errors: ConfigIssue[] = !recording.error
-      ? crossStack
-      : StackConfigError.isInstance(recording.error)
-        ? [...recording.error.issues]
-        : [{ file, path: "", message: recording.error.message }];
-    if (json) process.stdout.write(JSON.stringify({ errors }, null, 2) + "\n");
-    else process.stderr.write(errors.map((e) => `${e.file}: ${e.path ? `${e.path}: ` : ""}${e.message}`).join("\n") + "\n");
+    writeIssues(recording.error ? runIssues(recording, file) : crossStack, json);
     return 1;
   }
 
@@ -52,6 +59,43 @@ export async function main(argv: readonly string[], where: { projectDir?: string
   else if (json) process.stdout.write(JSON.stringify(planJson(recording, policy), null, 2) + "\n");
   else process.stdout.write(planText(recording, policy));
   return policy.violations.some((v) => v.level === "mandatory") ? 1 : 0;
+}
+
+function runIssues(recording: Recording, file: string): ConfigIssue[] {
+  const error = recording.error;
+  if (!error) return [];
+  return StackConfigError.isInstance(error) ? [...error.issues] : [{ file, path: "", message: error.message }];
+}
+
+function writeIssues(errors: readonly ConfigIssue[], json: boolean): void {
+  if (json) process.stdout.write(JSON.stringify({ errors }, null, 2) + "\n");
+  else process.stderr.write(errors.map((e) => `${e.file}: ${e.path ? `${e.path}: ` : ""}${e.message}`).join("\n") + "\n");
+}
+
+/** `--diff <base>`: the base is a `plan --json` file if one exists at that path, else a git ref. */
+async function diffMain(
+  stack: string,
+  base: string,
+  options: { json: boolean; failOnWarning: boolean },
+  where: { projectDir: string; entry?: string },
+): Promise<number> {
+  let baseline: Baseline;
+  if (fs.existsSync(base)) {
+    baseline = baselineOfPlan(JSON.parse(fs.readFileSync(base, "utf8")) as unknown, path.basename(base));
+  } else {
+    const document = await planAtRef(where.projectDir, base, stack);
+    baseline = document === undefined ? emptyBaseline(`${base} (no stack file there)`) : baselineOfPlan(document, base);
+  }
+  try {
+    const outcome = await diffRun(stack, baseline, (o) => record({ stack, ...where, ...o }));
+    process.stdout.write(options.json ? JSON.stringify(outcome.report, null, 2) + "\n" : diffText(outcome));
+    const { errors, warnings } = outcome.report;
+    return errors.length > 0 || (options.failOnWarning && warnings.length > 0) ? 1 : 0;
+  } catch (e) {
+    if (!(e instanceof RunFailed)) throw e;
+    writeIssues(runIssues(e.recording, `Pulumi.${stack}.yaml`), options.json);
+    return 1;
+  }
 }
 
 /** The project's stack files that validate; an invalid one fails its own plan. */

@@ -3,9 +3,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import type { ProgramDeps } from "../program";
 import { defaults } from "../stacks/defaults";
+import { digest, secretDigests } from "./digest";
+import { offlineOutputs } from "./dynamicProvider";
 import { containsSecure, isSecure, readStackFile } from "../stacks/stackFile";
 import { offlineDeps } from "./offline";
 import { invokeModels, resourceModels } from "./providerModel";
+import { renew, renewedId, type Renewal } from "./renewal";
 import { decode, isSecretWire, SECRET_MASK, wrapSecret, type Json } from "./wire";
 
 /**
@@ -25,6 +28,8 @@ export interface RecordedResource {
   /** Inputs with secret values replaced by "[secret]". */
   readonly inputs: Json;
   readonly secretPaths: readonly string[];
+  /** Digest of each secret input by its path: tells a changed secret without showing it (plan/digest.ts). */
+  readonly secretDigests: Readonly<Record<string, string>>;
   /** Everything the resource waits for: explicit dependsOn and every resource whose output feeds an input. */
   readonly dependsOn: readonly string[];
   /** Per input property, the resources its value came from. */
@@ -33,16 +38,25 @@ export interface RecordedResource {
   readonly retainOnDelete: boolean;
   readonly deleteBeforeReplace: boolean;
   readonly ignoreChanges: readonly string[];
+  readonly replaceOnChanges: readonly string[];
+  /** URNs the engine also looks this resource up by in the old state (`aliases`, resolved as the engine does). */
+  readonly aliases: readonly string[];
   readonly additionalSecretOutputs: readonly string[];
   readonly customTimeouts?: { create?: string; update?: string; delete?: string };
   readonly version?: string;
   readonly pluginDownloadURL?: string;
+  /**
+   * Outputs known offline, secrets masked: a dynamic provider's `outputsOf` (plan/dynamicProvider.ts),
+   * what its create would return and the engine would pass its diff next time. Absent otherwise.
+   */
+  readonly outputs?: Json;
 }
 
 export interface RecordedInvoke {
   readonly token: string;
   readonly args: Json;
   readonly secretPaths: readonly string[];
+  readonly secretDigests: Readonly<Record<string, string>>;
   readonly provider?: string;
   readonly version?: string;
   readonly pluginDownloadURL?: string;
@@ -81,6 +95,14 @@ export interface RecordOptions {
   readonly entry?: string;
   /** Run as `pulumi preview` (computed outputs unknown) instead of `pulumi up`. */
   readonly preview?: boolean;
+  /**
+   * Under `preview`: URNs already in the stack's state and kept by this run (same or updated). The
+   * engine knows their ids and outputs, so the SDK runs invokes that wait on them; without this,
+   * the preview is a stack's first.
+   */
+  readonly existing?: ReadonlySet<string>;
+  /** Values this run changes upstream (plan/renewal.ts), so they show as new wherever they flow. */
+  readonly renewal?: Renewal;
 }
 
 const repoRoot = path.resolve(__dirname, "..");
@@ -104,7 +126,7 @@ export async function record(options: RecordOptions): Promise<Recording> {
     if (typeof value !== "string") secretKeys.push(`${project}:${key}`);
   }
 
-  const monitor = new RecordingMonitor(project, options.stack);
+  const monitor = new RecordingMonitor(project, options.stack, options.existing, options.renewal);
   pulumi.runtime.setAllConfig(config, secretKeys);
   pulumi.runtime.setMockOptions(monitor, project, options.stack, options.preview ?? false);
   enableMonitorFeatures();
@@ -161,7 +183,8 @@ function collectStrayFailures(): () => Promise<Error | undefined> {
 
 /** Offline there is no key to decrypt secure: values; the program sees a placeholder instead. */
 function maskSecure(value: unknown): unknown {
-  if (isSecure(value)) return SECRET_MASK;
+  // Named after its ciphertext (not secret: it is in the stack file), so a changed value diffs as changed.
+  if (isSecure(value)) return `${SECRET_MASK} ${digest(value.secure)}`;
   if (Array.isArray(value)) return value.map(maskSecure);
   if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecure(v)]));
   return value;
@@ -215,6 +238,8 @@ class RecordingMonitor extends MockMonitor {
   constructor(
     private readonly project: string,
     private readonly stackName: string,
+    private readonly existing: ReadonlySet<string> | undefined,
+    private readonly renewal: Renewal | undefined,
   ) {
     super({
       newResource: () => {
@@ -227,13 +252,23 @@ class RecordingMonitor extends MockMonitor {
   }
 
   /** As the engine builds URNs: the parent's full type chain, the root stack left out. */
-  private urnOf(parent: string, type: string, name: string): string {
+  private urnOf(parent: string, type: string, name: string, project = this.project, stack = this.stackName): string {
     let qualified = type;
     if (parent && parent !== this.stackUrn) {
       const parentType = parent.split("::")[2];
       qualified = `${parentType}$${type}`;
     }
-    return `urn:pulumi:${this.stackName}::${this.project}::${qualified}::${name}`;
+    return `urn:pulumi:${stack}::${project}::${qualified}::${name}`;
+  }
+
+  /** As the engine's `collapseAliasToUrn`: an alias spec's blanks default to the resource's own name, type and parent. */
+  private aliasUrns(o: ReturnType<RegisterRequest["toObject"]>): string[] {
+    return (o.aliasesList ?? []).map((alias) => {
+      if (alias.urn) return alias.urn;
+      const spec = alias.spec ?? {};
+      const parent = spec.noparent ? "" : spec.parenturn || o.parent;
+      return this.urnOf(parent, spec.type || o.type, spec.name || o.name, spec.project || this.project, spec.stack || this.stackName);
+    });
   }
 
   override async registerResource(req: RegisterRequest, callback: Callback): Promise<void> {
@@ -259,12 +294,15 @@ class RecordingMonitor extends MockMonitor {
         provider: o.provider ? providerUrn(o.provider) : undefined,
         inputs: decoded.masked,
         secretPaths: decoded.secretPaths,
+        secretDigests: secretDigests(raw),
         dependsOn: [...new Set(o.dependenciesList ?? [])],
         propertyDependencies,
         protect: o.protect ?? false,
         retainOnDelete: o.retainondelete ?? false,
         deleteBeforeReplace: o.deletebeforereplace,
         ignoreChanges: o.ignorechangesList ?? [],
+        replaceOnChanges: o.replaceonchangesList ?? [],
+        aliases: this.aliasUrns(o),
         additionalSecretOutputs: o.additionalsecretoutputsList ?? [],
         customTimeouts:
           timeouts && (timeouts.create || timeouts.update || timeouts.pb_delete)
@@ -272,13 +310,16 @@ class RecordingMonitor extends MockMonitor {
             : undefined,
         version: o.version || undefined,
         pluginDownloadURL: o.plugindownloadurl || undefined,
+        outputs: this.dynamicOutputs(o.type, decoded.plain),
       };
       this.stored.push({ resource, plain: decoded.plain });
 
       // IDs are assigned by providers on create; offline they read as a placeholder naming the resource.
       // Under preview the engine knows no id of a resource to be created (an empty id reads as unknown).
-      const id = !o.custom || pulumi.runtime.isDryRun() ? "" : `(${o.name} id)`;
-      const state = o.custom ? this.engineState(o.type, raw, decoded.plain, resource.additionalSecretOutputs) : {};
+      const known = !pulumi.runtime.isDryRun() || (this.existing?.has(urn) ?? false);
+      const renewed = this.renewal?.resources.has(urn) ?? false;
+      const id = !o.custom || !known ? "" : renewed ? renewedId(o.name) : `(${o.name} id)`;
+      const state = o.custom ? this.engineState(o.type, raw, decoded.plain, resource.additionalSecretOutputs, known, renewed) : {};
       this.resources.set(urn, { urn, id, state });
       callback(null, this.response(urn, id, state));
     } catch (err) {
@@ -287,15 +328,29 @@ class RecordingMonitor extends MockMonitor {
   }
 
   /** Inputs come back as outputs with their secrecy (as the engine does), plus what the provider computes. */
-  private engineState(type: string, raw: Record<string, unknown>, plain: Json, secretOutputs: readonly string[]): Record<string, unknown> {
+  private engineState(
+    type: string,
+    raw: Record<string, unknown>,
+    plain: Json,
+    secretOutputs: readonly string[],
+    known: boolean,
+    renewed: boolean,
+  ): Record<string, unknown> {
     const model = resourceModels[type];
-    const computed = model && !pulumi.runtime.isDryRun() ? model.outputs(plain as Record<string, Json>) : {};
+    const modelled = model && known ? model.outputs(plain as Record<string, Json>) : {};
+    const computed = renewed ? (renew(modelled) as Record<string, Json>) : modelled;
     const state: Record<string, unknown> = { ...raw, ...computed };
     for (const name of secretOutputs) {
       const value = state[name];
       if (value !== undefined && !isSecretWire(value)) state[name] = wrapSecret(value as Json);
     }
     return state;
+  }
+
+  private dynamicOutputs(type: string, plain: Json): Json | undefined {
+    if (!type.startsWith("pulumi-nodejs:dynamic:") || pulumi.runtime.isDryRun()) return undefined;
+    const outputs = offlineOutputs(plain as Record<string, Json>);
+    return outputs === undefined ? undefined : decode(outputs).masked;
   }
 
   private response(urn: string, id: string, state: Record<string, unknown>) {
@@ -320,17 +375,25 @@ class RecordingMonitor extends MockMonitor {
       }
       // The SDK strips secret markers from invoke arguments before they reach the engine (it marks the
       // result secret itself), so secrecy cannot be read off the wire here: mask by name instead.
-      const decoded = decode(maskCredentialArgs(raw));
+      const masked = maskCredentialArgs(raw);
+      const decoded = decode(masked);
+      const digests = secretDigests(masked);
       this.invokesSeen.push({
         token,
         args: decoded.masked,
         secretPaths: decoded.secretPaths,
+        secretDigests: digests,
         provider: req.getProvider() ? providerUrn(req.getProvider()) : undefined,
         version: req.getVersion() || undefined,
         pluginDownloadURL: req.getPlugindownloadurl() || undefined,
       });
       const model = invokeModels[token];
-      const result: Record<string, unknown> = model ? model.result(decoded.plain as Record<string, Json>) : {};
+      const args = decoded.plain as Record<string, Json>;
+      const result: Record<string, unknown> = model ? model.result(args) : {};
+      // Called with arguments the base run did not use: what the provider computes is new.
+      if (this.renewal && !this.renewal.invokeSeen(token, decoded.masked, digests)) {
+        for (const [k, v] of Object.entries(result)) if (!(k in args)) result[k] = renew(v as Json);
+      }
       for (const name of model?.secretOutputs ?? []) {
         if (result[name] !== undefined) result[name] = wrapSecret(result[name] as Json);
       }
@@ -405,6 +468,11 @@ interface RegisterRequest {
     deletebeforereplace: boolean;
     version: string;
     ignorechangesList?: string[];
+    replaceonchangesList?: string[];
+    aliasesList?: Array<{
+      urn?: string;
+      spec?: { name?: string; type?: string; stack?: string; project?: string; parenturn?: string; noparent?: boolean };
+    }>;
     additionalsecretoutputsList?: string[];
     customtimeouts?: { create: string; update: string; pb_delete: string };
     plugindownloadurl: string;

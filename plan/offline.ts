@@ -4,7 +4,8 @@ import { SECRET_MASK } from "./wire";
 
 /**
  * Services for the offline run: no network, no credentials. Every `op://` reference "resolves" to
- * the mask, so the program runs exactly as under `pulumi up` and the plan shows `[secret]`.
+ * a placeholder naming it, so the program runs exactly as under `pulumi up`, the plan shows
+ * `[secret]`, and a changed reference diffs as a changed secret (plan/digest.ts).
  */
 export function offlineDeps(): ProgramDeps {
   return {
@@ -13,7 +14,7 @@ export function offlineDeps(): ProgramDeps {
       secrets: {
         resolveAll: async (references: string[]): Promise<ResolveAllResponse> => ({
           individualResponses: Object.fromEntries(
-            references.map((r) => [r, { content: { secret: SECRET_MASK, itemId: "offline", vaultId: "offline" } }]),
+            references.map((r) => [r, { content: { secret: `${SECRET_MASK} ${r}`, itemId: "offline", vaultId: "offline" } }]),
           ),
         }),
       },

@@ -21,12 +21,16 @@ export interface PlanJson {
     dependsOn: string[];
     inputs: Json;
     secretPaths: string[];
+    /** Digest of each secret input (plan/digest.ts): `--diff` tells a changed secret by it. */
+    secretDigests: Record<string, string>;
     protect: boolean;
     retainOnDelete: boolean;
     ignoreChanges: string[];
     customTimeouts: { create?: string; update?: string; delete?: string } | null;
+    /** Outputs known offline (a dynamic provider's, which `--diff` hands its diff), else null. */
+    outputs: Json;
   }>;
-  invokes: Array<{ token: string; args: Json }>;
+  invokes: Array<{ token: string; args: Json; secretDigests: Record<string, string> }>;
   outputs: Json;
   policy: PolicyReport;
   bringUp: BringUp;
@@ -45,12 +49,14 @@ export function planJson(recording: Recording, policy: PolicyReport): PlanJson {
       dependsOn: [...r.dependsOn],
       inputs: r.inputs,
       secretPaths: [...r.secretPaths],
+      secretDigests: { ...r.secretDigests },
       protect: r.protect,
       retainOnDelete: r.retainOnDelete,
       ignoreChanges: [...r.ignoreChanges],
       customTimeouts: r.customTimeouts ?? null,
+      outputs: r.outputs ?? null,
     })),
-    invokes: recording.invokes.map((i) => ({ token: i.token, args: i.args })),
+    invokes: recording.invokes.map((i) => ({ token: i.token, args: i.args, secretDigests: { ...i.secretDigests } })),
     outputs: recording.outputs,
     policy,
     bringUp: simulateBringUp(recording.resources),

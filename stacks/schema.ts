@@ -110,7 +110,7 @@ const clusterShape = z.strictObject({
     allowControlPlaneRemoval: z
       .boolean()
       .default(false)
-      .describe("control-plane applies are protected; set true for the one run that removes a control plane (it is reset gracefully)"),
+      .describe("control-plane applies are protected; set true and pulumi up once (the engine reads protection from state), then remove the control plane in the next run"),
   }),
   network: z.strictObject({
     nodeSubnet: cidr.describe("the nodes' L2 network; node IPs, VIP, gateway and pool live in it"),

@@ -103,7 +103,7 @@ describe("preview mode", () => {
   it.each(stacks)("runs %s as pulumi preview would: ids and computed outputs unknown, nothing fails", async (stack) => {
     const r = await recordFixture({ stack, preview: true });
     expect(r.error).toBeUndefined();
-    const apply = r.resources.find((x) => x.name === `apply-${stack}-01`)!;
+    const apply = r.resources.find((x) => x.type === "talos:machine/configurationApply:ConfigurationApply")!;
     expect(JSON.stringify(apply.inputs)).toContain("(known after apply)");
     // The health waits depend on resources not yet created, so a first preview cannot run them.
     expect(r.invokes.filter((i) => i.token === "talos:cluster/getHealth:getHealth")).toEqual([]);

@@ -31,12 +31,14 @@ async function plan(
 }
 
 describe.each(stacks)("npm run plan -- %s", (stack) => {
+  // Applies are named by the address they configure.
+  const firstApply = `apply-${fixture(stack).nodes[0]!.ip}`;
   it("prints the plan and exits 0", async () => {
     const { code, out } = await plan([stack]);
     expect(code).toBe(0);
     expect(out).toContain(`Plan for stack ${stack}`);
     expect(out).toContain("== Bring-up phases");
-    expect(out).toContain(`--- apply-${stack}-01`);
+    expect(out).toContain(`--- ${firstApply}`);
     expect(out).toMatch(/cni:\n\s+name: none/);
     expect(out).toContain('kubeconfig: "[secret]"');
     expect(out).toContain("== Policy\n    no violations");
@@ -55,29 +57,31 @@ describe.each(stacks)("npm run plan -- %s", (stack) => {
         "ignoreChanges",
         "inputs",
         "name",
+        "outputs",
         "parent",
         "protect",
         "provider",
         "retainOnDelete",
+        "secretDigests",
         "secretPaths",
         "type",
         "urn",
       ]);
     }
-    for (const i of doc.invokes) expect(Object.keys(i).sort()).toEqual(["args", "token"]);
+    for (const i of doc.invokes) expect(Object.keys(i).sort()).toEqual(["args", "secretDigests", "token"]);
     const bootstrap = doc.resources.find((r: { type: string }) => r.type === "talos:machine/bootstrap:Bootstrap");
-    expect(bootstrap.dependsOn).toContain(doc.resources.find((r: { name: string }) => r.name === `apply-${stack}-01`).urn);
+    expect(bootstrap.dependsOn).toContain(doc.resources.find((r: { name: string }) => r.name === firstApply).urn);
     expect(bootstrap.inputs.clientConfiguration).toBe("[secret]");
     expect(bootstrap.secretPaths).toEqual(["clientConfiguration"]);
     expect(doc.outputs.kubeconfig).toBe("[secret]");
     expect(doc.bringUp.criticalPathSeconds).toBeLessThan(doc.bringUp.sequentialSeconds);
-    expect(doc.bringUp.path).toEqual(expect.arrayContaining([`apply-${stack}-01`, "bootstrap", "kubeconfig"]));
+    expect(doc.bringUp.path).toEqual(expect.arrayContaining([firstApply, "bootstrap", "kubeconfig"]));
   });
 
   it("--preview runs as a first pulumi preview", async () => {
     const { code, out } = await plan([stack, "--preview", "--json"]);
     expect(code).toBe(0);
-    const apply = JSON.parse(out).resources.find((r: { name: string }) => r.name === `apply-${stack}-01`);
+    const apply = JSON.parse(out).resources.find((r: { name: string }) => r.name === firstApply);
     expect(apply.inputs.clientConfiguration).toBe("(known after apply)");
   });
 

@@ -79,7 +79,7 @@ describe("node lifecycle", () => {
     const before = await recordFixture({ stack: "infra" });
     const after = await recordWith("infra", (c) => c.nodes.push(worker));
     const added = after.resources.filter((x) => !before.resources.some((b) => b.urn === x.urn));
-    expect(added.map((x) => x.name)).toEqual(["apply-infra-04"]);
+    expect(added.map((x) => x.name)).toEqual(["apply-10.25.11.14"]);
     for (const res of before.resources) {
       const same = after.resources.find((x) => x.urn === res.urn)!;
       expect({ urn: res.urn, inputs: same.inputs }).toEqual({ urn: res.urn, inputs: res.inputs });
@@ -88,14 +88,14 @@ describe("node lifecycle", () => {
 
   it("resets a removed worker on destroy; control planes are protected unless removal is allowed", async () => {
     const r = await recordWith("infra", (c) => c.nodes.push(worker));
-    const apply = (name: string) => r.resources.find((x) => x.name === `apply-${name}`)!;
-    expect(apply("infra-04")).toMatchObject({
+    const apply = (ip: string) => r.resources.find((x) => x.name === `apply-${ip}`)!;
+    expect(apply("10.25.11.14")).toMatchObject({
       protect: false,
       inputs: expect.objectContaining({ onDestroy: { reset: true, graceful: true, reboot: true } }),
     });
-    expect(apply("infra-01").protect).toBe(true);
+    expect(apply("10.25.11.11").protect).toBe(true);
     const allowed = await recordWith("infra", (c) => (c.talos.allowControlPlaneRemoval = true));
-    expect(allowed.resources.find((x) => x.name === "apply-infra-01")!.protect).toBe(false);
+    expect(allowed.resources.find((x) => x.name === "apply-10.25.11.11")!.protect).toBe(false);
   });
 
   it("a Talos or Kubernetes version change is an in-place input change of the same resources", async () => {

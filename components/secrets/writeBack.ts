@@ -42,10 +42,33 @@ interface WriteBackInputs {
 }
 
 /**
- * Runs inside the engine's dynamic-provider process, which shares nothing with the program but
- * these inputs: it signs in to 1Password itself with the (secret) token it is given.
+ * What create and update return, which the engine keeps as the resource's outputs and hands `diff`
+ * as `olds` on the next run: where the item is, and a SHA-256 of each field value (computed here,
+ * inside the provider, so state never holds a credential).
  */
-const writeBackProvider: pulumi.dynamic.ResourceProvider = {
+export interface WriteBackOutputs {
+  vault: string;
+  title: string;
+  fieldHashes: Record<string, string>;
+}
+
+/** Pure: the offline plan calls it (as `outputsOf`) to know the outputs without contacting 1Password. */
+function writeBackOutputs(inputs: WriteBackInputs): WriteBackOutputs {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createHash } = require("crypto") as typeof import("crypto");
+  const fieldHashes: Record<string, string> = {};
+  for (const [name, value] of Object.entries(inputs.fields)) fieldHashes[name] = createHash("sha256").update(value).digest("hex");
+  return { vault: inputs.vault, title: inputs.title, fieldHashes };
+}
+
+/**
+ * Runs inside the engine's dynamic-provider process, which shares nothing with the program but
+ * these inputs: it signs in to 1Password itself with the (secret) token it is given. Not exported:
+ * the SDK serialises this object with its closure, and its serialiser orders a captured `exports`
+ * object before the value assigned to it (tests/write-back.test.ts loads it as the engine does).
+ */
+const writeBackProvider = {
+  outputsOf: writeBackOutputs,
   async create(inputs: WriteBackInputs) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const sdk = require("@1password/sdk") as typeof import("@1password/sdk");
@@ -55,14 +78,25 @@ const writeBackProvider: pulumi.dynamic.ResourceProvider = {
       integrationVersion: integration.version,
     });
     const id = await upsertItem(client, inputs.vault, inputs.title, inputs.fields);
-    return { id, outs: { vault: inputs.vault, title: inputs.title } };
+    return { id, outs: writeBackOutputs(inputs) };
   },
-  async update(_id: string, _olds: WriteBackInputs, news: WriteBackInputs) {
+  async update(_id: string, _olds: WriteBackOutputs, news: WriteBackInputs) {
     const created = await writeBackProvider.create(news);
     return { outs: created.outs };
   },
-  async diff(_id: string, olds: WriteBackInputs, news: WriteBackInputs) {
-    const changed = olds.vault !== news.vault || olds.title !== news.title || JSON.stringify(olds.fields) !== JSON.stringify(news.fields);
+  /**
+   * `olds` are the outputs create/update returned (the engine passes outputs, not inputs): compared
+   * by hash, a converged stack shows no change. The token is not compared: a rotated token must not
+   * rewrite the item. Outputs of an older provider carry no hashes, so the first run after this
+   * change rewrites the item once.
+   */
+  async diff(_id: string, olds: Partial<WriteBackOutputs>, news: WriteBackInputs) {
+    const next = writeBackOutputs(news);
+    const hashes = olds.fieldHashes ?? {};
+    const sameFields =
+      Object.keys(hashes).length === Object.keys(next.fieldHashes).length &&
+      Object.entries(next.fieldHashes).every(([name, hash]) => hashes[name] === hash);
+    const changed = olds.vault !== next.vault || olds.title !== next.title || !sameFields;
     return { changes: changed, replaces: olds.vault !== news.vault ? ["vault"] : [] };
   },
   // Deleting the stack leaves the item: the credentials may be needed to recover the machines.

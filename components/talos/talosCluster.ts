@@ -87,7 +87,7 @@ export class TalosCluster extends pulumi.ComponentResource {
       applies.set(
         node.name,
         new machine.ConfigurationApply(
-          `apply-${node.name}`,
+          applyName(node),
           {
             node: node.ip,
             endpoint: node.ip,
@@ -98,7 +98,13 @@ export class TalosCluster extends pulumi.ComponentResource {
             // A node leaving the stack is wiped and leaves etcd cleanly.
             onDestroy: { reset: true, graceful: true, reboot: true },
           },
-          { ...parent, customTimeouts: talosTimeouts.apply, protect: isProtected(config, node) },
+          {
+            ...parent,
+            customTimeouts: talosTimeouts.apply,
+            protect: isProtected(config, node),
+            // Applies were named by node before: the engine finds those in state under this alias.
+            aliases: [{ name: `apply-${node.name}` }],
+          },
         ),
       );
     }
@@ -158,15 +164,18 @@ export class TalosCluster extends pulumi.ComponentResource {
   /** The stack's schematic as "schematic", a node's own one as "schematic-<node>"; ids by node name. */
   private schematics(config: ClusterConfig): Map<string, pulumi.Output<string>> {
     const ids = new Map<string, pulumi.Output<string>>();
+    // The provider updates a changed schematic in place and gets a new id, but Pulumi keeps a
+    // resource's id on update: only a replacement hands the new schematic id to the installer image.
+    const schematicOptions = { parent: this, replaceOnChanges: ["schematic"] };
     let shared: pulumi.Output<string> | undefined;
     for (const node of config.nodes) {
       if (node.schematic) {
         ids.set(
           node.name,
-          new imageFactory.Schematic(`schematic-${node.name}`, { schematic: schematicYaml(node.schematic) }, { parent: this }).id,
+          new imageFactory.Schematic(`schematic-${node.name}`, { schematic: schematicYaml(node.schematic) }, schematicOptions).id,
         );
       } else {
-        shared ??= new imageFactory.Schematic("schematic", { schematic: schematicYaml(config.talos.schematic) }, { parent: this }).id;
+        shared ??= new imageFactory.Schematic("schematic", { schematic: schematicYaml(config.talos.schematic) }, schematicOptions).id;
         ids.set(node.name, shared);
       }
     }
@@ -209,6 +218,15 @@ function bootImageUrls(
   return pulumi
     .all([pulumi.all(entries), pulumi.all([...groups.values()].map((g) => g.id))])
     .apply(([resolved, ids]) => Object.fromEntries(resolved.map(([key, images], i) => [key, { ...images, schematicId: ids[i] ?? "" }])));
+}
+
+/**
+ * An apply is named by the address it configures, which is what its delete resets: renaming a node
+ * (same IP) updates its hostname in place; a new IP is another machine to this program (the new
+ * address is configured, then the old apply is deleted last and resets the machine at the old one).
+ */
+export function applyName(node: Pick<ClusterNode, "ip">): string {
+  return `apply-${node.ip}`;
 }
 
 /** Removing a control plane costs etcd a member: refused (protected) unless the stack allows it. */

@@ -1,0 +1,55 @@
+import type { DiffOutcome } from "./diff";
+import { APPLY } from "./effects";
+import { valueAt } from "./inputDiff";
+import { patchDiff } from "./patchDiff";
+
+/**
+ * `plan --diff` as text: one line per step in execution order (wave, op, name, type, changed
+ * paths, reason) with its effects under it, the Talos patch lines that change, the calls a
+ * `pulumi preview` makes, then warnings and errors. Unchanged resources are counted, not listed.
+ */
+export function diffText({ report, steps }: DiffOutcome): string {
+  const changes = report.steps.filter((s) => s.op !== "same");
+  const counts = (["create", "update", "replace", "delete"] as const)
+    .map((op) => [op, changes.filter((s) => s.op === op).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([op, n]) => `${n} to ${op}`);
+  const same = report.steps.length - changes.length;
+  const lines = [`Diff of stack ${report.stack} against ${report.base}: ${[...counts, `${same} unchanged`].join(", ")}`];
+
+  if (changes.length > 0) lines.push("", "== Steps, in execution order (one wave runs at once)");
+  for (const s of changes) {
+    const changed = s.changed.length > 0 ? `  ${s.changed.join(", ")}` : "";
+    lines.push(`  wave ${s.wave}  ${s.op.padEnd(7)} ${s.name} [${s.type.split(":").pop() ?? s.type}]${changed}  (${s.reason})`);
+    for (const effect of s.effects) lines.push(`          → ${effect}`);
+  }
+
+  // Applies that change the same patch lines are shown once.
+  const patches = new Map<string, string[]>();
+  for (const s of steps) {
+    if (s.type !== APPLY || s.op !== "update" || !s.old || !s.next) continue;
+    const diff = patchDiff(strings(valueAt(s.old.inputs, "configPatches")), strings(valueAt(s.next.inputs, "configPatches")));
+    if (diff.length === 0) continue;
+    const key = diff.join("\n");
+    patches.set(key, [...(patches.get(key) ?? []), s.name]);
+  }
+  if (patches.size > 0) lines.push("", "== Talos patch lines that change");
+  for (const [diff, names] of patches) lines.push(`--- ${names.join(", ")}`, ...diff.split("\n").map((l) => `  ${l}`));
+
+  lines.push("", "== Calls `pulumi preview` makes (inputs known), with their own wait");
+  if (report.previewCalls.length === 0) lines.push("    none");
+  for (const c of report.previewCalls) lines.push(`    ${c.token}${c.timeout ? ` (up to ${c.timeout})` : ""}`);
+
+  lines.push("", "== Warnings");
+  if (report.warnings.length === 0) lines.push("    none");
+  for (const w of report.warnings) lines.push(`    ${w.message}`);
+  if (report.errors.length > 0) {
+    lines.push("", "== Errors: `pulumi up` would fail");
+    for (const e of report.errors) lines.push(`    ${e.message}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.map(String) : [];
+}

@@ -1,0 +1,326 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import type { Baseline, StateResource } from "../plan/baseline";
+import { main } from "../plan/cli";
+import { diffRun } from "../plan/diff";
+import { digest } from "../plan/digest";
+import type { RecordedResource, Recording } from "../plan/harness";
+import { changedPaths } from "../plan/inputDiff";
+import { planSteps, type DynamicVerdict } from "../plan/steps";
+import type { Json } from "../plan/wire";
+import { fixtureDir, repoRoot } from "./support";
+
+/** The engine step model on hand-made states, and the `--diff` command line. */
+
+const urn = (name: string, type = "test:index:Thing") => `urn:pulumi:s::p::${type}::${name}`;
+
+function next(name: string, inputs: Json, extra: Partial<RecordedResource> = {}): RecordedResource {
+  return {
+    urn: urn(name, extra.type),
+    type: "test:index:Thing",
+    name,
+    custom: true,
+    inputs,
+    secretPaths: [],
+    secretDigests: {},
+    dependsOn: [],
+    propertyDependencies: {},
+    protect: false,
+    retainOnDelete: false,
+    deleteBeforeReplace: false,
+    ignoreChanges: [],
+    replaceOnChanges: [],
+    aliases: [],
+    additionalSecretOutputs: [],
+    ...extra,
+  };
+}
+
+function old(name: string, inputs: Json, extra: Partial<StateResource> = {}): StateResource {
+  return {
+    urn: urn(name, extra.type),
+    type: "test:index:Thing",
+    name,
+    parent: null,
+    provider: null,
+    dependsOn: [],
+    inputs,
+    secretPaths: [],
+    secretDigests: {},
+    protect: false,
+    retainOnDelete: false,
+    outputs: null,
+    ...extra,
+  };
+}
+
+const base = (...resources: StateResource[]): Baseline => ({ label: "base", resources, invokes: [] });
+const none = new Map<string, DynamicVerdict>();
+const summary = (plan: ReturnType<typeof planSteps>) =>
+  plan.steps.map(
+    (s) => `${s.wave} ${s.op} ${s.name} [${s.changed.join(", ")}] (${s.reason})${s.deleteWave ? ` delete@${s.deleteWave}` : ""}`,
+  );
+
+describe("changed input paths", () => {
+  const side = (inputs: Json, secrets: Record<string, Json> = {}) => ({
+    inputs,
+    secretPaths: Object.keys(secrets),
+    secretDigests: Object.fromEntries(Object.entries(secrets).map(([p, v]) => [p, digest(v)])),
+  });
+
+  it("tells a changed secret by its digest, without its value", () => {
+    expect(changedPaths(side({ token: "[secret]" }, { token: "a" }), side({ token: "[secret]" }, { token: "b" }))).toEqual(["token"]);
+    expect(changedPaths(side({ token: "[secret]" }, { token: "a" }), side({ token: "[secret]" }, { token: "a" }))).toEqual([]);
+  });
+
+  it("ignores secretness alone, and secrets a document recorded without digests", () => {
+    expect(changedPaths(side({ token: "a" }), side({ token: "[secret]" }, { token: "a" }))).toEqual([]);
+    const undigested = { inputs: { token: "[secret]" }, secretPaths: ["token"], secretDigests: {} };
+    expect(changedPaths(undigested, side({ token: "[secret]" }, { token: "b" }))).toEqual([]);
+  });
+
+  it("names paths as Pulumi property paths, skips ignoreChanges, treats a missing key as null", () => {
+    const before = side({ data: { "net.core.rmem_max": "1", a: [1, 2] }, gone: null, kept: 1 });
+    const after = side({ data: { "net.core.rmem_max": "2", a: [1] }, kept: 2 });
+    expect(changedPaths(before, after)).toEqual(['data["net.core.rmem_max"]', "data.a[1]", "kept"]);
+    expect(changedPaths(before, after, ["data"])).toEqual(["kept"]);
+  });
+});
+
+describe("engine steps", () => {
+  it("waits pass through unchanged resources: a changed resource behind an unchanged one runs a wave later", () => {
+    const a = next("a", { v: 2 });
+    const b = next("b", { v: 1 }, { dependsOn: [a.urn] });
+    const c = next("c", { v: 2 }, { dependsOn: [b.urn] });
+    const d = next("d", { v: 2 });
+    const plan = planSteps(base(old("a", { v: 1 }), old("b", { v: 1 }), old("c", { v: 1 }), old("d", { v: 1 })), [a, b, c, d], none);
+    expect(summary(plan)).toEqual([
+      "0 same b [] ()",
+      "1 update a [v] (inputs changed)",
+      "1 update d [v] (inputs changed)",
+      "2 update c [v] (inputs changed)",
+    ]);
+  });
+
+  it("deletes after every other step, dependents first, and create-before-delete halves with them (ScheduleDeletes' antichains)", () => {
+    const dns = "cloudflare:index/dnsRecord:DnsRecord";
+    const record = next("record", { zoneId: "z2" }, { type: dns, urn: urn("record", dns) });
+    const ns = old("ns", {});
+    const app = old("app", {}, { dependsOn: [ns.urn] });
+    const plan = planSteps(base(old("record", { zoneId: "z1" }, { type: dns }), ns, app), [record], none);
+    expect(summary(plan)).toEqual([
+      // Peeled from the roots then reversed, as the engine does: the old record goes with ns, after app.
+      "1 replace record [zoneId] (cloudflare replaces on zoneId) delete@3",
+      "2 delete app [] (no longer in the program)",
+      "3 delete ns [] (no longer in the program)",
+    ]);
+  });
+
+  it("finds a resource under its alias; two registrations claiming one old resource is an error", () => {
+    const renamed = next("new", { v: 1 }, { aliases: [urn("old")] });
+    expect(summary(planSteps(base(old("old", { v: 1 })), [renamed], none))).toEqual(["0 same new [] (was old (alias))"]);
+    const twin = next("twin", { v: 1 }, { aliases: [urn("old")] });
+    expect(planSteps(base(old("old", { v: 1 })), [renamed, twin], none).errors).toEqual([
+      { urn: twin.urn, message: `${urn("old")} is claimed by ${renamed.urn} as well (duplicate alias)` },
+    ]);
+  });
+
+  it("replaces on replaceOnChanges; refuses to replace what is protected in state and program, not what is unprotected in the program", () => {
+    const was = old("x", { content: "a" }, { protect: true });
+    const roc = { replaceOnChanges: ["content"] };
+    const protectedPlan = planSteps(base(was), [next("x", { content: "b" }, { ...roc, protect: true })], none);
+    expect(summary(protectedPlan)).toEqual(["1 replace x [content] (replaceOnChanges: content) delete@2"]);
+    expect(protectedPlan.errors).toEqual([
+      { urn: urn("x"), message: "protected: the engine refuses to replace x (replaceOnChanges: content)" },
+    ]);
+    expect(planSteps(base(was), [next("x", { content: "b" }, roc)], none).errors).toEqual([]);
+  });
+
+  it("refuses to delete what the state protects; retainOnDelete only forgets", () => {
+    const plan = planSteps(base(old("p", {}, { protect: true }), old("r", {}, { retainOnDelete: true })), [], none);
+    expect(summary(plan)).toEqual(["1 delete p [] (no longer in the program)", "1 delete r [] (no longer in the program)"]);
+    expect(plan.errors).toEqual([{ urn: urn("p"), message: "protected: the engine refuses to delete p" }]);
+  });
+
+  it("Kubernetes: a Secret's data replaces it in place (delete first) unless the provider makes Secrets mutable", () => {
+    const type = "kubernetes:core/v1:Secret";
+    const provider = next(
+      "k8s",
+      { clusterIdentifier: "c" },
+      { type: "pulumi:providers:kubernetes", urn: urn("k8s", "pulumi:providers:kubernetes") },
+    );
+    const secret = (v: string) => ({ kind: "Secret", metadata: { name: "s", namespace: "n" }, stringData: { v } });
+    const states = base(
+      old("s", secret("a"), { type, provider: provider.urn }),
+      old("k8s", { clusterIdentifier: "c" }, { type: "pulumi:providers:kubernetes" }),
+    );
+    const run = (providerInputs: Json) =>
+      planSteps(
+        states,
+        [{ ...provider, inputs: providerInputs }, next("s", secret("b"), { type, urn: urn("s", type), provider: provider.urn })],
+        none,
+      );
+    const immutable = run({ clusterIdentifier: "c" }).steps.find((s) => s.name === "s");
+    expect(immutable).toMatchObject({ op: "replace", reason: "kubernetes replaces on stringData.v", deleteBeforeReplace: true });
+    expect(immutable?.deleteWave).toBeUndefined();
+    expect(run({ clusterIdentifier: "c", enableSecretMutable: true }).steps.find((s) => s.name === "s")?.op).toBe("update");
+  });
+
+  it("a replaced provider replaces its resources", () => {
+    const p = "pulumi:providers:kubernetes";
+    const provider = next("k8s", { clusterIdentifier: "b" }, { type: p, urn: urn("k8s", p) });
+    const ns = next("ns", { metadata: { name: "x" } }, { provider: provider.urn });
+    const plan = planSteps(
+      base(old("k8s", { clusterIdentifier: "a" }, { type: p }), old("ns", { metadata: { name: "x" } })),
+      [provider, ns],
+      none,
+    );
+    expect(summary(plan)).toEqual([
+      "1 replace k8s [clusterIdentifier] (kubernetes replaces on clusterIdentifier) delete@3",
+      "2 replace ns [] (its provider is replaced) delete@3",
+    ]);
+  });
+
+  it("a dynamic resource follows its provider's diff, or updates when offline cannot ask it", () => {
+    const type = "pulumi-nodejs:dynamic:Resource";
+    const states = base(old("d", { v: 1, __provider: "old code" }, { type }));
+    const r = next("d", { v: 1, __provider: "new code" }, { type, urn: urn("d", type) });
+    const verdict = (v: DynamicVerdict) => summary(planSteps(states, [r], new Map([[r.urn, v]])));
+    expect(verdict({ known: true, changes: false, replaces: [], deleteBeforeReplace: false })).toEqual(["0 same d [] ()"]);
+    expect(verdict({ known: false, why: "outputs unknown" })).toEqual(["1 update d [] (outputs unknown)"]);
+  });
+});
+
+describe("convergence", () => {
+  const type = "pulumi-nodejs:dynamic:Resource";
+  // A provider whose create returns nothing diff can use: every run differs from its outputs.
+  const forgetful = "exports.handler = () => ({ diff: async (id, olds, news) => ({ changes: olds.v !== news.v }) });";
+  const careful = `${forgetful.slice(0, -4)}, outputsOf: (inputs) => ({ v: inputs.v }) });`;
+  const recording = (provider: string): Recording => {
+    const r = next(
+      "d",
+      { v: 1, __provider: provider },
+      { type, urn: urn("d", type), outputs: provider === careful ? { v: 1 } : undefined },
+    );
+    return {
+      stack: "s",
+      project: "p",
+      resources: [r],
+      invokes: [],
+      outputs: {},
+      outputSecretPaths: [],
+      logs: [],
+      plainInputs: () => r.inputs,
+      plainOutputs: () => ({}),
+    };
+  };
+
+  it("warns when a re-run with the same inputs would change a resource again", async () => {
+    const run = (provider: string) => diffRun("s", base(), async () => recording(provider));
+    expect((await run(forgetful)).report.warnings).toEqual([
+      {
+        urn: urn("d", type),
+        message:
+          "does not converge: a re-run with the same inputs would update d again (its old outputs are unknown offline (the provider has no outputsOf): its diff may report a change)",
+      },
+    ]);
+    expect((await run(careful)).report.warnings).toEqual([]);
+  });
+});
+
+/** Runs the plan command and captures what it prints. */
+async function plan(argv: string[], where: { projectDir?: string; entry?: string }): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const write = (sink: "out" | "err") => (chunk: string | Uint8Array) => (
+    sink === "out" ? (out += String(chunk)) : (err += String(chunk)),
+    true
+  );
+  const stdout = jest.spyOn(process.stdout, "write").mockImplementation(write("out"));
+  const stderr = jest.spyOn(process.stderr, "write").mockImplementation(write("err"));
+  try {
+    return { code: await main(argv, where), out, err };
+  } finally {
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
+}
+
+describe("npm run plan -- <stack> --diff", () => {
+  jest.setTimeout(120_000);
+  let dir: string;
+  let baseFile: string;
+  const where = () => ({ projectDir: dir, entry: path.join(repoRoot, "index") });
+  const edit = (from: string, to: string) => {
+    const file = path.join(dir, "Pulumi.infra.yaml");
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(from, to));
+  };
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-diff-"));
+    for (const f of ["Pulumi.yaml", "Pulumi.infra.yaml"]) fs.copyFileSync(path.join(fixtureDir, f), path.join(dir, f));
+    baseFile = path.join(dir, "base.json");
+    const { code, out } = await plan(["infra", "--json"], where());
+    expect(code).toBe(0);
+    fs.writeFileSync(baseFile, out);
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("--json follows the contract exactly; a no-op exits 0", async () => {
+    const { code, out } = await plan(["infra", "--diff", baseFile, "--json"], where());
+    expect(code).toBe(0);
+    const doc = JSON.parse(out);
+    expect(Object.keys(doc).sort()).toEqual(["base", "errors", "previewCalls", "stack", "steps", "warnings"]);
+    expect(doc).toMatchObject({ stack: "infra", base: "base.json", warnings: [], errors: [] });
+    for (const s of doc.steps) expect(Object.keys(s).sort()).toEqual(["changed", "effects", "name", "op", "reason", "type", "urn", "wave"]);
+    for (const c of doc.previewCalls) expect(Object.keys(c).sort()).toEqual(["timeout", "token"]);
+    expect(doc.steps.every((s: { op: string }) => s.op === "same")).toBe(true);
+  });
+
+  it("prints the steps and patch lines; exits 1 on a warning only with --fail-on-warning", async () => {
+    edit('net.core.rmem_max: "67108864"', 'net.core.rmem_max: "134217728"');
+    const text = await plan(["infra", "--diff", baseFile], where());
+    expect(text.code).toBe(0);
+    expect(text.out).toContain("  wave 1  update  apply-10.25.11.11 [ConfigurationApply]  configPatches[6]  (inputs changed)\n");
+    expect(text.out).toContain('  +     net.core.rmem_max: "134217728"\n');
+    expect(text.out).toContain("== Warnings\n    3 control planes re-apply at the same time (wave 1)");
+    expect((await plan(["infra", "--diff", baseFile, "--fail-on-warning"], where())).code).toBe(1);
+  });
+
+  it("exits 1 when the engine would refuse (a protected control plane removed), naming it", async () => {
+    const file = path.join(dir, "Pulumi.infra.yaml");
+    const text = fs.readFileSync(file, "utf8");
+    const from = text.indexOf("      - name: infra-02");
+    fs.writeFileSync(file, text.slice(0, from) + text.slice(text.indexOf("    cilium:")));
+    const { code, out } = await plan(["infra", "--diff", baseFile], where());
+    expect(code).toBe(1);
+    expect(out).toContain("== Errors: `pulumi up` would fail\n    protected: the engine refuses to delete apply-10.25.11.12\n");
+  });
+
+  it("reports invalid config of the new run as the plan does", async () => {
+    edit("ip: 10.25.11.13", "ip: 10.25.12.13");
+    const { code, err } = await plan(["infra", "--diff", baseFile], where());
+    expect(code).toBe(1);
+    expect(err).toContain("Pulumi.infra.yaml: cluster.nodes[2].ip: 10.25.12.13 is outside the node subnet 10.25.11.0/24");
+  });
+
+  it("refuses --diff without a base", async () => {
+    expect((await plan(["infra", "--diff"], where())).code).toBe(2);
+    expect((await plan(["infra", "--diff", "--json"], where())).code).toBe(2);
+  });
+});
+
+describe("--diff against a git ref", () => {
+  it("plans the base in a temporary worktree and removes it", async () => {
+    const before = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("plan-base-"));
+    const stack = fs
+      .readdirSync(repoRoot)
+      .find((f) => /^Pulumi\..+\.yaml$/.test(f))!
+      .slice("Pulumi.".length, -".yaml".length);
+    const { code, out } = await plan([stack, "--diff", "HEAD", "--json"], { projectDir: repoRoot });
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ stack, base: "HEAD" });
+    expect(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("plan-base-"))).toEqual(before);
+  }, 180_000);
+});
