@@ -111,6 +111,16 @@ const clusterShape = z.strictObject({
       .boolean()
       .default(false)
       .describe("control-plane applies are protected; set true for the one run that removes a control plane (it is reset gracefully)"),
+    rollout: z
+      .strictObject({
+        maxUnavailableWorkers: z
+          .number()
+          .int()
+          .min(1)
+          .default(defaults.rollout.maxUnavailableWorkers)
+          .describe("workers updated at once on a config change (control planes always go one by one)"),
+      })
+      .default({ ...defaults.rollout }),
   }),
   network: z.strictObject({
     nodeSubnet: cidr.describe("the nodes' L2 network; node IPs, VIP, gateway and pool live in it"),

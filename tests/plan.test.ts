@@ -71,7 +71,7 @@ describe.each(stacks)("npm run plan -- %s", (stack) => {
     expect(bootstrap.secretPaths).toEqual(["clientConfiguration"]);
     expect(doc.outputs.kubeconfig).toBe("[secret]");
     expect(doc.bringUp.criticalPathSeconds).toBeLessThan(doc.bringUp.sequentialSeconds);
-    expect(doc.bringUp.path).toEqual(expect.arrayContaining([`apply-${stack}-01`, "bootstrap", "kubeconfig"]));
+    expect(doc.bringUp.path).toEqual(expect.arrayContaining([`apply-${stack}-01`, "bootstrap", "cluster-ready"]));
   });
 
   it("--preview runs as a first pulumi preview", async () => {
