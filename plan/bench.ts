@@ -1,20 +1,30 @@
 import { performance } from "perf_hooks";
 import { baselineOfRecording } from "./baseline";
-import { simulateBringUp } from "./bringUp";
+import { applyType, nodeGateType, simulateBringUp, withoutRollingChain } from "./bringUp";
 import { diffRun } from "./diff";
+import type { RecordedResource } from "./harness";
 import { record } from "./harness";
 
 /**
  * `npm run bench`: cost of the in-process plan for the real stack and for generated stacks of
- * 3, 30 and 300 nodes (measured side by side in this run), the cost of `plan --diff` on those
- * stacks (a no-op, and one sysctl changed), and the simulated bring-up critical/sequential ratio
- * for 3, 5 and 9 nodes.
+ * 3, 30 and 300 nodes (measured side by side in this run), the simulated bring-up
+ * critical/sequential ratio for 3, 5 and 9 nodes (with the rolling chain, and without it), and the
+ * critical path of a rolling config change at several worker batch sizes, and the cost of
+ * `plan --diff` on those stacks (a no-op, and one sysctl changed).
  */
 
 type Raw = { nodes: unknown[]; network: Record<string, unknown> } & Record<string, unknown>;
 
+/**
+ * A rolling change's duration per node: apply RPC (10 s) + reboot (~120 s) + the gate's readiness
+ * wait (~50 s). Only the applies and gates take part in a config change; everything else is unchanged.
+ */
+const rollingStepSeconds = { apply: 10, gate: 170 };
+const rollingDuration = (r: RecordedResource) =>
+  r.type === applyType ? rollingStepSeconds.apply : r.type === nodeGateType ? rollingStepSeconds.gate : 0;
+
 /** The infra stack grown to `count` nodes (3 control planes, the rest workers) on a /16 node network. */
-function scaled(count: number, controlPlanes = 3) {
+function scaled(count: number, controlPlanes = 3, maxUnavailableWorkers?: number) {
   return (raw: unknown): unknown => {
     const base = JSON.parse(JSON.stringify(raw)) as Raw;
     const template = base.nodes[0] as Record<string, unknown>;
@@ -25,6 +35,7 @@ function scaled(count: number, controlPlanes = 3) {
       ip: `10.25.${20 + Math.floor(i / 200)}.${(i % 200) + 10}`,
       role: i < controlPlanes ? "controlplane" : "worker",
     }));
+    if (maxUnavailableWorkers !== undefined) base.talos = { ...(base.talos as object), rollout: { maxUnavailableWorkers } };
     return base;
   };
 }
@@ -104,8 +115,24 @@ async function main(): Promise<void> {
     const r = await record({ stack: "infra", cluster: scaled(n, n) });
     if (r.error) throw r.error;
     const b = simulateBringUp(r.resources);
+    const parallel = simulateBringUp(withoutRollingChain(r.resources));
     console.log(
-      `bring-up, ${n} control planes: critical ${b.criticalPathSeconds}s vs sequential ${b.sequentialSeconds}s, ratio ${(b.criticalPathSeconds / b.sequentialSeconds).toFixed(2)}`,
+      `bring-up, ${n} control planes: critical ${b.criticalPathSeconds}s vs sequential ${b.sequentialSeconds}s, ratio ${(b.criticalPathSeconds / b.sequentialSeconds).toFixed(2)}; ` +
+        `without the rolling chain ${parallel.criticalPathSeconds}s (gates cost x${(b.criticalPathSeconds / parallel.criticalPathSeconds).toFixed(3)})`,
+    );
+  }
+
+  // A config change of every node (3 control planes + 30 workers), each node taking apply + reboot + gate wait.
+  for (const max of [1, 5, 10]) {
+    const r = await record({ stack: "infra", cluster: scaled(33, 3, max) });
+    if (r.error) throw r.error;
+    const install = 0;
+    const rolling = simulateBringUp(r.resources, rollingDuration, install).criticalPathSeconds;
+    const allAtOnce = simulateBringUp(withoutRollingChain(r.resources), rollingDuration, install).criticalPathSeconds;
+    const oneByOne = simulateBringUp(r.resources, rollingDuration, install).sequentialSeconds;
+    console.log(
+      `rolling change, 3 control planes + 30 workers, maxUnavailableWorkers ${String(max).padStart(2)}: ${rolling}s (${(rolling / 60).toFixed(1)} min); ` +
+        `all at once ${allAtOnce}s, one by one ${oneByOne}s`,
     );
   }
 }

@@ -24,7 +24,12 @@ export const resourceModels: Readonly<Record<string, ResourceModel>> = {
     outputs: () => ({ machineSecrets: { certs: UNKNOWN, cluster: UNKNOWN, secrets: UNKNOWN, trustdinfo: UNKNOWN }, clientConfiguration }),
   },
   "talos:machine/configurationApply:ConfigurationApply": {
-    outputs: () => ({ machineConfiguration: UNKNOWN, resolvedApplyMode: UNKNOWN }),
+    // resolved_apply_mode equals apply_mode unless that is staged_if_needing_reboot (terraform-provider-talos
+    // v0.11.0, the one pulumi-talos 0.8.1 bridges: pkg/talos/talos_machine_configuration_apply_resource.go, handleRebootPrevention).
+    outputs: (inputs) => ({
+      machineConfiguration: UNKNOWN,
+      resolvedApplyMode: inputs.applyMode === undefined || inputs.applyMode === "staged_if_needing_reboot" ? UNKNOWN : inputs.applyMode,
+    }),
   },
   "cloudflare:index/accountToken:AccountToken": { outputs: () => ({ value: UNKNOWN }) },
   "random:index/randomBytes:RandomBytes": { outputs: () => ({ base64: UNKNOWN, hex: UNKNOWN }) },
@@ -42,7 +47,6 @@ export const invokeModels: Readonly<Record<string, InvokeModel>> = {
     result: (args) => ({ ...args, talosConfig: UNKNOWN }),
     secretOutputs: ["talosConfig"],
   },
-  "talos:cluster/getHealth:getHealth": { result: (args) => ({ ...args, id: "healthy" }), secretOutputs: [] },
   // The provider formats these from its factory base URL (default https://factory.talos.dev) without a request
   // (terraform-provider-talos pkg/talos/talos_image_factory_urls_data_source.go); modelled for platform metal.
   "talos:imageFactory/getUrls:getUrls": {

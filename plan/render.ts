@@ -118,6 +118,8 @@ export function planText(recording: Recording, policy: PolicyReport): string {
     else for (const patch of patches) lines.push(indent(String(patch).trimEnd(), "    "), "    ---");
   }
 
+  lines.push(...talosTimeoutsSection(recording));
+
   const settings = recording.resources.filter((r) => r.type === "kubernetes:core/v1:ConfigMap" && r.name.includes("cluster-settings"));
   for (const cm of settings)
     lines.push("", "== cluster-settings ConfigMap", indent(stringify((cm.inputs as Record<string, Json>).data ?? {}).trimEnd(), "    "));
@@ -141,6 +143,22 @@ export function planText(recording: Recording, policy: PolicyReport): string {
   if (policy.violations.length === 0) lines.push("    no violations (policy/ pack, run in-process)");
   for (const v of policy.violations) lines.push(`    ${v.level.toUpperCase()} ${v.policy}: ${v.message} (${v.urn})`);
   return lines.join("\n") + "\n";
+}
+
+/** The Talos resources' own `timeouts` inputs: the ones that take effect (the bridged resources ignore customTimeouts). */
+function talosTimeoutsSection(recording: Recording): string[] {
+  const timed = recording.resources.filter((r) => r.type.startsWith("talos:") && (r.inputs as Record<string, Json> | null)?.timeouts);
+  if (timed.length === 0) return [];
+  return [
+    "",
+    "== Talos timeouts (each resource's own timeouts input)",
+    ...timed.map((r) => {
+      const t = (r.inputs as Record<string, Json>).timeouts as Record<string, Json>;
+      return `    ${r.name} [${shortType(r.type)}]: ${Object.entries(t)
+        .map(([k, v]) => `${k} ${String(v)}`)
+        .join(", ")}`;
+    }),
+  ];
 }
 
 /**

@@ -9,6 +9,8 @@ export const defaults = {
   bond: { mode: "802.3ad", xmitHashPolicy: "layer3+4", lacpRate: "fast", miimon: 100 },
   timeServers: ["time.cloudflare.com"],
   corednsReplicas: 2,
+  /** Talos config changes roll: control planes one at a time, workers this many at a time, each batch waiting for the last. */
+  rollout: { maxUnavailableWorkers: 1 },
   fluxBranch: "main",
   /** Flux syncs this folder of the GitOps repository; `<cluster>` is the cluster name. */
   fluxPath: (cluster: string) => `kubernetes/clusters/${cluster}`,

@@ -110,7 +110,19 @@ const clusterShape = z.strictObject({
     allowControlPlaneRemoval: z
       .boolean()
       .default(false)
-      .describe("control-plane applies are protected; set true and pulumi up once (the engine reads protection from state), then remove the control plane in the next run"),
+      .describe(
+        "control-plane applies are protected; set true and pulumi up once (the engine reads protection from state), then remove the control plane in the next run",
+      ),
+    rollout: z
+      .strictObject({
+        maxUnavailableWorkers: z
+          .number()
+          .int()
+          .min(1)
+          .default(defaults.rollout.maxUnavailableWorkers)
+          .describe("workers updated at once on a config change (control planes always go one by one)"),
+      })
+      .default({ ...defaults.rollout }),
   }),
   network: z.strictObject({
     nodeSubnet: cidr.describe("the nodes' L2 network; node IPs, VIP, gateway and pool live in it"),

@@ -44,8 +44,10 @@ describe.each(stacks)("bootstrap graph, stack %s", (stack) => {
     expect(provider.secretPaths).toEqual(["kubeconfig"]);
     const kubeconfig = r.resources.find((x) => x.type === "talos:cluster/kubeconfig:Kubeconfig")!;
     const bootstrap = r.resources.find((x) => x.type === "talos:machine/bootstrap:Bootstrap")!;
-    // The health wait is an invoke with dependsOn: the provider inherits its dependencies.
-    expect(provider.dependsOn).toEqual(expect.arrayContaining([kubeconfig.urn, bootstrap.urn]));
+    const ready = r.resources.find((x) => x.type === "pulumi-nodejs:dynamic/talos:ClusterReady")!;
+    // The kubeconfig output waits for ClusterReady (which waits for the bootstrap): the provider depends on both.
+    expect(provider.dependsOn).toEqual(expect.arrayContaining([kubeconfig.urn, ready.urn]));
+    expect(ready.dependsOn).toContain(bootstrap.urn);
   });
 
   it("puts every Helm release and CRD bundle behind the Talos bootstrap", () => {
@@ -81,10 +83,9 @@ describe.each(stacks)("bootstrap graph, stack %s", (stack) => {
   });
 
   it("waits for a full Talos health check (Kubernetes included) between Cilium and CoreDNS", () => {
-    const full = r.invokes.filter(
-      (i) => i.token === "talos:cluster/getHealth:getHealth" && (i.args as Record<string, unknown>).skipKubernetesChecks === false,
-    );
-    expect(full).toHaveLength(1);
+    const health = named(r, "pulumi-nodejs:dynamic/talos:ClusterHealth", "cluster-health");
+    expect(health.dependsOn).toContain(release(r, "cilium").urn);
+    expect(release(r, "coredns").dependsOn).toContain(health.urn);
   });
 
   it("pins every chart and sizes its timeout for a first boot", () => {

@@ -22,7 +22,7 @@ const baseInputs: GateInputs = {
 /** Outputs as a previous create left them in state: what `diff` receives as olds. */
 function outputsOf(inputs: GateInputs): GateOutputs {
   const { node, endpoint, port, expectations, fingerprint, timeoutSeconds } = inputs;
-  return { node, endpoint, port, expectations, fingerprint, timeoutSeconds, observedVersion: expectations.talosVersion };
+  return { node, endpoint, port, expectations, fingerprint, timeoutSeconds, observedVersion: expectations.talosVersion, lastWait: "ready" };
 }
 
 describe("NodeGate diff", () => {
@@ -153,10 +153,16 @@ describe("NodeGate provider as the engine runs it", () => {
       expectations: { role: "worker", talosVersion: "v1.13.9" },
       fingerprint: "sha256:aaaa",
       timeoutSeconds: 2,
+      waitOnCreate: true,
+      rebootGraceSeconds: 180,
+      pollSeconds: 5,
       observedVersion: "v1.13.9",
+      // Recorded so the next update can tell a reboot from the boot it saw.
+      bootId: fake.state.bootId,
+      lastWait: "ready",
     });
     expect(JSON.stringify(created.outs)).not.toContain(b64(pki.client.key));
-    expect(fake.methodsCalled()).toEqual(["Version", "ServiceList"]);
+    expect(fake.methodsCalled()).toEqual(["Version", "ServiceList", "Read"]);
     // Diffing the outputs it returned: unchanged inputs are a no-op, a new fingerprint an in-place update.
     expect(result.same).toEqual({ changes: false, replaces: [] });
     expect(result.moved).toEqual({ changes: true, replaces: [] });

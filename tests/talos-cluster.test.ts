@@ -21,7 +21,7 @@ describe.each(stacks)("TalosCluster, stack %s", (stack) => {
     expect(secrets.additionalSecretOutputs).toEqual(expect.arrayContaining(["machineSecrets", "clientConfiguration"]));
   });
 
-  it("applies all three nodes in parallel: no apply waits for another", () => {
+  it("applies the three control planes one after another through their gates, never apply on apply", () => {
     const applies = byType(r, ":ConfigurationApply");
     expect(applies.map((a) => a.inputs && (a.inputs as Record<string, unknown>).node)).toEqual([
       `10.25.11.${stack === "infra" ? 11 : 14}`,
@@ -30,7 +30,14 @@ describe.each(stacks)("TalosCluster, stack %s", (stack) => {
     ]);
     const applyUrns = new Set(applies.map((a) => a.urn));
     for (const apply of applies) expect(apply.dependsOn.filter((d) => applyUrns.has(d))).toEqual([]);
-    for (const apply of applies) expect(apply.customTimeouts).toEqual({ create: "20m", update: "20m", delete: "10m" });
+    const gates = byType(r, ":NodeGate");
+    expect(gates.map((g) => g.name)).toEqual(applies.map((a) => a.name.replace(/^apply-/, "gate-")));
+    expect(applies[1]!.dependsOn).toContain(gates[0]!.urn);
+    expect(applies[2]!.dependsOn).toContain(gates[1]!.urn);
+    for (const apply of applies) {
+      expect(apply.customTimeouts).toBeUndefined();
+      expect((apply.inputs as Record<string, unknown>).timeouts).toEqual({ create: "20m", update: "10m", delete: "10m" });
+    }
   });
 
   it("keeps the patches readable: configPatches are not secret, the machine config is", () => {
@@ -49,12 +56,14 @@ describe.each(stacks)("TalosCluster, stack %s", (stack) => {
     for (const other of rest) expect(bootstrap.dependsOn).not.toContain(other.urn);
   });
 
-  it("fetches the kubeconfig after bootstrap and waits for health (Kubernetes checks skipped before the CNI)", () => {
+  it("fetches the kubeconfig after bootstrap and waits for every node with ClusterReady, no health invoke", () => {
     expect(one(r, ":Kubeconfig").dependsOn).toContain(one(r, ":Bootstrap").urn);
-    const health = r.invokes.filter((i) => i.token === "talos:cluster/getHealth:getHealth");
-    const beforeCni = health.filter((h) => (h.args as Record<string, unknown>).skipKubernetesChecks === true);
-    expect(beforeCni).toHaveLength(1);
-    expect(beforeCni[0]!.args).toMatchObject({ controlPlaneNodes: expect.any(Array), endpoints: expect.any(Array) });
+    const ready = one(r, ":ClusterReady");
+    expect(ready.dependsOn).toContain(one(r, ":Bootstrap").urn);
+    expect((ready.inputs as { nodes: Array<{ node: string }> }).nodes.map((n) => n.node)).toEqual(
+      byType(r, ":ConfigurationApply").map((a) => (a.inputs as Record<string, unknown>).node),
+    );
+    expect(r.invokes.filter((i) => i.token === "talos:cluster/getHealth:getHealth")).toEqual([]);
   });
 
   it("exports kubeconfig and talosconfig as secrets, nodes and endpoint in the clear", () => {
@@ -66,24 +75,30 @@ describe.each(stacks)("TalosCluster, stack %s", (stack) => {
     });
   });
 
-  it("parents every Talos resource to the TalosCluster component", () => {
+  it("parents every Talos resource and lifecycle resource to the TalosCluster component", () => {
     const component = one(r, "talos:TalosCluster");
-    for (const res of r.resources.filter((x) => x.type.startsWith("talos:"))) expect(res.parent).toBe(component.urn);
+    for (const res of r.resources.filter((x) => x.type.startsWith("talos:") || x.type.startsWith("pulumi-nodejs:dynamic/talos:")))
+      expect(res.parent).toBe(component.urn);
   });
 });
 
 describe("node lifecycle", () => {
   const worker = { name: "infra-04", ip: "10.25.11.14", role: "worker", nics: { hardwareAddr: "aa:bb:cc:dd:ee:*" } };
 
-  it("adding a worker adds one apply and changes nothing else", async () => {
+  it("adding a worker adds one apply and its gate; only the cluster-wide waits change (they wait for the new node)", async () => {
     const before = await recordFixture({ stack: "infra" });
     const after = await recordWith("infra", (c) => c.nodes.push(worker));
     const added = after.resources.filter((x) => !before.resources.some((b) => b.urn === x.urn));
-    expect(added.map((x) => x.name)).toEqual(["apply-10.25.11.14"]);
+    expect(added.map((x) => x.name)).toEqual(["apply-10.25.11.14", "gate-10.25.11.14"]);
+    const changed: string[] = [];
     for (const res of before.resources) {
       const same = after.resources.find((x) => x.urn === res.urn)!;
-      expect({ urn: res.urn, inputs: same.inputs }).toEqual({ urn: res.urn, inputs: res.inputs });
+      if (JSON.stringify(same.inputs) !== JSON.stringify(res.inputs)) changed.push(res.name);
     }
+    expect(changed.sort()).toEqual(["cluster-health", "cluster-ready"]);
+    // The new apply waits behind the last control plane's gate; the new gate records on create.
+    expect(added[0]!.dependsOn).toContain(before.resources.find((x) => x.name === "gate-10.25.11.13")!.urn);
+    expect(added[1]!.inputs).toMatchObject({ waitOnCreate: false });
   });
 
   it("resets a removed worker on destroy; control planes are protected unless removal is allowed", async () => {
@@ -98,10 +113,14 @@ describe("node lifecycle", () => {
     expect(allowed.resources.find((x) => x.name === "apply-10.25.11.11")!.protect).toBe(false);
   });
 
-  it("a Talos or Kubernetes version change is an in-place input change of the same resources", async () => {
+  it("a Talos or Kubernetes version change is an in-place input change of the same resources, and every wait runs again", async () => {
     const before = await recordFixture({ stack: "infra" });
     const after = await recordWith("infra", (c) => (c.talos.kubernetesVersion = "v1.34.2"));
     expect(after.resources.map((x) => x.urn)).toEqual(before.resources.map((x) => x.urn));
+    const fingerprint = (rec: Recording, name: string) =>
+      (rec.resources.find((x) => x.name === name)!.inputs as Record<string, unknown>).fingerprint;
+    for (const name of ["gate-10.25.11.11", "gate-10.25.11.12", "gate-10.25.11.13", "cluster-ready", "cluster-health"])
+      expect({ name, same: fingerprint(after, name) === fingerprint(before, name) }).toEqual({ name, same: false });
     const invoke = after.invokes.find((i) => i.token === "talos:machine/getConfiguration:getConfiguration")!;
     expect(invoke.args).toMatchObject({ kubernetesVersion: "v1.34.2" });
   });

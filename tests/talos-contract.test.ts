@@ -44,6 +44,12 @@ export function resourceProblems(schema: ProviderSchema, c: ResourceContract): s
     ...c.outputs.filter((o) => !(o in (r.properties ?? {}))).map((o) => `${c.token}: unknown output ${o}`),
     ...(r.requiredInputs ?? []).filter((i) => !c.inputs.includes(i)).map((i) => `${c.token}: required input ${i} is not bound`),
   ];
+  if (c.timeouts) {
+    const ref = r.inputProperties?.timeouts?.$ref?.replace(/^#\/?types\//, "");
+    const allowed = Object.keys((ref && schema.types[ref]?.properties) || {});
+    if (!ref) problems.push(`${c.token}: binds timeouts keys but the resource has no timeouts input`);
+    else problems.push(...c.timeouts.filter((k) => !allowed.includes(k)).map((k) => `${c.token}: unknown timeouts key ${k}`));
+  }
   for (const [name, prop] of Object.entries(r.properties ?? {})) {
     if (c.outputs.includes(name) && holdsSecret(schema, prop) && !c.secretOutputs.includes(name))
       problems.push(`${c.token}: output ${name} holds secrets but is not in additionalSecretOutputs`);
@@ -74,15 +80,25 @@ describe("Talos provider binding against the provider schema 0.8.1", () => {
         "talos:imageFactory/schematic:Schematic",
         "talos:machine/getConfiguration:getConfiguration",
         "talos:client/getConfiguration:getConfiguration",
-        "talos:cluster/getHealth:getHealth",
         "talos:imageFactory/getUrls:getUrls",
       ].sort(),
     );
   });
 
-  it.each(contract.resources.map((r) => [r.token, r] as const))("%s: names, required inputs and secrets match", (_token, c) => {
-    expect(resourceProblems(schema, c)).toEqual([]);
+  it("binds the timeouts keys of every resource that has a timeouts input", () => {
+    expect(Object.fromEntries(contract.resources.filter((c) => c.timeouts).map((c) => [c.token, c.timeouts]))).toEqual({
+      "talos:machine/configurationApply:ConfigurationApply": ["create", "update", "delete"],
+      "talos:machine/bootstrap:Bootstrap": ["create"],
+      "talos:cluster/kubeconfig:Kubeconfig": ["create", "update"],
+    });
   });
+
+  it.each(contract.resources.map((r) => [r.token, r] as const))(
+    "%s: names, required inputs, secrets and timeouts keys match",
+    (_token, c) => {
+      expect(resourceProblems(schema, c)).toEqual([]);
+    },
+  );
 
   it.each(contract.functions.map((f) => [f.token, f] as const))("%s: names and required inputs match", (_token, c) => {
     expect(functionProblems(schema, c)).toEqual([]);
@@ -96,6 +112,13 @@ describe("Talos provider binding against the provider schema 0.8.1", () => {
     expect(resourceProblems(schema, { ...apply, inputs: apply.inputs.filter((i) => i !== "node") })).toContain(
       "talos:machine/configurationApply:ConfigurationApply: required input node is not bound",
     );
+    expect(resourceProblems(schema, { ...apply, timeouts: ["create", "read"] })).toEqual([
+      "talos:machine/configurationApply:ConfigurationApply: unknown timeouts key read",
+    ]);
+    const bootstrap = contract.resources.find((r) => r.token.endsWith("Bootstrap"))!;
+    expect(resourceProblems(schema, { ...bootstrap, timeouts: ["create", "update"] })).toEqual([
+      "talos:machine/bootstrap:Bootstrap: unknown timeouts key update",
+    ]);
     expect(resourceProblems(schema, { ...apply, secretOutputs: [] })).toContain(
       "talos:machine/configurationApply:ConfigurationApply: output machineConfiguration holds secrets but is not in additionalSecretOutputs",
     );

@@ -67,9 +67,9 @@ export class ClusterBootstrap extends pulumi.ComponentResource {
       { chart: "cilium", namespace: "kube-system", values: ciliumValues(config), wait: false },
       { ...child, dependsOn: [gatewayCrds, this.monitoringCrds] },
     );
-    // The health wait is an invoke: during a preview it does not run and its output carries no
-    // dependency, so Cilium is also named directly (the preview then shows the real order).
-    const networkReady = args.talos.health(true, [this.cilium]).apply(() => this.cilium);
+    // Talos' full health check (nodes Ready = CNI up) as a resource: it runs when the nodes, versions or
+    // Cilium's chart version or values changed, and CoreDNS/Spegel depend on it like on any resource.
+    const networkReady = args.talos.health({ release: this.cilium, chartVersion: this.cilium.version, values: this.cilium.values });
 
     this.coredns = chartRelease(
       "coredns",

@@ -4,7 +4,7 @@ import { versions } from "../../stacks/versions";
 /**
  * A typed binding to the Pulumiverse Talos provider plugin (`@pulumiverse/talos` is not on the
  * registry this project installs from). Names follow that package (`machine.Secrets`,
- * `cluster.getHealthOutput`, ...) so moving to it is an import change. Every resource and invoke
+ * `cluster.Kubeconfig`, ...) so moving to it is an import change. Every resource and invoke
  * pins the plugin version and download URL, so `pulumi up` installs the plugin itself.
  *
  * `contract` lists every token and property name used here; tests/talos-contract.test.ts checks it
@@ -30,6 +30,12 @@ export interface ResourceContract {
   readonly outputs: readonly string[];
   /** Outputs this binding returns as secrets (additionalSecretOutputs). */
   readonly secretOutputs: readonly string[];
+  /**
+   * Keys of the resource's own `timeouts` input this binding may set. The bridged Talos resources ignore
+   * Pulumi's `customTimeouts` (pulumi-terraform-bridge issue 827: plugin-framework resources), so this
+   * input is the only timeout that takes effect; the keys differ per resource.
+   */
+  readonly timeouts?: readonly string[];
 }
 export interface FunctionContract {
   readonly token: string;
@@ -42,13 +48,16 @@ function keysOf<T>(keys: Record<keyof T, true>): Array<keyof T & string> {
   return Object.keys(keys) as Array<keyof T & string>;
 }
 
+type TimeoutKeys<Args> = Args extends { timeouts?: infer T } ? Record<keyof NonNullable<T>, true> : never;
+
 function resource<Args>(
   token: string,
   inputs: Record<keyof Args, true>,
   outputs: readonly string[],
   secretOutputs: readonly string[],
+  timeouts?: TimeoutKeys<Args>,
 ): ResourceContract {
-  return { token, inputs: keysOf<Args>(inputs), outputs, secretOutputs };
+  return { token, inputs: keysOf<Args>(inputs), outputs, secretOutputs, ...(timeouts ? { timeouts: Object.keys(timeouts) } : {}) };
 }
 
 /** Builds the property bag: declared inputs from args, every output slot left for the engine to fill. */
@@ -123,6 +132,7 @@ const configurationApplyContract = resource<ConfigurationApplyArgs>(
     "clientConfiguration",
   ],
   ["machineConfiguration", "machineConfigurationInput", "clientConfiguration"],
+  { create: true, update: true, delete: true },
 );
 class ConfigurationApply extends pulumi.CustomResource {
   declare readonly node: pulumi.Output<string>;
@@ -144,6 +154,7 @@ const bootstrapContract = resource<BootstrapArgs>(
   { node: true, endpoint: true, clientConfiguration: true, timeouts: true },
   ["node", "endpoint", "clientConfiguration"],
   ["clientConfiguration"],
+  { create: true },
 );
 class Bootstrap extends pulumi.CustomResource {
   declare readonly node: pulumi.Output<string>;
@@ -215,6 +226,7 @@ const kubeconfigContract = resource<KubeconfigArgs>(
   { node: true, endpoint: true, clientConfiguration: true, timeouts: true },
   ["kubeconfigRaw", "kubernetesClientConfiguration", "node", "endpoint", "clientConfiguration"],
   ["kubeconfigRaw", "kubernetesClientConfiguration", "clientConfiguration"],
+  { create: true, update: true },
 );
 class Kubeconfig extends pulumi.CustomResource {
   declare readonly kubeconfigRaw: pulumi.Output<string>;
@@ -224,31 +236,9 @@ class Kubeconfig extends pulumi.CustomResource {
   }
 }
 
-export interface GetHealthArgs {
-  clientConfiguration: ClientConfiguration;
-  controlPlaneNodes: string[];
-  workerNodes?: string[];
-  endpoints: string[];
-  skipKubernetesChecks?: boolean;
-  timeouts?: { read?: string };
-}
-const getHealthContract: FunctionContract = {
-  token: "talos:cluster/getHealth:getHealth",
-  inputs: keysOf<GetHealthArgs>({
-    clientConfiguration: true,
-    controlPlaneNodes: true,
-    workerNodes: true,
-    endpoints: true,
-    skipKubernetesChecks: true,
-    timeouts: true,
-  }),
-  outputs: ["id"],
-};
-export const cluster = {
-  Kubeconfig,
-  getHealthOutput: (args: Inputs<GetHealthArgs>, opts?: pulumi.InvokeOutputOptions) =>
-    invoke<{ id: string }>(getHealthContract, args, opts),
-};
+// Cluster health is no invoke here: an invoke runs on every `pulumi up`, a health wait should run only
+// when something changed (lifecycle/clusterReady.ts, lifecycle/clusterHealth.ts).
+export const cluster = { Kubeconfig };
 
 // ---------------------------------------------------------------- imageFactory
 
@@ -285,6 +275,6 @@ export const imageFactory = {
 /** Everything this binding uses of the provider, for the contract test. */
 export const contract = {
   resources: [secretsContract, configurationApplyContract, bootstrapContract, kubeconfigContract, schematicContract],
-  functions: [getMachineConfigurationContract, getClientConfigurationContract, getHealthContract, getUrlsContract],
+  functions: [getMachineConfigurationContract, getClientConfigurationContract, getUrlsContract],
   plugin,
 } as const;

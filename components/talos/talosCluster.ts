@@ -1,6 +1,11 @@
+import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterConfig } from "../../stacks/load";
 import type { ClusterNode } from "../../stacks/schema";
+import { canonical } from "./lifecycle/canonical";
+import { ClusterHealth } from "./lifecycle/clusterHealth";
+import { ClusterReady } from "./lifecycle/clusterReady";
+import { NodeGate } from "./lifecycle/nodeGate";
 import { configContract, nodePatches, renderPatches, schematicYaml } from "./patches";
 import { client, cluster as talosCluster, imageFactory, machine, type ClientConfiguration } from "./provider";
 
@@ -8,21 +13,44 @@ export interface TalosClusterArgs {
   readonly config: ClusterConfig;
 }
 
-/** Timeouts sized for a first boot: install to disk, reboot, pull images. */
+/**
+ * Timeouts. The Talos resources take them as their own `timeouts` input: the bridged (plugin
+ * framework) resources ignore Pulumi's `customTimeouts` (pulumi-terraform-bridge issue 827), and
+ * without the input the provider's default of 10 minutes applies (terraform-provider-talos v0.11.0,
+ * `state.Timeouts.Create(ctx, 10*time.Minute)` in each Create). Keys per resource as the provider
+ * schema allows them (tests/talos-contract.test.ts).
+ */
 export const talosTimeouts = {
-  apply: { create: "20m", update: "20m", delete: "10m" },
-  bootstrap: { create: "10m" },
+  /** The apply is one ApplyConfiguration RPC, retried until the node answers (a machine still booting into maintenance mode). */
+  apply: { create: "20m", update: "10m", delete: "10m" },
+  /** Bootstrap retries until the first control plane has installed, rebooted and accepts it. */
+  bootstrap: { create: "30m" },
   kubeconfig: { create: "15m", update: "15m" },
-  /** Health waits: nodes up and etcd healthy (before the CNI), then Kubernetes ready (after Cilium). */
-  healthRead: "20m",
+  /** A rolling gate: reboot (if any) and readiness of one node. */
+  gateSeconds: 1200,
+  /** How long a gate watches for a reboot it cannot be sure of (`auto` applies; no boot id from before). */
+  rebootGraceSeconds: 180,
+  /** Every node installed, rebooted and ready (first bring-up: install to disk and reboot, in parallel). */
+  clusterReadySeconds: 1800,
+  /** Talos' full health check after the CNI (its server-side wait). */
+  clusterHealthSeconds: 1200,
 } as const;
 
+/** The CNI as the post-CNI health check sees it: a change of chart version or values makes it check again. */
+export interface CniRelease {
+  readonly release: pulumi.Resource;
+  readonly chartVersion: pulumi.Input<string>;
+  readonly values: pulumi.Input<Record<string, unknown>>;
+}
+
 /**
- * The Talos layer: machine secrets, one machine config per node applied to every node in parallel,
- * etcd bootstrapped once on the first control plane, health awaited, kubeconfig and talosconfig.
+ * The Talos layer: machine secrets, one machine config per node, applied in a rolling chain (control
+ * planes one at a time, workers by batches, each step behind the previous node's NodeGate), etcd
+ * bootstrapped once on the first control plane, every node awaited (ClusterReady), kubeconfig and
+ * talosconfig. On a first bring-up the gates only record, so the chain costs the applies' RPCs.
  */
 export class TalosCluster extends pulumi.ComponentResource {
-  /** Admin kubeconfig; resolves only once the cluster answered the (pre-CNI) health check. Secret. */
+  /** Admin kubeconfig; resolves only once every node is ready (ClusterReady, the pre-CNI wait). Secret. */
   readonly kubeconfig: pulumi.Output<string>;
   readonly talosconfig: pulumi.Output<string>;
   readonly clientConfiguration: pulumi.Output<ClientConfiguration>;
@@ -35,10 +63,16 @@ export class TalosCluster extends pulumi.ComponentResource {
   readonly bootImages: pulumi.Output<Record<string, BootImages>>;
   /** One apply per node, by node name. */
   readonly applies: ReadonlyMap<string, pulumi.Resource>;
+  /** One rolling gate per node, by node name. */
+  readonly gates: ReadonlyMap<string, pulumi.Resource>;
   readonly bootstrap: pulumi.Resource;
+  /** Every node ready (pre-CNI); what the kubeconfig output waits for. */
+  readonly clusterReady: ClusterReady;
 
   private readonly controlPlaneIps: string[];
   private readonly workerIps: string[];
+  /** Node set and versions: a change makes the cluster-wide waits run again. */
+  private readonly clusterShape: Record<string, unknown>;
 
   constructor(name: string, args: TalosClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("talos-gitops:talos:TalosCluster", name, {}, opts);
@@ -78,37 +112,70 @@ export class TalosCluster extends pulumi.ComponentResource {
         ]),
     );
 
-    // Every node is applied independently: none waits for another.
+    // Rolling chain: each apply waits for the gates of the step before (control planes one by one,
+    // then workers by batches of maxUnavailableWorkers). A gate's create only records, so a first
+    // bring-up pays the applies' RPCs here; an update waits at every gate for that node to be back.
     const applies = new Map<string, pulumi.Resource>();
-    for (const node of config.nodes) {
-      const schematicId = schematicIds.get(node.name);
-      const machineConfiguration = machineConfigs.get(node.role);
-      if (!schematicId || !machineConfiguration) throw new Error(`internal: no schematic or machine config for ${node.name}`);
-      applies.set(
-        node.name,
-        new machine.ConfigurationApply(
+    const gates = new Map<string, pulumi.Resource>();
+    let previous: pulumi.Resource[] = [];
+    for (const batch of rolloutSteps(config)) {
+      const batchGates: pulumi.Resource[] = [];
+      for (const node of batch) {
+        const schematicId = schematicIds.get(node.name);
+        const machineConfiguration = machineConfigs.get(node.role);
+        if (!schematicId || !machineConfiguration) throw new Error(`internal: no schematic or machine config for ${node.name}`);
+        const configPatches = schematicId.apply((id) => renderPatches(nodePatches(config, node, id, contract)));
+        const apply = new machine.ConfigurationApply(
           applyName(node),
           {
             node: node.ip,
             endpoint: node.ip,
             clientConfiguration: secrets.clientConfiguration,
             machineConfigurationInput: machineConfiguration,
-            configPatches: schematicId.apply((id) => renderPatches(nodePatches(config, node, id, contract))),
+            configPatches,
             applyMode: "auto",
             // A node leaving the stack is wiped and leaves etcd cleanly.
             onDestroy: { reset: true, graceful: true, reboot: true },
+            timeouts: talosTimeouts.apply,
           },
           {
             ...parent,
-            customTimeouts: talosTimeouts.apply,
+            dependsOn: previous,
             protect: isProtected(config, node),
             // Applies were named by node before: the engine finds those in state under this alias.
             aliases: [{ name: `apply-${node.name}` }],
           },
-        ),
-      );
+        );
+        const gate = new NodeGate(
+          gateName(node),
+          {
+            node: node.ip,
+            clientConfiguration: secrets.clientConfiguration,
+            expectations: { role: node.role, talosVersion: config.talos.version },
+            // What the apply sends, so the gate waits exactly when the apply changed the node.
+            fingerprint: configPatches.apply((patches) =>
+              fingerprintOf({ patches, ...nodeShape(config, node), endpoint: this.endpoint, cluster: config.name }),
+            ),
+            waitOnCreate: false,
+            applyMode: apply.resolvedApplyMode,
+            rebootGraceSeconds: talosTimeouts.rebootGraceSeconds,
+            timeoutSeconds: talosTimeouts.gateSeconds,
+          },
+          { ...parent, dependsOn: [apply] },
+        );
+        applies.set(node.name, apply);
+        gates.set(node.name, gate);
+        batchGates.push(gate);
+      }
+      previous = batchGates;
     }
     this.applies = applies;
+    this.gates = gates;
+    this.clusterShape = {
+      nodes: config.nodes.map((n) => [n.name, n.ip, n.role]),
+      talosVersion: config.talos.version,
+      kubernetesVersion: config.talos.kubernetesVersion,
+    };
 
     const first = config.nodes[0];
     const firstApply = first && applies.get(first.name);
@@ -116,19 +183,31 @@ export class TalosCluster extends pulumi.ComponentResource {
     // etcd is bootstrapped exactly once, on the first control plane, as soon as that node is configured.
     this.bootstrap = new machine.Bootstrap(
       "bootstrap",
-      { node: first.ip, endpoint: first.ip, clientConfiguration: secrets.clientConfiguration },
-      { ...parent, dependsOn: [firstApply], customTimeouts: talosTimeouts.bootstrap },
+      { node: first.ip, endpoint: first.ip, clientConfiguration: secrets.clientConfiguration, timeouts: talosTimeouts.bootstrap },
+      { ...parent, dependsOn: [firstApply] },
     );
 
     const kubeconfig = new talosCluster.Kubeconfig(
       "kubeconfig",
-      { node: first.ip, endpoint: first.ip, clientConfiguration: secrets.clientConfiguration },
-      { ...parent, dependsOn: [this.bootstrap], customTimeouts: talosTimeouts.kubeconfig },
+      { node: first.ip, endpoint: first.ip, clientConfiguration: secrets.clientConfiguration, timeouts: talosTimeouts.kubeconfig },
+      { ...parent, dependsOn: [this.bootstrap] },
     );
 
-    // Without a CNI the nodes stay NotReady, so the first wait skips the Kubernetes checks.
-    const bootHealth = this.health(false, [this.bootstrap, ...applies.values()]);
-    this.kubeconfig = pulumi.secret(pulumi.all([kubeconfig.kubeconfigRaw, bootHealth]).apply(([raw]) => raw));
+    // Without a CNI the nodes stay NotReady and Talos' health check (always with Kubernetes checks)
+    // cannot pass: before Cilium, every node ready by the gates' rules is the wait. After the bootstrap
+    // and every gate, so it never expects a node removed this run or one not yet applied.
+    this.clusterReady = new ClusterReady(
+      "cluster-ready",
+      {
+        nodes: config.nodes.map((n) => ({ ip: n.ip, role: n.role })),
+        talosVersion: config.talos.version,
+        clientConfiguration: secrets.clientConfiguration,
+        fingerprint: fingerprintOf(this.clusterShape),
+        timeoutSeconds: talosTimeouts.clusterReadySeconds,
+      },
+      { ...parent, dependsOn: [this.bootstrap, ...gates.values()] },
+    );
+    this.kubeconfig = pulumi.secret(pulumi.all([kubeconfig.kubeconfigRaw, this.clusterReady.id]).apply(([raw]) => raw));
     this.talosconfig = pulumi.secret(
       client.getConfigurationOutput(
         {
@@ -144,21 +223,24 @@ export class TalosCluster extends pulumi.ComponentResource {
   }
 
   /**
-   * Waits until Talos reports the cluster healthy. Before a CNI runs, call with
-   * `kubernetesChecks: false`; after Cilium is up, with `true` and Cilium in `dependsOn`.
+   * Talos' full health check (Kubernetes included) once the CNI runs: a resource that checks on
+   * create and when the node set, the versions or the CNI (chart version, values) change. Resources
+   * that need a healthy cluster depend on it.
    */
-  health(kubernetesChecks: boolean, dependsOn: pulumi.Input<pulumi.Resource>[]): pulumi.Output<string> {
-    return talosCluster.getHealthOutput(
+  health(cni: CniRelease): ClusterHealth {
+    return new ClusterHealth(
+      "cluster-health",
       {
-        clientConfiguration: this.clientConfiguration,
         controlPlaneNodes: this.controlPlaneIps,
         workerNodes: this.workerIps,
-        endpoints: this.controlPlaneIps,
-        skipKubernetesChecks: !kubernetesChecks,
-        timeouts: { read: talosTimeouts.healthRead },
+        clientConfiguration: this.clientConfiguration,
+        fingerprint: pulumi
+          .all([cni.chartVersion, cni.values])
+          .apply(([chartVersion, values]) => fingerprintOf({ ...this.clusterShape, cni: { chartVersion, values: fingerprintOf(values) } })),
+        timeoutSeconds: talosTimeouts.clusterHealthSeconds,
       },
-      { parent: this, dependsOn },
-    ).id;
+      { parent: this, dependsOn: [cni.release, this.clusterReady] },
+    );
   }
 
   /** The stack's schematic as "schematic", a node's own one as "schematic-<node>"; ids by node name. */
@@ -227,6 +309,38 @@ function bootImageUrls(
  */
 export function applyName(node: Pick<ClusterNode, "ip">): string {
   return `apply-${node.ip}`;
+}
+
+/** A node's gate, named by address like its apply. */
+export function gateName(node: Pick<ClusterNode, "ip">): string {
+  return `gate-${node.ip}`;
+}
+
+/**
+ * The rolling order: each control plane alone, in config order, then the workers in batches of
+ * `talos.rollout.maxUnavailableWorkers`, in config order.
+ */
+export function rolloutSteps(config: ClusterConfig): ClusterNode[][] {
+  const steps: ClusterNode[][] = config.nodes.filter((n) => n.role === "controlplane").map((n) => [n]);
+  const workers = config.nodes.filter((n) => n.role === "worker");
+  const size = config.talos.rollout.maxUnavailableWorkers;
+  for (let i = 0; i < workers.length; i += size) steps.push(workers.slice(i, i + size));
+  return steps;
+}
+
+/** What a node's wait depends on besides its patches. */
+function nodeShape(config: ClusterConfig, node: ClusterNode): Record<string, unknown> {
+  return {
+    name: node.name,
+    ip: node.ip,
+    role: node.role,
+    talosVersion: config.talos.version,
+    kubernetesVersion: config.talos.kubernetesVersion,
+  };
+}
+
+export function fingerprintOf(value: unknown): string {
+  return `sha256:${createHash("sha256").update(canonical(value)).digest("hex")}`;
 }
 
 /** Removing a control plane costs etcd a member: refused (protected) unless the stack allows it. */

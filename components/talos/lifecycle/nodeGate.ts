@@ -15,16 +15,32 @@ export interface NodeGateArgs {
   /** Changing it makes the gate wait again; an unchanged fingerprint is a no-op (no API calls). */
   fingerprint: pulumi.Input<string>;
   timeoutSeconds?: pulumi.Input<number>;
+  /**
+   * Whether create waits for the node (default true). Rolling gates pass false: on create (a bare
+   * machine, a first bring-up, a node new to the stack) they record and return at once; an update (the
+   * fingerprint changed) always waits.
+   */
+  waitOnCreate?: pulumi.Input<boolean>;
+  /** The resolved apply mode of the node's ConfigurationApply: on update, whether to wait for a reboot first. */
+  applyMode?: pulumi.Input<string>;
+  /** How long an update watches for a reboot it cannot be sure of (`auto`, or no boot id from before); default 180. */
+  rebootGraceSeconds?: pulumi.Input<number>;
+  pollSeconds?: pulumi.Input<number>;
 }
 
 /**
  * Holds the graph until one Talos node answers on the expected version with its services healthy
  * (and, on control planes, its etcd member healthy in the member list): resources that depend on
- * it wait for the node. It waits on create, and on update when the fingerprint or expectations change.
+ * it wait for the node. It waits on create (unless `waitOnCreate: false`), and on update when the
+ * fingerprint or expectations change; an update after a rebooting apply first waits for the reboot
+ * (a new kernel boot id).
  */
 export class NodeGate extends pulumi.dynamic.Resource {
-  declare readonly observedVersion: pulumi.Output<string>;
+  /** Absent until the gate has waited once. */
+  declare readonly observedVersion: pulumi.Output<string | undefined>;
   declare readonly fingerprint: pulumi.Output<string>;
+  declare readonly bootId: pulumi.Output<string | undefined>;
+  declare readonly lastWait: pulumi.Output<string>;
 
   constructor(name: string, args: NodeGateArgs, opts?: pulumi.CustomResourceOptions) {
     super(
@@ -39,7 +55,13 @@ export class NodeGate extends pulumi.dynamic.Resource {
         expectations: args.expectations,
         fingerprint: args.fingerprint,
         timeoutSeconds: args.timeoutSeconds ?? 1200,
+        waitOnCreate: args.waitOnCreate ?? true,
+        applyMode: args.applyMode,
+        rebootGraceSeconds: args.rebootGraceSeconds ?? 180,
+        pollSeconds: args.pollSeconds ?? 5,
         observedVersion: undefined,
+        bootId: undefined,
+        lastWait: undefined,
       },
       opts,
       "talos",

@@ -1,8 +1,11 @@
 import type * as dynamic from "@pulumi/pulumi/dynamic";
-import { createMachineClient } from "../machineApi/client";
+import { systemClock, type Clock } from "../machineApi/clock";
+import { createMachineClient, type MachineClient } from "../machineApi/client";
 import type { ClientConfiguration } from "../machineApi/credentials";
 import { defaultServices, type NodeRole } from "../machineApi/readiness";
-import { waitUntilReady } from "../machineApi/wait";
+import { isTransient } from "../machineApi/retry";
+import { waitForReboot, waitUntilReady } from "../machineApi/wait";
+import { changedAmong, definedOnly } from "./canonical";
 
 /**
  * The NodeGate's provider. The engine runs it in a separate process from text that
@@ -31,11 +34,23 @@ export interface GateInputs {
   /** Whatever should make the gate wait again: a hash of the node's config, the target version, ... */
   fingerprint: string;
   timeoutSeconds: number;
+  /**
+   * Whether create waits for the node (default true). A rolling gate passes false: on a bare machine
+   * the first bring-up is waited for elsewhere (bootstrap, ClusterReady), so create only records.
+   */
+  waitOnCreate?: boolean;
+  /** The resolved apply mode of the node's ConfigurationApply (`reboot`, `auto`, `no_reboot`, `staged`); see `rebootExpectation`. */
+  applyMode?: string;
+  /** How long an update watches for a reboot it cannot be sure of (see `watchForReboot`). */
+  rebootGraceSeconds?: number;
+  /** Pause between polls. */
+  pollSeconds?: number;
 }
 
 /**
- * Outputs: every input `diff` compares (the engine hands `diff` the OLD OUTPUTS, not the old inputs),
- * and never the client configuration, so the key stays out of the outputs in state.
+ * Outputs: every input `diff` compares (the engine hands `diff` and `update` the OLD OUTPUTS, not the
+ * old inputs: pulumi sdk/go/common/resource/plugin/provider_plugin.go v3.248.0, Diff and Update marshal
+ * `req.OldOutputs` as `olds`), and never the client configuration, so the key stays out of state outputs.
  */
 export interface GateOutputs {
   node: string;
@@ -44,53 +59,166 @@ export interface GateOutputs {
   expectations: GateExpectations;
   fingerprint: string;
   timeoutSeconds: number;
-  /** The version the node answered with when it passed. */
-  observedVersion: string;
+  waitOnCreate?: boolean;
+  applyMode?: string;
+  rebootGraceSeconds?: number;
+  pollSeconds?: number;
+  /** The version the node answered with when it passed; absent when the gate did not wait. */
+  observedVersion?: string;
+  /** The node's kernel boot id when the gate last saw it ready: the next update's "before" for a reboot. */
+  bootId?: string;
+  /** What the last create/update did: `recorded` (no wait), `ready`, `rebooted`, `went down`, `no reboot seen`. */
+  lastWait: string;
 }
 
-/** The inputs whose change means "wait for this node again". Timeout and credentials are not among them. */
+/** The inputs whose change means "wait for this node again". Timeouts, apply mode and credentials are not among them. */
 const gatedKeys = ["node", "endpoint", "port", "expectations", "fingerprint"] as const;
 
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    return `{${entries
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
-}
-
 export function changedKeys(olds: Partial<GateOutputs>, news: GateInputs): string[] {
-  return gatedKeys.filter((key) => canonical(olds[key]) !== canonical(news[key]));
+  return changedAmong(gatedKeys, olds, news);
 }
 
-async function runGate(inputs: GateInputs): Promise<GateOutputs> {
-  const client = createMachineClient({
+export type RebootExpectation = "yes" | "maybe" | "no";
+
+/**
+ * What the node's apply says about a reboot. pulumi-talos 0.8.1 bridges terraform-provider-talos
+ * v0.11.0 (pulumi-talos provider/go.mod); there `resolved_apply_mode` equals `apply_mode` unless that is
+ * `staged_if_needing_reboot` (pkg/talos/talos_machine_configuration_apply_resource.go,
+ * handleRebootPrevention), and Create/Update send ApplyConfiguration and drop its reply, whose mode
+ * says whether AUTO rebooted. So `reboot` means a reboot follows, `auto` only that one may (Talos
+ * decides per change), `no_reboot`/`staged`/`try` that none does. Without a mode (a gate not fed by an
+ * apply) no reboot is expected.
+ */
+export function rebootExpectation(applyMode: string | undefined): RebootExpectation {
+  if (applyMode === undefined || applyMode === "") return "no";
+  if (applyMode === "reboot") return "yes";
+  if (applyMode === "no_reboot" || applyMode === "staged" || applyMode === "try") return "no";
+  return "maybe";
+}
+
+export interface RebootWatch {
+  /** The boot the node must have left before it counts as ready; absent when no reboot was seen or none could be told apart. */
+  previousBootId?: string;
+  outcome: "rebooted" | "went down" | "no reboot seen";
+}
+
+interface WatchOptions {
+  graceMs: number;
+  timeoutMs: number;
+  intervalMs: number;
+  clock: Clock;
+}
+
+/**
+ * Waits for the reboot an apply set off, or for a grace period to pass without one.
+ *
+ * - A certain reboot with the boot id from before (the gate's last output): waits for a new boot id
+ *   (`waitForReboot`, the full timeout).
+ * - Otherwise (an `auto` apply, or the first update after a create that did not wait, so no boot id
+ *   from before): reads the boot id now, then watches up to the grace period for the node to go down or
+ *   its boot id to change. Limitation: a reboot that starts after the grace period (a long drain) goes
+ *   unseen, and the node is judged on its old boot; one that already finished before the first read is
+ *   taken for "no reboot" (harmless: the node is up on its new boot).
+ */
+export async function watchForReboot(
+  client: MachineClient,
+  oldBootId: string | undefined,
+  expectation: Exclude<RebootExpectation, "no">,
+  options: WatchOptions,
+): Promise<RebootWatch> {
+  const { clock } = options;
+  if (expectation === "yes" && oldBootId !== undefined) {
+    await waitForReboot(client, oldBootId, { timeoutMs: options.timeoutMs, intervalMs: options.intervalMs, clock });
+    return { previousBootId: oldBootId, outcome: "rebooted" };
+  }
+  let baseline = oldBootId;
+  const start = clock.now();
+  for (;;) {
+    try {
+      const bootId = await client.bootId({ retryForMs: 0 });
+      if (baseline === undefined) baseline = bootId;
+      else if (bootId !== baseline) return { previousBootId: baseline, outcome: "rebooted" };
+    } catch (error) {
+      if (!isTransient(error)) throw error;
+      // Down: readiness then requires a new boot (or, with no boot id known, just that it answers again).
+      return { previousBootId: baseline, outcome: "went down" };
+    }
+    const elapsed = clock.now() - start;
+    if (elapsed >= options.graceMs) return { outcome: "no reboot seen" };
+    await clock.sleep(Math.min(options.intervalMs, options.graceMs - elapsed));
+  }
+}
+
+function clientFor(inputs: GateInputs): MachineClient {
+  return createMachineClient({
     endpoint: inputs.endpoint,
     node: inputs.node,
     port: inputs.port,
     clientConfiguration: inputs.clientConfiguration,
   });
+}
+
+function outputsFor(inputs: GateInputs, seen: { observedVersion?: string; bootId?: string; lastWait: string }): GateOutputs {
+  const { node, endpoint, port, expectations, fingerprint, timeoutSeconds, waitOnCreate, applyMode, rebootGraceSeconds, pollSeconds } =
+    inputs;
+  return definedOnly({
+    node,
+    endpoint,
+    port,
+    expectations,
+    fingerprint,
+    timeoutSeconds,
+    waitOnCreate,
+    applyMode,
+    rebootGraceSeconds,
+    pollSeconds,
+    ...seen,
+  });
+}
+
+async function readBootId(client: MachineClient): Promise<string | undefined> {
   try {
+    return await client.bootId({ retryForMs: 0 });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits as the inputs say; `oldBootId` is the node's boot before this change, when a previous run saw it. */
+async function runGate(
+  inputs: GateInputs,
+  oldBootId: string | undefined,
+  watchReboot: boolean,
+  clock: Clock = systemClock,
+): Promise<GateOutputs> {
+  const client = clientFor(inputs);
+  try {
+    const start = clock.now();
+    const timeoutMs = inputs.timeoutSeconds * 1000;
+    const intervalMs = (inputs.pollSeconds ?? 5) * 1000;
+    const expectation = watchReboot ? rebootExpectation(inputs.applyMode) : "no";
+    const watch: RebootWatch =
+      expectation === "no"
+        ? { outcome: "no reboot seen" }
+        : await watchForReboot(client, oldBootId, expectation, {
+            graceMs: (inputs.rebootGraceSeconds ?? 180) * 1000,
+            timeoutMs,
+            intervalMs: Math.min(intervalMs, 2000),
+            clock,
+          });
     const { role, talosVersion } = inputs.expectations;
     const services = inputs.expectations.services ?? defaultServices(role);
     const ready = await waitUntilReady(
       client,
-      { node: inputs.node, role, talosVersion, services },
-      { timeoutMs: inputs.timeoutSeconds * 1000, intervalMs: 5000 },
+      { node: inputs.node, role, talosVersion, services, previousBootId: watch.previousBootId },
+      { timeoutMs: Math.max(0, timeoutMs - (clock.now() - start)), intervalMs, clock },
     );
-    return {
-      node: inputs.node,
-      endpoint: inputs.endpoint,
-      port: inputs.port,
-      expectations: inputs.expectations,
-      fingerprint: inputs.fingerprint,
-      timeoutSeconds: inputs.timeoutSeconds,
+    const bootId = ready.bootId ?? (await readBootId(client));
+    return outputsFor(inputs, {
       observedVersion: ready.version.tag,
-    };
+      bootId,
+      lastWait: expectation === "no" ? "ready" : watch.outcome,
+    });
   } finally {
     client.close();
   }
@@ -103,11 +231,13 @@ export const nodeGateProvider: dynamic.ResourceProvider<GateInputs, GateOutputs>
     return { changes: changed.length > 0, replaces: [] };
   },
   async create(inputs) {
-    const outs = await runGate(inputs);
-    return { id: `nodegate-${inputs.node}`, outs };
+    const id = `nodegate-${inputs.node}`;
+    // Bring-up (bare machine, or a node new to the stack): nothing to wait for here; record only.
+    if (inputs.waitOnCreate === false) return { id, outs: outputsFor(inputs, { lastWait: "recorded" }) };
+    return { id, outs: await runGate(inputs, undefined, false) };
   },
-  async update(_id, _olds, news) {
-    return { outs: await runGate(news) };
+  async update(_id, olds, news) {
+    return { outs: await runGate(news, olds.bootId, true) };
   },
   async delete() {
     // Nothing on the node belongs to the gate.

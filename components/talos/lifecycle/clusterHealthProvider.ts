@@ -1,0 +1,91 @@
+import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { createMachineClient } from "../machineApi/client";
+import type { ClientConfiguration } from "../machineApi/credentials";
+import { isTransient } from "../machineApi/retry";
+import { changedAmong, definedOnly } from "./canonical";
+
+/**
+ * ClusterHealth's provider: Talos' own full cluster health check (ClusterService/HealthCheck, the
+ * check `talosctl health` runs, Kubernetes included) against the stack's control planes and workers.
+ * Serialized like the NodeGate's provider (see nodeGateProvider.ts): plain functions only.
+ */
+
+export interface ClusterHealthInputs {
+  /** Control-plane IPs to ask, in order; the next one is tried when one is unreachable. */
+  endpoints: string[];
+  port: number;
+  controlPlaneNodes: string[];
+  workerNodes: string[];
+  clientConfiguration: ClientConfiguration;
+  /** Whatever should make it check again: node set, versions, the CNI's chart version and values. */
+  fingerprint: string;
+  /** The server-side wait of the check. */
+  timeoutSeconds: number;
+  /** How long one endpoint is retried while unreachable before the next is asked (default 30). */
+  endpointRetrySeconds?: number;
+}
+
+export interface ClusterHealthOutputs {
+  endpoints: string[];
+  port: number;
+  controlPlaneNodes: string[];
+  workerNodes: string[];
+  fingerprint: string;
+  timeoutSeconds: number;
+  endpointRetrySeconds?: number;
+  /** The last progress line of the check that passed. */
+  lastMessage: string;
+}
+
+const gatedKeys = ["controlPlaneNodes", "workerNodes", "fingerprint"] as const;
+
+export function clusterHealthChanges(olds: Partial<ClusterHealthOutputs>, news: ClusterHealthInputs): string[] {
+  return changedAmong(gatedKeys, olds, news);
+}
+
+/** One endpoint at a time: an unreachable one (UNAVAILABLE/DEADLINE_EXCEEDED after a short retry) hands over to the next. */
+async function check(inputs: ClusterHealthInputs): Promise<ClusterHealthOutputs> {
+  if (inputs.endpoints.length === 0) throw new Error("cluster health: no endpoint to ask");
+  let lastError: unknown;
+  for (const endpoint of inputs.endpoints) {
+    const client = createMachineClient({ endpoint, port: inputs.port, clientConfiguration: inputs.clientConfiguration });
+    try {
+      const messages = await client.healthCheck(
+        { waitTimeoutSeconds: inputs.timeoutSeconds, controlPlaneNodes: inputs.controlPlaneNodes, workerNodes: inputs.workerNodes },
+        { retryForMs: (inputs.endpointRetrySeconds ?? 30) * 1000 },
+      );
+      const { endpoints, port, controlPlaneNodes, workerNodes, fingerprint, timeoutSeconds, endpointRetrySeconds } = inputs;
+      return definedOnly({
+        endpoints,
+        port,
+        controlPlaneNodes,
+        workerNodes,
+        fingerprint,
+        timeoutSeconds,
+        endpointRetrySeconds,
+        lastMessage: messages[messages.length - 1] ?? "",
+      });
+    } catch (error) {
+      if (!isTransient(error)) throw error;
+      lastError = error;
+    } finally {
+      client.close();
+    }
+  }
+  throw lastError instanceof Error ? lastError : new Error(String(lastError));
+}
+
+export const clusterHealthProvider: dynamic.ResourceProvider<ClusterHealthInputs, ClusterHealthOutputs> = {
+  async diff(_id, olds, news) {
+    return { changes: clusterHealthChanges(olds, news).length > 0, replaces: [] };
+  },
+  async create(inputs) {
+    return { id: "cluster-health", outs: await check(inputs) };
+  },
+  async update(_id, _olds, news) {
+    return { outs: await check(news) };
+  },
+  async delete() {
+    // Nothing to undo: it only checked.
+  },
+};
