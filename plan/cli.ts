@@ -3,7 +3,8 @@ import { StackConfigError, type ConfigIssue } from "../stacks/errors";
 import { crossStackIssues } from "../stacks/crossStack";
 import type { ClusterConfig } from "../stacks/load";
 import { clusterFromStackFile, listStacks, readStackFile } from "../stacks/stackFile";
-import { record } from "./harness";
+import { meshIssues, meshText, meshView } from "../stacks/mesh";
+import { offlineOrganization, record, stackOutputsOf, type StackOutputs } from "./harness";
 import { clusterFacts, runPolicyPack } from "./policy";
 import { planJson, planMermaid, planText, type PolicyReport } from "./render";
 
@@ -30,10 +31,20 @@ export async function main(argv: readonly string[], where: { projectDir?: string
     process.stderr.write(`plan: there is no Pulumi.${stack}.yaml; the stacks are: ${known.join(", ") || "(none)"}\n`);
     return 1;
   }
-  const recording = await record({ stack, preview, ...where });
   const file = `Pulumi.${stack}.yaml`;
-  // Every valid stack file, read once: for the ClusterMesh collisions and this stack's policy facts.
-  const stacks = recording.error ? [] : validStacks(projectDir);
+  // Every valid stack file, read once: for the ClusterMesh rules and collisions and this stack's policy facts.
+  const valid = validStacks(projectDir);
+  const self = valid.find((s) => s.file === file);
+  // A ClusterMesh member reads the shared CA from the owner stack: record the owner first, so the
+  // StackReference resolves to its offline outputs (secret ones stay secret).
+  const mesh = self ? meshOrUndefined(self, valid) : undefined;
+  const stackReferences: Record<string, StackOutputs> = {};
+  if (mesh?.ca.kind === "stackReference") {
+    const owner = await record({ stack: mesh.ca.ownerStack, preview, ...where });
+    if (!owner.error) stackReferences[`${offlineOrganization}/${owner.project}/${mesh.ca.ownerStack}`] = stackOutputsOf(owner);
+  }
+  const recording = await record({ stack, preview, stackReferences, ...where });
+  const stacks = recording.error ? [] : valid;
   const crossStack = crossStackIssues(stacks).filter((i) => i.file === file || i.message.endsWith(`(${file})`));
   if (recording.error || crossStack.length > 0) {
     const errors: ConfigIssue[] = !recording.error
@@ -50,7 +61,7 @@ export async function main(argv: readonly string[], where: { projectDir?: string
   const policy: PolicyReport = await runPolicyPack(recording, clusterFacts(cluster));
   if (graph === "mermaid") process.stdout.write(planMermaid(recording));
   else if (json) process.stdout.write(JSON.stringify(planJson(recording, policy), null, 2) + "\n");
-  else process.stdout.write(planText(recording, policy));
+  else process.stdout.write(planText(recording, policy) + meshText(mesh, cluster.cilium.clustermeshIp).join("\n"));
   return policy.violations.some((v) => v.level === "mandatory") ? 1 : 0;
 }
 
@@ -63,6 +74,16 @@ function validStacks(projectDir: string): Array<{ file: string; cluster: Cluster
       return [];
     }
   });
+}
+
+/** This stack's mesh when the project's mesh settings hold together; the recording reports them otherwise. */
+function meshOrUndefined(self: { file: string; cluster: ClusterConfig }, stacks: Array<{ file: string; cluster: ClusterConfig }>) {
+  try {
+    const mine = meshIssues(stacks).filter((i) => i.file === self.file || i.message.endsWith(`(${self.file})`));
+    return mine.length === 0 ? meshView(self, stacks) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 if (require.main === module) {
