@@ -235,7 +235,8 @@ export function meshText(view: MeshView | undefined, clustermeshIp: string): str
   if (!view) return [];
   const ca =
     view.ca.kind === "owner"
-      ? `owned here: tls PrivateKey + SelfSignedCert clustermesh-ca (generation ${view.ca.generation}, protected), exported as clustermeshCaCert/clustermeshCaKey`
+      ? `owned here: tls PrivateKey clustermesh-ca-key-g${view.ca.generation} + SelfSignedCert clustermesh-ca-g${view.ca.generation} (protected), ` +
+        "exported as clustermeshCaCert and clustermeshCaKey (secret)"
       : `StackReference to ${view.ca.ownerStack} (cluster ${view.ca.ownerCluster}, generation ${view.ca.generation}): outputs clustermeshCaCert, clustermeshCaKey (secret)`;
   return [
     "== ClusterMesh",
