@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "./components/cluster";
 import { createOnePasswordClient, type OnePasswordClientFactory } from "./components/secrets/onePassword";
 import { resolveCredentials } from "./components/secrets/resolver";
+import { loadMesh } from "./stacks/crossStack";
 import { loadClusterConfig } from "./stacks/pulumiConfig";
 
 /** Services the program reaches outside Pulumi; the harness and tests inject their own. */
@@ -20,12 +21,14 @@ export function productionDeps(): ProgramDeps {
  */
 export async function deployStack(deps: ProgramDeps = productionDeps()): Promise<Record<string, unknown>> {
   const config = loadClusterConfig();
+  // The mesh peers' settings come from their own stack files in the project folder.
+  const mesh = loadMesh({ file: `Pulumi.${pulumi.getStack()}.yaml`, cluster: config }, pulumi.runtime.getRootDirectory());
   const credentials = await resolveCredentials(config, {
     file: `Pulumi.${pulumi.getStack()}.yaml`,
     config: new pulumi.Config(),
     env: deps.env,
     createClient: deps.createOnePasswordClient,
   });
-  const cluster = new Cluster(config.name, { config, credentials });
+  const cluster = new Cluster(config.name, { config, credentials, mesh });
   return cluster.stackOutputs();
 }

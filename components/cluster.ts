@@ -1,8 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterConfig } from "../stacks/load";
+import type { MeshView } from "../stacks/mesh";
 import { ClusterBootstrap } from "./bootstrap/clusterBootstrap";
 import { CloudflareEdge } from "./cloudflare/cloudflareEdge";
+import { ClusterMesh } from "./clustermesh/clusterMesh";
 import { FluxHandover } from "./flux/fluxHandover";
 import type { Credentials } from "./secrets/resolver";
 import { OnePasswordWriteBack } from "./secrets/writeBack";
@@ -11,12 +13,15 @@ import { TalosCluster } from "./talos/talosCluster";
 export interface ClusterArgs {
   readonly config: ClusterConfig;
   readonly credentials: Credentials;
+  /** The stack's ClusterMesh (stacks/mesh.ts loadMesh), when it is a member of one. */
+  readonly mesh?: MeshView;
 }
 
 /** One Kubernetes cluster: Talos → bootstrap → Flux → Cloudflare, each a child component. */
 export class Cluster extends pulumi.ComponentResource {
   readonly clusterName: string;
   readonly talos: TalosCluster;
+  readonly mesh?: ClusterMesh;
 
   constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("talos-gitops:index:Cluster", name, {}, opts);
@@ -33,9 +38,17 @@ export class Cluster extends pulumi.ComponentResource {
     const edge =
       config.cloudflare &&
       new CloudflareEdge(config.name, { config, settings: config.cloudflare, credentials, kubernetes: provider }, { parent: this });
+    this.mesh = args.mesh && new ClusterMesh(config.name, { mesh: args.mesh, provider }, { parent: this });
     const bootstrap = new ClusterBootstrap(
       config.name,
-      { config, credentials, talos: this.talos, provider, dnsChallengeToken: edge?.dnsChallengeToken },
+      {
+        config,
+        credentials,
+        talos: this.talos,
+        provider,
+        dnsChallengeToken: edge?.dnsChallengeToken,
+        mesh: args.mesh && this.mesh && { view: args.mesh, caSecret: this.mesh.caSecret },
+      },
       { parent: this },
     );
     const fluxNamespace = bootstrap.namespaces.get("flux-system");
@@ -71,6 +84,8 @@ export class Cluster extends pulumi.ComponentResource {
       bootImages: this.talos.bootImages,
       kubeconfig: this.talos.kubeconfig,
       talosconfig: this.talos.talosconfig,
+      // The CA owner's certificate and (secret) key, for the other members' StackReference.
+      ...(this.mesh?.outputs ?? {}),
     };
   }
 }

@@ -8,7 +8,8 @@ import { baselineOfPlan, emptyBaseline, type Baseline } from "./baseline";
 import { diffRun, RunFailed } from "./diff";
 import { diffText } from "./diffRender";
 import { planAtRef } from "./gitBase";
-import { record, type Recording } from "./harness";
+import { meshIssues, meshText, meshView } from "../stacks/mesh";
+import { offlineOrganization, record, stackOutputsOf, type Recording, type StackOutputs } from "./harness";
 import { clusterFacts, runPolicyPack } from "./policy";
 import { planJson, planMermaid, planText, type PolicyReport } from "./render";
 
@@ -42,11 +43,26 @@ export async function main(argv: readonly string[], where: { projectDir?: string
     return 1;
   }
   const file = `Pulumi.${stack}.yaml`;
+  // Every valid stack file, read once: for the ClusterMesh rules and collisions and this stack's policy facts.
+  const valid = validStacks(projectDir);
+  const self = valid.find((s) => s.file === file);
+  // A ClusterMesh member reads the shared CA from the owner stack: record the owner first, so the
+  // StackReference resolves to its offline outputs (secret ones stay secret).
+  const mesh = self ? meshOrUndefined(self, valid) : undefined;
+  const stackReferences: Record<string, StackOutputs> = {};
+  if (mesh?.ca.kind === "stackReference") {
+    const owner = await record({ stack: mesh.ca.ownerStack, preview, ...where });
+    if (!owner.error) stackReferences[`${offlineOrganization}/${owner.project}/${mesh.ca.ownerStack}`] = stackOutputsOf(owner);
+  }
   if (diffBase !== undefined)
-    return diffMain(stack, diffBase, { json, failOnWarning: argv.includes("--fail-on-warning") }, { ...where, projectDir });
-  const recording = await record({ stack, preview, ...where });
-  // Every valid stack file, read once: for the ClusterMesh collisions and this stack's policy facts.
-  const stacks = recording.error ? [] : validStacks(projectDir);
+    return diffMain(
+      stack,
+      diffBase,
+      { json, failOnWarning: argv.includes("--fail-on-warning") },
+      { ...where, projectDir, stackReferences },
+    );
+  const recording = await record({ stack, preview, stackReferences, ...where });
+  const stacks = recording.error ? [] : valid;
   const crossStack = crossStackIssues(stacks).filter((i) => i.file === file || i.message.endsWith(`(${file})`));
   if (recording.error || crossStack.length > 0) {
     writeIssues(recording.error ? runIssues(recording, file) : crossStack, json);
@@ -57,7 +73,7 @@ export async function main(argv: readonly string[], where: { projectDir?: string
   const policy: PolicyReport = await runPolicyPack(recording, clusterFacts(cluster));
   if (graph === "mermaid") process.stdout.write(planMermaid(recording));
   else if (json) process.stdout.write(JSON.stringify(planJson(recording, policy), null, 2) + "\n");
-  else process.stdout.write(planText(recording, policy));
+  else process.stdout.write(planText(recording, policy) + meshText(mesh, cluster.cilium.clustermeshIp).join("\n"));
   return policy.violations.some((v) => v.level === "mandatory") ? 1 : 0;
 }
 
@@ -77,7 +93,7 @@ async function diffMain(
   stack: string,
   base: string,
   options: { json: boolean; failOnWarning: boolean },
-  where: { projectDir: string; entry?: string },
+  where: { projectDir: string; entry?: string; stackReferences?: Record<string, StackOutputs> },
 ): Promise<number> {
   let baseline: Baseline;
   if (fs.existsSync(base)) {
@@ -107,6 +123,16 @@ function validStacks(projectDir: string): Array<{ file: string; cluster: Cluster
       return [];
     }
   });
+}
+
+/** This stack's mesh when the project's mesh settings hold together; the recording reports them otherwise. */
+function meshOrUndefined(self: { file: string; cluster: ClusterConfig }, stacks: Array<{ file: string; cluster: ClusterConfig }>) {
+  try {
+    const mine = meshIssues(stacks).filter((i) => i.file === self.file || i.message.endsWith(`(${self.file})`));
+    return mine.length === 0 ? meshView(self, stacks) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 if (require.main === module) {

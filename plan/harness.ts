@@ -7,7 +7,7 @@ import { digest, secretDigests } from "./digest";
 import { offlineOutputs } from "./dynamicProvider";
 import { containsSecure, isSecure, readStackFile } from "../stacks/stackFile";
 import { offlineDeps } from "./offline";
-import { invokeModels, resourceModels } from "./providerModel";
+import { invokeModels, resourceModels, stackReferenceModel } from "./providerModel";
 import { renew, renewedId, type Renewal } from "./renewal";
 import { decode, isSecretWire, SECRET_MASK, wrapSecret, type Json } from "./wire";
 
@@ -103,6 +103,29 @@ export interface RecordOptions {
   readonly existing?: ReadonlySet<string>;
   /** Values this run changes upstream (plan/renewal.ts), so they show as new wherever they flow. */
   readonly renewal?: Renewal;
+  /**
+   * Outputs of other stacks, by fully qualified name (`organization/<project>/<stack>`), answering the
+   * program's `pulumi.StackReference` reads as the engine's builtin provider does; a reference not
+   * given here reads plan/providerModel.ts's `stackReferenceModel` (known after apply). `stackOutputsOf`
+   * turns a recording into one.
+   */
+  readonly stackReferences?: Readonly<Record<string, StackOutputs>>;
+}
+
+/** A stack's outputs as a StackReference sees them: plain values, and which top-level outputs are secret. */
+export interface StackOutputs {
+  readonly outputs: Readonly<Record<string, Json>>;
+  readonly secretOutputNames: readonly string[];
+}
+
+/** The organization offline runs use: a self-managed backend's (`organization/<project>/<stack>`). */
+export const offlineOrganization = "organization";
+
+/** What another stack's StackReference to this recording reads. */
+export function stackOutputsOf(recording: Recording): StackOutputs {
+  const outputs = (recording.plainOutputs() ?? {}) as Record<string, Json>;
+  const secret = new Set(recording.outputSecretPaths.map((p) => p.split(/[.[]/)[0] ?? p));
+  return { outputs, secretOutputNames: Object.keys(outputs).filter((k) => secret.has(k) || secret.has("")) };
 }
 
 const repoRoot = path.resolve(__dirname, "..");
@@ -126,10 +149,10 @@ export async function record(options: RecordOptions): Promise<Recording> {
     if (typeof value !== "string") secretKeys.push(`${project}:${key}`);
   }
 
-  const monitor = new RecordingMonitor(project, options.stack, options.existing, options.renewal);
+  const monitor = new RecordingMonitor(project, options.stack, options.existing, options.renewal, options.stackReferences ?? {});
   pulumi.runtime.setAllConfig(config, secretKeys);
-  pulumi.runtime.setMockOptions(monitor, project, options.stack, options.preview ?? false);
-  enableMonitorFeatures();
+  pulumi.runtime.setMockOptions(monitor, project, options.stack, options.preview ?? false, offlineOrganization);
+  enableMonitorFeatures(projectDir);
 
   const logs: string[] = [];
   const stopCollecting = collectStrayFailures();
@@ -190,10 +213,17 @@ function maskSecure(value: unknown): unknown {
   return value;
 }
 
-/** What `setMocks` switches on; `setMockOptions` (needed to pass our own monitor) resets them. */
-function enableMonitorFeatures(): void {
+/**
+ * What `setMocks` switches on; `setMockOptions` (needed to pass our own monitor) resets them. The
+ * project folder is what `pulumi.runtime.getRootDirectory()` returns, as the language host's
+ * `--root-directory` does under `pulumi up` (the program reads the mesh peers' stack files there).
+ */
+function enableMonitorFeatures(projectDir: string): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const state = require("@pulumi/pulumi/runtime/state") as { getStore(): Record<string, unknown> };
+  const state = require("@pulumi/pulumi/runtime/state") as {
+    getStore(): Record<string, unknown> & { settings: { options: Record<string, unknown> } };
+  };
+  state.getStore().settings.options.rootDirectory = projectDir;
   Object.assign(state.getStore(), {
     supportsSecrets: true,
     supportsResourceReferences: true,
@@ -240,6 +270,7 @@ class RecordingMonitor extends MockMonitor {
     private readonly stackName: string,
     private readonly existing: ReadonlySet<string> | undefined,
     private readonly renewal: Renewal | undefined,
+    private readonly stackReferences: Readonly<Record<string, StackOutputs>>,
   ) {
     super({
       newResource: () => {
@@ -322,6 +353,59 @@ class RecordingMonitor extends MockMonitor {
       const state = o.custom ? this.engineState(o.type, raw, decoded.plain, resource.additionalSecretOutputs, known, renewed) : {};
       this.resources.set(urn, { urn, id, state });
       callback(null, this.response(urn, id, state));
+    } catch (err) {
+      callback(err, undefined);
+    }
+  }
+
+  /**
+   * Reads: only `pulumi:pulumi:StackReference`, answered as the engine's builtin provider does
+   * (pulumi/pulumi pkg/resource/deploy/builtins.go readStackReference: `name`, `outputs` with secret
+   * values kept secret, `secretOutputNames`), from the outputs given to the harness, else the model.
+   */
+  override async readResource(req: ReadRequest, callback: Callback): Promise<void> {
+    try {
+      const type = req.getType();
+      if (type !== "pulumi:pulumi:StackReference") throw new Error(`the recording harness reads no ${type}`);
+      const name = req.getId();
+      const urn = this.urnOf(req.getParent(), type, req.getName());
+      const given = this.stackReferences[name] ?? stackReferenceModel;
+      const outputs = Object.fromEntries(
+        Object.entries(given.outputs).map(([k, v]) => [k, given.secretOutputNames.includes(k) ? wrapSecret(v) : v]),
+      );
+      const state: Record<string, unknown> = { name, outputs, secretOutputNames: [...given.secretOutputNames] };
+      const inputs = decode({ name });
+      this.stored.push({
+        resource: {
+          urn,
+          type,
+          name: req.getName(),
+          custom: true,
+          parent: req.getParent() && req.getParent() !== this.stackUrn ? req.getParent() : undefined,
+          inputs: inputs.masked,
+          secretPaths: [],
+          dependsOn: [],
+          propertyDependencies: {},
+          protect: false,
+          retainOnDelete: false,
+          deleteBeforeReplace: false,
+          ignoreChanges: [],
+          additionalSecretOutputs: [],
+          secretDigests: {},
+          replaceOnChanges: [],
+          aliases: [],
+        },
+        plain: inputs.plain,
+      });
+      this.resources.set(urn, { urn, id: name, state });
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const resproto = require("@pulumi/pulumi/proto/resource_pb") as ResourceProto;
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const structproto = require("google-protobuf/google/protobuf/struct_pb") as StructProto;
+      const response = new resproto.ReadResourceResponse();
+      response.setUrn(urn);
+      response.setProperties(structproto.Struct.fromJavaScript(state));
+      callback(null, response);
     } catch (err) {
       callback(err, undefined);
     }
@@ -479,6 +563,12 @@ interface RegisterRequest {
     retainondelete?: boolean;
   };
 }
+interface ReadRequest {
+  getType(): string;
+  getName(): string;
+  getId(): string;
+  getParent(): string;
+}
 interface InvokeRequest {
   getTok(): string;
   getArgs(): StructLike | undefined;
@@ -492,6 +582,7 @@ interface OutputsRequest {
 }
 interface ResourceProto {
   RegisterResourceResponse: new () => { setUrn(u: string): void; setId(i: string): void; setObject(o: unknown): void };
+  ReadResourceResponse: new () => { setUrn(u: string): void; setProperties(o: unknown): void };
 }
 interface ProviderProto {
   InvokeResponse: new () => { setReturn(r: unknown): void };

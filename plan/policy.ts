@@ -10,6 +10,7 @@ import { cloudflareTokenSecret } from "../components/bootstrap/certManager";
 import { onePasswordTokenSecret } from "../components/bootstrap/externalSecrets";
 import { namespaceSecurity } from "../components/bootstrap/namespaces";
 import { edgeSecrets } from "../components/cloudflare/cloudflareEdge";
+import { clustermeshCaSecret } from "../components/clustermesh/clusterMesh";
 import { gitCredentialsSecret } from "../components/flux/fluxInstance";
 import type { ClusterFacts } from "../policy/facts";
 import { networkPolicies } from "../policy/network";
@@ -29,6 +30,7 @@ export const bootstrapSecretIds = [
   cloudflareTokenSecret,
   edgeSecrets.externalDns,
   edgeSecrets.tunnel,
+  clustermeshCaSecret,
 ].map((s) => `${s.namespace}/${s.name}`);
 
 /**

@@ -1,3 +1,4 @@
+import { caOutputs } from "../components/clustermesh/clusterMesh";
 import { UNKNOWN, type Json } from "./wire";
 
 /**
@@ -33,9 +34,23 @@ export const resourceModels: Readonly<Record<string, ResourceModel>> = {
   },
   "cloudflare:index/accountToken:AccountToken": { outputs: () => ({ value: UNKNOWN }) },
   "random:index/randomBytes:RandomBytes": { outputs: () => ({ base64: UNKNOWN, hex: UNKNOWN }) },
+  // The ClusterMesh CA (components/clustermesh): key and certificate exist only after create.
+  "tls:index/privateKey:PrivateKey": { outputs: () => ({ privateKeyPem: UNKNOWN, publicKeyPem: UNKNOWN }) },
+  "tls:index/selfSignedCert:SelfSignedCert": { outputs: () => ({ certPem: UNKNOWN, validityEndTime: UNKNOWN }) },
   "talos:cluster/kubeconfig:Kubeconfig": {
     outputs: () => ({ kubeconfigRaw: UNKNOWN, kubernetesClientConfiguration: { ...clientConfiguration, host: UNKNOWN } }),
   },
+};
+
+/**
+ * What a `pulumi.StackReference` reads when the referenced stack's recording is not given to the
+ * harness: the outputs this program's stacks export to each other (the ClusterMesh CA), unknown,
+ * secret where the owner exports them as secrets. (`pulumi up` never sees unknown stack outputs, so
+ * offline an unanswered reference cannot simply read as unknown.)
+ */
+export const stackReferenceModel: { outputs: Record<string, Json>; secretOutputNames: string[] } = {
+  outputs: { [caOutputs.cert]: UNKNOWN, [caOutputs.key]: UNKNOWN },
+  secretOutputNames: [caOutputs.key],
 };
 
 export const invokeModels: Readonly<Record<string, InvokeModel>> = {

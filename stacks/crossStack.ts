@@ -1,12 +1,16 @@
-import type { ConfigIssue } from "./errors";
+import { defaults } from "./defaults";
+import { StackConfigError, type ConfigIssue } from "./errors";
 import { overlaps } from "./ipv4";
 import type { ClusterConfig } from "./load";
+import { meshIssues, meshKey, meshView, type MeshView, type StackCluster } from "./mesh";
+import { clusterFromStackFile, listStacks, readStackFile } from "./stackFile";
 import { claimedRanges } from "./rules";
 
 /**
  * Rules across all stacks of the project: ClusterMesh joins the clusters, so names, ids, pod and
  * service CIDRs, LoadBalancer pools, VIPs and node addresses must not collide between them; in a
- * shared Cloudflare zone, neither may tunnels, anchors and ingress names.
+ * shared Cloudflare zone, neither may tunnels, anchors and ingress names. The ClusterMesh membership
+ * rules (stacks/mesh.ts) run on the same set.
  */
 export function crossStackIssues(stacks: ReadonlyArray<{ file: string; cluster: ClusterConfig }>): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -33,5 +37,46 @@ export function crossStackIssues(stacks: ReadonlyArray<{ file: string; cluster: 
       }
     }),
   );
-  return issues;
+  return [...issues, ...meshIssues(stacks)];
+}
+
+/**
+ * The mesh of the stack being deployed, read from the project's stack files (the folder holding
+ * Pulumi.yaml: `pulumi.runtime.getRootDirectory()` under `pulumi up`, the harness's project folder
+ * offline). Every cross-stack rule that involves this stack runs (names, ids, CIDRs, pools, mesh
+ * membership), as the offline plan runs them. The running stack's own, already validated config
+ * stands in for its file. A peer file that does not validate, or a rule this stack breaks, ends the
+ * run naming the files.
+ */
+export function loadMesh(self: StackCluster, projectDir: string): MeshView | undefined {
+  if (!self.cluster.cilium.clustermesh) return undefined;
+  const issues: ConfigIssue[] = [];
+  const stacks: StackCluster[] = [];
+  for (const stack of listStacks(projectDir)) {
+    const file = `Pulumi.${stack}.yaml`;
+    if (file === self.file) {
+      stacks.push(self);
+      continue;
+    }
+    const stackFile = readStackFile(projectDir, stack);
+    try {
+      stacks.push({ file, cluster: clusterFromStackFile(stackFile) });
+    } catch (e) {
+      // Only a file this mesh needs may stop the run: one whose cluster is a peer.
+      const name = (stackFile.config[defaults.configKey] as { name?: unknown } | undefined)?.name;
+      if (typeof name === "string" && self.cluster.cilium.clustermesh.peers.includes(name)) {
+        const first = StackConfigError.isInstance(e) ? e.issues[0] : undefined;
+        const why = first ? `${first.path}: ${first.message}` : e instanceof Error ? e.message : String(e);
+        issues.push({
+          file: self.file,
+          path: meshKey,
+          message: `peer ${name}'s stack file does not validate (${why}), so its mesh settings cannot be read (${file})`,
+        });
+      }
+    }
+  }
+  if (!stacks.includes(self)) stacks.push(self);
+  issues.push(...crossStackIssues(stacks).filter((i) => i.file === self.file || i.message.endsWith(`(${self.file})`)));
+  if (issues.length > 0) throw new StackConfigError(issues, "invalid ClusterMesh configuration");
+  return meshView(self, stacks);
 }

@@ -41,7 +41,34 @@ export function clusterRuleIssues(cluster: ParsedCluster): RuleIssue[] {
     ...versionRules(cluster),
     ...fluxRules(cluster),
     ...cloudflareRules(cluster),
+    ...clustermeshRules(cluster),
   ];
+}
+
+/** The mesh settings of one stack; the rules across stacks live in stacks/mesh.ts. */
+function clustermeshRules(cluster: ParsedCluster): RuleIssue[] {
+  const mesh = cluster.cilium.clustermesh;
+  if (!mesh) return [];
+  const issues: RuleIssue[] = [];
+  const at = (...rest: PathSegment[]): PathSegment[] => ["cilium", "clustermesh", ...rest];
+  const seen = new Map<string, number>();
+  mesh.peers.forEach((peer, i) => {
+    if (peer === cluster.name) issues.push({ path: at("peers", i), message: `${peer} is this cluster; list only the other members` });
+    const first = seen.get(peer);
+    if (first !== undefined) issues.push({ path: at("peers", i), message: `${peer} is already peers[${first}]` });
+    else seen.set(peer, i);
+  });
+  if (mesh.caFrom !== undefined) {
+    if (mesh.caFrom === cluster.name) issues.push({ path: at("caFrom"), message: "names this cluster; the CA owner leaves caFrom out" });
+    else if (!mesh.peers.includes(mesh.caFrom))
+      issues.push({ path: at("caFrom"), message: `${mesh.caFrom} is not one of peers; the CA owner must be a member of the mesh` });
+    if (mesh.caGeneration !== undefined)
+      issues.push({
+        path: at("caGeneration"),
+        message: `only the CA owner (${mesh.caFrom}) sets caGeneration; the other members follow it through the owner's stack file`,
+      });
+  }
+  return issues;
 }
 
 function nodeRules(cluster: ParsedCluster): RuleIssue[] {
@@ -106,8 +133,16 @@ function addressRules(cluster: ParsedCluster): RuleIssue[] {
     return issues;
   }
   const pool = ipRange(start, end);
-  if (!contains(hosts, pool))
-    issues.push({ path: poolPath, message: `${start}-${end} is not inside the node subnet ${network.nodeSubnet}` });
+  // Inside the node subnet, hosts on it ARP for the addresses and Cilium answers (L2 announcements);
+  // wholly outside it, BGP alone announces them (stacks/mesh.ts lbAnnouncement). Across the boundary
+  // neither works for every address, and the network and broadcast addresses are never usable.
+  if (!contains(hosts, pool) && overlaps(cidrRange(network.nodeSubnet), pool))
+    issues.push({
+      path: poolPath,
+      message:
+        `${start}-${end} straddles the boundary of the node subnet ${network.nodeSubnet} (or takes its network or broadcast address): ` +
+        `a pool inside the subnet is announced by L2 (ARP), one wholly outside it by BGP only; put it entirely on one side`,
+    });
   cluster.nodes.forEach((n, i) => {
     if (contains(pool, single(n.ip)))
       issues.push({ path: poolPath, message: `${start}-${end} contains ${n.ip}, the address of nodes[${i}] (${n.name})` });

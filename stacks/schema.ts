@@ -157,6 +157,24 @@ const clusterShape = z.strictObject({
     clustermeshIp: ipv4.describe("ClusterMesh API server LoadBalancer address, inside the pool"),
     gatewayIp: ipv4.describe("external Gateway LoadBalancer address, inside the pool"),
     bgp: z.strictObject({ localAsn: asn, peerAddress: ipv4, peerAsn: asn }),
+    clustermesh: z
+      .strictObject({
+        peers: z
+          .array(label)
+          .min(1)
+          .describe("the other clusters of the mesh, by cluster.name; each must list this cluster too (stacks/mesh.ts)"),
+        caFrom: label
+          .optional()
+          .describe("the member whose stack owns the shared ClusterMesh CA (read through a StackReference); left out on that owner"),
+        caGeneration: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe("CA owner only, default 1: raise it to rotate the shared CA on purpose (README, ClusterMesh)"),
+      })
+      .optional()
+      .describe("Cilium ClusterMesh membership; leave out for a cluster that meshes with no other"),
   }),
   coredns: z.strictObject({
     clusterIp: ipv4.describe("CoreDNS Service address; inside the service CIDR, not its first address"),

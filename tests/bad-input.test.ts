@@ -65,9 +65,9 @@ const cases: Case[] = [
     "cluster.cilium.loadBalancerPool: 10.25.11.12-10.25.11.119 contains 10.25.11.12, the address of nodes[1] (infra-02)",
   ],
   [
-    "pool outside the subnet",
+    "pool straddling the subnet boundary",
     (c) => Object.assign(c.cilium.loadBalancerPool, { start: "10.25.11.200", end: "10.25.12.20" }),
-    "cluster.cilium.loadBalancerPool: 10.25.11.200-10.25.12.20 is not inside the node subnet 10.25.11.0/24",
+    "cluster.cilium.loadBalancerPool: 10.25.11.200-10.25.12.20 straddles the boundary of the node subnet 10.25.11.0/24",
   ],
   [
     "pool ends before it starts",

@@ -123,6 +123,7 @@ describe.each(stacks)("bootstrap graph, stack %s", (stack) => {
       "cloudflare-api-token",
       "external-dns-cloudflare-api-token",
       "cloudflared-cloudflared-tunnel",
+      "cilium-ca",
     ];
     expect(secrets.length).toBeGreaterThanOrEqual(3);
     for (const s of secrets) expect(allowed).toContain(s.name);

@@ -67,7 +67,8 @@ describe.each(stacks)("TalosCluster, stack %s", (stack) => {
   });
 
   it("exports kubeconfig and talosconfig as secrets, nodes and endpoint in the clear", () => {
-    expect([...r.outputSecretPaths].sort()).toEqual(["kubeconfig", "talosconfig"]);
+    // infra owns the ClusterMesh CA and exports its key as a secret too (components/clustermesh).
+    expect([...r.outputSecretPaths].sort()).toEqual([...(stack === "infra" ? ["clustermeshCaKey"] : []), "kubeconfig", "talosconfig"]);
     expect(r.outputs).toMatchObject({
       endpoint: `https://${stack}-k8s.monosense.io:6443`,
       kubeconfig: "[secret]",
@@ -83,7 +84,8 @@ describe.each(stacks)("TalosCluster, stack %s", (stack) => {
 });
 
 describe("node lifecycle", () => {
-  const worker = { name: "infra-04", ip: "10.25.11.14", role: "worker", nics: { hardwareAddr: "aa:bb:cc:dd:ee:*" } };
+  // A free address: 10.25.11.14 is apps-01's, which the mesh's cross-stack check (run by every member) refuses.
+  const worker = { name: "infra-04", ip: "10.25.11.21", role: "worker", nics: { hardwareAddr: "aa:bb:cc:dd:ee:*" } };
 
   it("adding a worker adds one apply and its gate; only the cluster-wide waits change (they wait for the new node)", async () => {
     const before = await recordFixture({ stack: "infra" });

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterConfig } from "../../stacks/load";
+import type { MeshView } from "../../stacks/mesh";
 import type { Credentials } from "../secrets/resolver";
 import type { TalosCluster } from "../talos/talosCluster";
 import { acmeServers, certManagerValues, cloudflareTokenSecret, clusterIssuerSpec } from "./certManager";
@@ -20,6 +21,8 @@ export interface ClusterBootstrapArgs {
   readonly provider: k8s.Provider;
   /** The zone-scoped DNS-01 token (from the Cloudflare component); without it no ClusterIssuer is made. */
   readonly dnsChallengeToken?: pulumi.Output<string>;
+  /** The stack's ClusterMesh, and the kube-system/cilium-ca Secret Cilium must find when it installs. */
+  readonly mesh?: { readonly view: MeshView; readonly caSecret: pulumi.Resource };
 }
 
 /**
@@ -64,8 +67,8 @@ export class ClusterBootstrap extends pulumi.ComponentResource {
     // Readiness is awaited by the Talos health check with Kubernetes checks (nodes Ready = CNI up).
     this.cilium = chartRelease(
       "cilium",
-      { chart: "cilium", namespace: "kube-system", values: ciliumValues(config), wait: false },
-      { ...child, dependsOn: [gatewayCrds, this.monitoringCrds] },
+      { chart: "cilium", namespace: "kube-system", values: ciliumValues(config, args.mesh?.view), wait: false },
+      { ...child, dependsOn: [gatewayCrds, this.monitoringCrds, ...(args.mesh ? [args.mesh.caSecret] : [])] },
     );
     // Talos' full health check (nodes Ready = CNI up) as a resource: it runs when the nodes, versions or
     // Cilium's chart version or values changed, and CoreDNS/Spegel depend on it like on any resource.

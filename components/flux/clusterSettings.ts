@@ -1,6 +1,8 @@
 import type { ClusterConfig } from "../../stacks/load";
 import { versions } from "../../stacks/versions";
+import { lbAnnouncement } from "../../stacks/mesh";
 import { apiServerAccess } from "../bootstrap/cilium";
+import { bondName } from "../talos/patches/network";
 
 /**
  * `flux-system/cluster-settings`: the values the GitOps tree substitutes (`${CLUSTER}`, ...),
@@ -24,6 +26,11 @@ export function clusterSettings(cluster: ClusterConfig): Record<string, string> 
     CILIUM_BGP_PEER_ADDRESS: cluster.cilium.bgp.peerAddress,
     CILIUM_LB_POOL_START: cluster.cilium.loadBalancerPool.start,
     CILIUM_LB_POOL_END: cluster.cilium.loadBalancerPool.end,
+    // The tree's CiliumL2AnnouncementPolicy (a Cilium CRD, registered by the operator at runtime, so
+    // Flux's and not Pulumi's) announces LoadBalancer IPs on the bond when the pool lies in the node
+    // subnet: `spec.loadBalancerIPs: ${CILIUM_L2_ANNOUNCEMENTS}`, `spec.interfaces: [${CILIUM_L2_INTERFACE}]`.
+    CILIUM_L2_ANNOUNCEMENTS: String(lbAnnouncement(cluster) === "l2"),
+    CILIUM_L2_INTERFACE: `^${bondName}$`,
     COREDNS_CLUSTER_IP: cluster.coredns.clusterIp,
     COREDNS_REPLICAS: String(cluster.coredns.replicas),
     SECRET_DOMAIN: cluster.domain,
