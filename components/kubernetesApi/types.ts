@@ -37,7 +37,12 @@ export interface KubeStatus {
   message?: string;
   reason?: string;
   code?: number;
-  details?: { name?: string; kind?: string; causes?: Array<{ type?: string; message?: string; field?: string }>; retryAfterSeconds?: number };
+  details?: {
+    name?: string;
+    kind?: string;
+    causes?: Array<{ type?: string; message?: string; field?: string }>;
+    retryAfterSeconds?: number;
+  };
 }
 
 /** What an eviction request came to. */

@@ -56,17 +56,18 @@ export class FakeKubernetesApi {
   ) {}
 
   static async start(pki: TestPki): Promise<FakeKubernetesApi> {
-    let fake: FakeKubernetesApi | undefined;
+    const ready: { fake?: FakeKubernetesApi } = {};
     const server = https.createServer(
       { ca: pki.ca.cert, cert: pki.server.cert, key: pki.server.key, requestCert: true, rejectUnauthorized: true },
       (request, response) => {
         const chunks: Buffer[] = [];
         request.on("data", (chunk: Buffer) => chunks.push(chunk));
-        request.on("end", () => fake?.handle(request, Buffer.concat(chunks).toString("utf8"), response));
+        request.on("end", () => ready.fake?.handle(request, Buffer.concat(chunks).toString("utf8"), response));
       },
     );
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    fake = new FakeKubernetesApi(server, (server.address() as AddressInfo).port);
+    const fake = new FakeKubernetesApi(server, (server.address() as AddressInfo).port);
+    ready.fake = fake;
     return fake;
   }
 
@@ -148,7 +149,8 @@ export class FakeKubernetesApi {
       if (!node) return notFound("nodes", name);
       if (r.method === "GET") return [200, this.nodeObject(name)];
       if (r.method === "PATCH") {
-        if (r.contentType !== "application/merge-patch+json") return status(415, "UnsupportedMediaType", `the body of the request was in an unknown format`);
+        if (r.contentType !== "application/merge-patch+json")
+          return status(415, "UnsupportedMediaType", `the body of the request was in an unknown format`);
         const spec = (r.body as { spec?: { unschedulable?: unknown } } | undefined)?.spec;
         if (typeof spec?.unschedulable === "boolean") node.unschedulable = spec.unschedulable;
         return [200, this.nodeObject(name)];
@@ -181,7 +183,8 @@ export class FakeKubernetesApi {
 
   private evict(key: string, pod: PodState | undefined, body: unknown): [number, unknown] {
     const eviction = body as { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string } } | undefined;
-    if (eviction?.apiVersion !== "policy/v1" || eviction.kind !== "Eviction") return status(400, "BadRequest", "expected a policy/v1 Eviction");
+    if (eviction?.apiVersion !== "policy/v1" || eviction.kind !== "Eviction")
+      return status(400, "BadRequest", "expected a policy/v1 Eviction");
     if (!pod) return notFound("pods", key.split("/")[1]);
     if (eviction.metadata?.name !== pod.name || eviction.metadata.namespace !== pod.namespace)
       return status(400, "BadRequest", "name in URL does not match name in Eviction object");
@@ -196,7 +199,9 @@ export class FakeKubernetesApi {
         message: "Cannot evict pod as it would violate the pod's disruption budget.",
         reason: "TooManyRequests",
         code: 429,
-        details: { causes: [{ type: "DisruptionBudget", message: `The disruption budget ${budget.name} needs 1 healthy pods and has 1 currently` }] },
+        details: {
+          causes: [{ type: "DisruptionBudget", message: `The disruption budget ${budget.name} needs 1 healthy pods and has 1 currently` }],
+        },
       };
       return [429, { apiVersion: "v1", ...reply }];
     }
@@ -211,7 +216,12 @@ export class FakeKubernetesApi {
 
   private nodeObject(name: string): KubeNode & { kind: string; apiVersion: string } {
     const node = this.nodes.get(name);
-    return { kind: "Node", apiVersion: "v1", metadata: { name, uid: `node-${name}` }, spec: { unschedulable: node?.unschedulable ?? false } };
+    return {
+      kind: "Node",
+      apiVersion: "v1",
+      metadata: { name, uid: `node-${name}` },
+      spec: { unschedulable: node?.unschedulable ?? false },
+    };
   }
 
   private podObject(pod: PodState): KubePod & { kind: string; apiVersion: string } {
@@ -223,7 +233,9 @@ export class FakeKubernetesApi {
         namespace: pod.namespace,
         uid: pod.uid,
         ...(pod.mirror ? { annotations: { "kubernetes.io/config.mirror": "3f1c" } } : {}),
-        ...(pod.owner ? { ownerReferences: [{ apiVersion: "apps/v1", kind: pod.owner, name: `${pod.name}-owner`, controller: true }] } : {}),
+        ...(pod.owner
+          ? { ownerReferences: [{ apiVersion: "apps/v1", kind: pod.owner, name: `${pod.name}-owner`, controller: true }] }
+          : {}),
         ...(pod.deletionTimestamp ? { deletionTimestamp: pod.deletionTimestamp } : {}),
       },
       spec: { nodeName: pod.nodeName, volumes: pod.emptyDir ? [{ name: "scratch", emptyDir: {} }] : [] },
@@ -239,5 +251,16 @@ function status(code: number, reason: string, message: string): [number, KubeSta
 }
 
 function notFound(kind: string, name: string): [number, KubeStatus & { apiVersion: string }] {
-  return [404, { kind: "Status", apiVersion: "v1", status: "Failure", message: `${kind} "${name}" not found`, reason: "NotFound", code: 404, details: { name, kind } }];
+  return [
+    404,
+    {
+      kind: "Status",
+      apiVersion: "v1",
+      status: "Failure",
+      message: `${kind} "${name}" not found`,
+      reason: "NotFound",
+      code: 404,
+      details: { name, kind },
+    },
+  ];
 }

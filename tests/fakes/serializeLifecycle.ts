@@ -48,4 +48,3 @@ monitor.registerResource = (req, callback) => {
 const args = JSON.parse(fs.readFileSync(argsFile, "utf8")) as unknown;
 if (kind === "NodeMembership") new NodeMembership("membership", args as NodeMembershipArgs);
 else new OsUpgrade("upgrade", args as OsUpgradeArgs);
-

@@ -105,7 +105,9 @@ export async function drainNode(client: KubernetesClient, node: string, options:
     if (elapsed() >= options.timeoutMs) {
       const [first] = pending;
       const last = blocked.get(podKey(first));
-      const by = last?.budget ? `PodDisruptionBudget ${first.metadata.namespace}/${last.budget}` : `its disruption budget (${last?.message})`;
+      const by = last?.budget
+        ? `PodDisruptionBudget ${first.metadata.namespace}/${last.budget}`
+        : `its disruption budget (${last?.message})`;
       const others = pending.length > 1 ? ` (and ${pending.length - 1} more: ${pending.slice(1).map(podKey).join(", ")})` : "";
       throw fail(`pod ${podKey(first)} still blocked by ${by} after ${seconds(elapsed())}${others}`);
     }

@@ -56,7 +56,10 @@ async function observeEtcd(deps: RemovalDeps, request: RemovalRequest) {
     }
   }
   // The member list from a peer that answers, the leaving node last: after an interrupted removal it may have left already.
-  const ordered = [...deps.controlPlanes.filter((c) => c.node !== request.node), ...deps.controlPlanes.filter((c) => c.node === request.node)];
+  const ordered = [
+    ...deps.controlPlanes.filter((c) => c.node !== request.node),
+    ...deps.controlPlanes.filter((c) => c.node === request.node),
+  ];
   let members: EtcdMemberInfo[] | undefined;
   const failures: string[] = [];
   for (const client of ordered) {

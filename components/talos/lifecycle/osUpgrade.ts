@@ -96,7 +96,8 @@ export async function upgradeNode(deps: OsUpgradeDeps, request: OsUpgradeRequest
   const intervalMs = request.intervalMs;
   await waitForReboot(talos, previousBootId, { timeoutMs: remaining(), clock, intervalMs });
   const booted = (await talos.version({ retryForMs: remaining() })).tag;
-  if (booted === current) throw fail(`the node came back on ${current} after the reboot, not ${request.targetVersion}: the new version did not boot`);
+  if (booted === current)
+    throw fail(`the node came back on ${current} after the reboot, not ${request.targetVersion}: the new version did not boot`);
   await waitUntilReady(
     talos,
     { node: request.node, role: request.role, talosVersion: request.targetVersion, services, previousBootId },

@@ -71,7 +71,18 @@ export async function runOsUpgrade(inputs: OsUpgradeInputs): Promise<OsUpgradeOu
       },
     );
     const { node, endpoint, port, nodeName, role, image, targetVersion, timeoutSeconds, drainTimeoutSeconds } = inputs;
-    return { node, endpoint, port, nodeName, role, image, targetVersion, timeoutSeconds, drainTimeoutSeconds, observedVersion: result.observedVersion };
+    return {
+      node,
+      endpoint,
+      port,
+      nodeName,
+      role,
+      image,
+      targetVersion,
+      timeoutSeconds,
+      drainTimeoutSeconds,
+      observedVersion: result.observedVersion,
+    };
   } finally {
     talos.close();
   }

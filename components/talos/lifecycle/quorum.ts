@@ -50,7 +50,8 @@ export function assessEtcdHealth(members: readonly EtcdMemberInfo[], observation
       problems.push(`member ${member.hostname} (${member.id}) did not answer`);
       continue;
     }
-    if (seen.status.errors.length > 0) problems.push(`member ${member.hostname} (${member.id}) reports errors: ${seen.status.errors.join("; ")}`);
+    if (seen.status.errors.length > 0)
+      problems.push(`member ${member.hostname} (${member.id}) reports errors: ${seen.status.errors.join("; ")}`);
   }
   for (const o of observations) {
     if (o.error) problems.push(`${o.endpoint}: ${o.error}`);

@@ -124,7 +124,11 @@ export function checkKubernetesUpgrade(from: string, to: string, talosRange: Kub
   const [maxMajor, maxMinor] = minorPair(talosRange.max);
   const below = b.major < minMajor || (b.major === minMajor && b.minor < minMinor);
   const above = b.major > maxMajor || (b.major === maxMajor && b.minor > maxMinor);
-  if (below || above) return { allowed: false, reason: `Kubernetes ${to} is outside the range the target Talos supports (${talosRange.min} to ${talosRange.max})` };
+  if (below || above)
+    return {
+      allowed: false,
+      reason: `Kubernetes ${to} is outside the range the target Talos supports (${talosRange.min} to ${talosRange.max})`,
+    };
   if (a.major !== b.major) return { allowed: false, reason: `Kubernetes ${from} → ${to} changes the major version` };
   if (compare(b, a) < 0) return { allowed: false, reason: `Kubernetes ${from} → ${to} is a downgrade` };
   if (b.minor - a.minor > 1) return { allowed: false, reason: `Kubernetes ${from} → ${to} skips a minor: upgrade one minor at a time` };
