@@ -54,7 +54,7 @@ async function talosNode(state: FakeNodeState): Promise<{ fake: FakeTalosApi; cl
     endpoint: "127.0.0.1",
     port: fake.port,
     clientConfiguration,
-    callTimeoutMs: 2000,
+    callTimeoutMs: 10_000,
     reconnectBackoffMs: { initial: 50, max: 200 },
     backoff: { initialMs: 50, maxMs: 200, factor: 2 },
   });
