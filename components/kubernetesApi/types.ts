@@ -1,0 +1,54 @@
+/** The fields of Kubernetes objects this project reads; everything else is ignored. */
+
+export interface OwnerReference {
+  apiVersion?: string;
+  kind: string;
+  name: string;
+  uid?: string;
+  controller?: boolean;
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  annotations?: Record<string, string>;
+  labels?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+  deletionTimestamp?: string;
+}
+
+export interface KubeNode {
+  metadata: ObjectMeta;
+  spec?: { unschedulable?: boolean };
+}
+
+export interface KubePod {
+  metadata: ObjectMeta & { namespace: string };
+  spec?: { nodeName?: string; volumes?: Array<{ name: string; emptyDir?: Record<string, unknown> }> };
+  status?: { phase?: string };
+}
+
+/** A `Status` object, as the API server answers failures (and some successes). */
+export interface KubeStatus {
+  kind?: "Status";
+  status?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: {
+    name?: string;
+    kind?: string;
+    causes?: Array<{ type?: string; message?: string; field?: string }>;
+    retryAfterSeconds?: number;
+  };
+}
+
+/** What an eviction request came to. */
+export type EvictionOutcome =
+  | { outcome: "evicted" }
+  /** The pod no longer exists (404): nothing to evict. */
+  | { outcome: "gone" }
+  /** 429 TooManyRequests: a PodDisruptionBudget allows no disruption now (or is still being processed); retry later. */
+  | { outcome: "blocked"; budget?: string; message: string };

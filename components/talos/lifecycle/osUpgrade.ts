@@ -1,0 +1,110 @@
+import type { KubernetesClient } from "../../kubernetesApi/client";
+import { systemClock, type Clock } from "../machineApi/clock";
+import type { MachineClient } from "../machineApi/client";
+import { talosApiError } from "../machineApi/errors";
+import { assessReadiness, defaultServices, type NodeRole } from "../machineApi/readiness";
+import { observeNode, waitForReboot, waitUntilReady } from "../machineApi/wait";
+import { drainNode } from "./drain";
+import { checkOsUpgradeStep, parseVersion } from "./upgradePlan";
+
+/**
+ * One node's Talos OS upgrade, as `talosctl upgrade` does it (cmd/talosctl/cmd/talos/upgrade.go):
+ * - node on v1.13+: ImageService/Pull + LifecycleService/Upgrade install the new version, then a
+ *   reboot boots it. The Reboot sequence does not drain (v1alpha1_sequencer.go: only Upgrade, Reset
+ *   and Shutdown cordon and drain), so this drains first, as talosctl does with --drain, and
+ *   uncordons once the node is back;
+ * - node before v1.13: MachineService/Upgrade, which cordons, drains, installs and reboots itself.
+ * Then: a new boot id, the target version, services healthy (and, on control planes, its etcd
+ * member healthy). A node that comes back on the version it ran fails at once, naming it.
+ */
+
+export interface OsUpgradeRequest {
+  /** The Talos address (what errors name). */
+  node: string;
+  /** Kubernetes Node name, for the drain on the v1.13+ path. */
+  nodeName: string;
+  role: NodeRole;
+  image: string;
+  targetVersion: string;
+  timeoutMs: number;
+  drainTimeoutMs: number;
+  /** Pause between readiness polls. */
+  intervalMs?: number;
+}
+
+export interface OsUpgradeDeps {
+  talos: MachineClient;
+  kube: KubernetesClient;
+  clock?: Clock;
+  log?: (line: string) => void;
+  /** Test hook: called when the node is about to go down and when it is back (ready on the target). */
+  onEvent?: (event: "going-down" | "ready", node: string) => void;
+}
+
+export interface OsUpgradeResult {
+  /** The version the node ran before; equal to `observedVersion` when nothing was done. */
+  previousVersion: string;
+  observedVersion: string;
+  upgraded: boolean;
+  path?: "lifecycle" | "machine";
+}
+
+export async function upgradeNode(deps: OsUpgradeDeps, request: OsUpgradeRequest): Promise<OsUpgradeResult> {
+  const { talos, kube } = deps;
+  const clock = deps.clock ?? systemClock;
+  const log = deps.log ?? (() => undefined);
+  const fail = (detail: string) => talosApiError(request.node, "upgrade", detail);
+  const current = (await talos.version()).tag;
+  if (current === request.targetVersion) return { previousVersion: current, observedVersion: current, upgraded: false };
+
+  const step = checkOsUpgradeStep(current, request.targetVersion);
+  if (!step.allowed) throw fail(`refused: ${step.reason}`);
+  const tagOfImage = request.image.slice(request.image.lastIndexOf(":") + 1);
+  if (tagOfImage !== request.targetVersion) throw fail(`refused: installer ${request.image} is not tagged ${request.targetVersion}`);
+
+  // Only a healthy node goes down: the previous node of the rolling order must be back already.
+  const services = defaultServices(request.role);
+  const before = assessReadiness(
+    { node: request.node, role: request.role, talosVersion: current, services },
+    await observeNode(talos, { node: request.node, role: request.role, talosVersion: current, services }),
+  );
+  if (!before.ready) throw fail(`refused: the node is not healthy on ${current} before the upgrade: ${before.unmet}`);
+
+  const previousBootId = await talos.bootId();
+  const lifecycle = parseVersion(current).minor >= 13 || parseVersion(current).major > 1;
+  if (lifecycle) {
+    log(`${request.node}: draining ${request.nodeName}`);
+    try {
+      await drainNode(kube, request.nodeName, { timeoutMs: request.drainTimeoutMs, clock, log });
+      log(`${request.node}: installing ${request.image}`);
+      await talos.lifecycleUpgrade(request.image, { callTimeoutMs: Math.max(request.timeoutMs, 60_000) });
+    } catch (error) {
+      // Nothing was rebooted: give the node back to the scheduler before failing.
+      await kube.setUnschedulable(request.nodeName, false).catch(() => undefined);
+      throw error;
+    }
+    deps.onEvent?.("going-down", request.node);
+    await talos.reboot("DEFAULT");
+  } else {
+    deps.onEvent?.("going-down", request.node);
+    log(`${request.node}: upgrading to ${request.image} (MachineService/Upgrade: Talos drains and reboots)`);
+    await talos.upgrade({ image: request.image });
+  }
+
+  const start = clock.now();
+  const remaining = () => Math.max(1000, request.timeoutMs - (clock.now() - start));
+  const intervalMs = request.intervalMs;
+  await waitForReboot(talos, previousBootId, { timeoutMs: remaining(), clock, intervalMs });
+  const booted = (await talos.version({ retryForMs: remaining() })).tag;
+  if (booted === current)
+    throw fail(`the node came back on ${current} after the reboot, not ${request.targetVersion}: the new version did not boot`);
+  await waitUntilReady(
+    talos,
+    { node: request.node, role: request.role, talosVersion: request.targetVersion, services, previousBootId },
+    { timeoutMs: remaining(), clock, intervalMs },
+  );
+  // Talos' own boot uncordons what its upgrade cordoned; after our drain this is ours to undo (idempotent either way).
+  await kube.setUnschedulable(request.nodeName, false);
+  deps.onEvent?.("ready", request.node);
+  return { previousVersion: current, observedVersion: request.targetVersion, upgraded: true, path: lifecycle ? "lifecycle" : "machine" };
+}

@@ -1,0 +1,105 @@
+import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { createKubernetesClient } from "../../kubernetesApi/client";
+import { createMachineClient } from "../machineApi/client";
+import type { ClientConfiguration } from "../machineApi/credentials";
+import type { NodeRole } from "../machineApi/readiness";
+import { upgradeNode } from "./osUpgrade";
+
+/**
+ * The OsUpgrade's provider (serialized like the NodeGate's, see nodeGateProvider.ts). Create is a
+ * no-op on a node that already runs the target (first bring-up installs it); create on an older node
+ * and update (target changed) upgrade it. Delete does nothing: a node is never downgraded by
+ * removing this resource. The credentials are inputs only — update receives the new inputs and
+ * delete needs none — so no output carries them.
+ */
+
+export interface OsUpgradeInputs {
+  node: string;
+  endpoint: string;
+  port: number;
+  nodeName: string;
+  role: NodeRole;
+  clientConfiguration: ClientConfiguration;
+  kubeconfig: string;
+  /** `factory.talos.dev/metal-installer/<schematic>:<version>` */
+  image: string;
+  targetVersion: string;
+  timeoutSeconds: number;
+  drainTimeoutSeconds: number;
+}
+
+export interface OsUpgradeOutputs {
+  node: string;
+  endpoint: string;
+  port: number;
+  nodeName: string;
+  role: NodeRole;
+  image: string;
+  targetVersion: string;
+  timeoutSeconds: number;
+  drainTimeoutSeconds: number;
+  /** The version the node answered with once the resource was done. */
+  observedVersion: string;
+}
+
+/** The inputs whose change means "upgrade again" (the image carries the schematic as well as the version). */
+const upgradeKeys = ["node", "endpoint", "port", "nodeName", "role", "image", "targetVersion"] as const;
+
+export function osUpgradeChanges(olds: Partial<OsUpgradeOutputs>, news: OsUpgradeInputs): string[] {
+  return upgradeKeys.filter((key) => olds[key] !== news[key]);
+}
+
+export async function runOsUpgrade(inputs: OsUpgradeInputs): Promise<OsUpgradeOutputs> {
+  const talos = createMachineClient({
+    endpoint: inputs.endpoint,
+    node: inputs.node,
+    port: inputs.port,
+    clientConfiguration: inputs.clientConfiguration,
+    retryForMs: 30_000,
+  });
+  try {
+    const result = await upgradeNode(
+      { talos, kube: createKubernetesClient({ kubeconfig: inputs.kubeconfig }), log: (line) => console.log(line) },
+      {
+        node: inputs.node,
+        nodeName: inputs.nodeName,
+        role: inputs.role,
+        image: inputs.image,
+        targetVersion: inputs.targetVersion,
+        timeoutMs: inputs.timeoutSeconds * 1000,
+        drainTimeoutMs: inputs.drainTimeoutSeconds * 1000,
+      },
+    );
+    const { node, endpoint, port, nodeName, role, image, targetVersion, timeoutSeconds, drainTimeoutSeconds } = inputs;
+    return {
+      node,
+      endpoint,
+      port,
+      nodeName,
+      role,
+      image,
+      targetVersion,
+      timeoutSeconds,
+      drainTimeoutSeconds,
+      observedVersion: result.observedVersion,
+    };
+  } finally {
+    talos.close();
+  }
+}
+
+export const osUpgradeProvider: dynamic.ResourceProvider<OsUpgradeInputs, OsUpgradeOutputs> = {
+  async diff(_id, olds, news) {
+    // Never a replacement: the upgrade is an in-place change of the same machine.
+    return { changes: osUpgradeChanges(olds, news).length > 0, replaces: [] };
+  },
+  async create(inputs) {
+    return { id: `osupgrade-${inputs.node}`, outs: await runOsUpgrade(inputs) };
+  },
+  async update(_id, _olds, news) {
+    return { outs: await runOsUpgrade(news) };
+  },
+  async delete() {
+    // Nothing to undo: removing the resource never downgrades the node.
+  },
+};

@@ -1,0 +1,58 @@
+import * as pulumi from "@pulumi/pulumi";
+import { talosApiPort } from "../machineApi/client";
+import type { ClientConfiguration } from "../machineApi/credentials";
+import type { NodeRole } from "../machineApi/readiness";
+import { osUpgradeProvider } from "./osUpgradeProvider";
+
+export interface OsUpgradeArgs {
+  /** The node's IP. */
+  node: pulumi.Input<string>;
+  endpoint?: pulumi.Input<string>;
+  port?: pulumi.Input<number>;
+  /** Kubernetes Node name (for the drain before a v1.13+ reboot). */
+  nodeName: pulumi.Input<string>;
+  role: pulumi.Input<NodeRole>;
+  /** Secret in state as an input; never an output. */
+  clientConfiguration: pulumi.Input<ClientConfiguration>;
+  /** Secret in state as an input; never an output. */
+  kubeconfig: pulumi.Input<string>;
+  /** The Image Factory installer for the node's schematic and the target version (upgradePlan.installerImage). */
+  image: pulumi.Input<string>;
+  targetVersion: pulumi.Input<string>;
+  timeoutSeconds?: pulumi.Input<number>;
+  drainTimeoutSeconds?: pulumi.Input<number>;
+}
+
+/**
+ * Brings one node to a Talos version: nothing when it runs it already, otherwise the upgrade (one
+ * minor at a time) and a wait until it is back on the target version and healthy. Chain one per node
+ * in the order of upgradePlan (dependsOn) so only one control plane is ever down.
+ */
+export class OsUpgrade extends pulumi.dynamic.Resource {
+  declare readonly observedVersion: pulumi.Output<string>;
+  declare readonly targetVersion: pulumi.Output<string>;
+
+  constructor(name: string, args: OsUpgradeArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      osUpgradeProvider,
+      name,
+      {
+        node: args.node,
+        endpoint: args.endpoint ?? args.node,
+        port: args.port ?? talosApiPort,
+        nodeName: args.nodeName,
+        role: args.role,
+        clientConfiguration: pulumi.secret(args.clientConfiguration),
+        kubeconfig: pulumi.secret(args.kubeconfig),
+        image: args.image,
+        targetVersion: args.targetVersion,
+        timeoutSeconds: args.timeoutSeconds ?? 1800,
+        drainTimeoutSeconds: args.drainTimeoutSeconds ?? 600,
+        observedVersion: undefined,
+      },
+      opts,
+      "talos",
+      "OsUpgrade",
+    );
+  }
+}

@@ -1,0 +1,145 @@
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
+import { osUpgradeChanges, type OsUpgradeInputs } from "../components/talos/lifecycle/osUpgradeProvider";
+import { FakeKubernetesApi } from "./fakes/kubernetesApi";
+import { createTestPki, type TestPki } from "./fakes/pki";
+import { FakeTalosApi, workerState } from "./fakes/talosApi";
+
+const repoRoot = path.resolve(__dirname, "..");
+const schematic = "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba";
+const image = (version: string) => `factory.talos.dev/metal-installer/${schematic}:${version}`;
+
+describe("OsUpgrade diff", () => {
+  it("upgrades again when the installer image or target changes; credentials and timeouts alone change nothing", () => {
+    const base: OsUpgradeInputs = {
+      node: "10.25.11.21",
+      endpoint: "10.25.11.21",
+      port: 50000,
+      nodeName: "w1",
+      role: "worker",
+      clientConfiguration: { caCertificate: "ca", clientCertificate: "crt", clientKey: "key" },
+      kubeconfig: "apiVersion: v1",
+      image: image("v1.13.0"),
+      targetVersion: "v1.13.0",
+      timeoutSeconds: 1800,
+      drainTimeoutSeconds: 600,
+    };
+    const outs = { ...base, observedVersion: "v1.13.0" };
+    expect(osUpgradeChanges(outs, { ...base, kubeconfig: "other", timeoutSeconds: 60 })).toEqual([]);
+    expect(osUpgradeChanges(outs, { ...base, image: image("v1.13.9"), targetVersion: "v1.13.9" })).toEqual(["image", "targetVersion"]);
+  });
+});
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(command, args, { cwd: repoRoot, env: { ...process.env, ...env }, timeout: 90_000 }, (error, stdout, stderr) =>
+      error ? reject(new Error(`${command} failed: ${error.message}\n${stderr}`)) : resolve(stdout),
+    ),
+  );
+}
+
+/** The engine's side: create on a node already on the target, then an update to a new target (from the create's outputs). */
+const engineSide = `
+const fs = require("fs");
+const requireFromString = require("require-from-string");
+const { inputs, changed } = JSON.parse(fs.readFileSync(process.env.REQUEST, "utf8"));
+const provider = requireFromString(inputs.__provider).handler();
+(async () => {
+  try {
+    const created = await provider.create(inputs);
+    const news = { ...inputs, ...changed };
+    const diff = await provider.diff(created.id, created.outs, news);
+    const updated = await provider.update(created.id, created.outs, news);
+    fs.writeFileSync(process.env.RESULT, JSON.stringify({ created, diff, updated }));
+  } catch (error) {
+    fs.writeFileSync(process.env.RESULT, JSON.stringify({ error: error.message }));
+  }
+})();
+`;
+
+describe("OsUpgrade provider as the engine runs it", () => {
+  let pki: TestPki;
+  let talos: FakeTalosApi;
+  let kube: FakeKubernetesApi;
+  let dir: string;
+  let registered: { inputs: Record<string, unknown>; additionalSecretOutputs: string[] };
+  const b64 = (pem: string) => Buffer.from(pem).toString("base64");
+
+  beforeAll(async () => {
+    pki = createTestPki();
+    talos = await FakeTalosApi.start({ pki, state: { ...workerState("v1.13.0"), hostname: "w1" } });
+    talos.rebootScript = { answerOldBootMs: 100, downMs: 300 };
+    kube = await FakeKubernetesApi.start(pki);
+    kube.addNode("w1");
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "os-upgrade-"));
+    const args = {
+      node: "127.0.0.1",
+      port: talos.port,
+      nodeName: "w1",
+      role: "worker",
+      clientConfiguration: { caCertificate: b64(pki.ca.cert), clientCertificate: b64(pki.client.cert), clientKey: b64(pki.client.key) },
+      kubeconfig: kube.kubeconfig(pki),
+      image: image("v1.13.0"),
+      targetVersion: "v1.13.0",
+      timeoutSeconds: 60,
+      drainTimeoutSeconds: 5,
+    };
+    fs.writeFileSync(path.join(dir, "args.json"), JSON.stringify(args));
+    await run(process.execPath, [
+      "-r",
+      "ts-node/register/transpile-only",
+      "tests/fakes/serializeMembershipUpgrade.ts",
+      "OsUpgrade",
+      path.join(dir, "args.json"),
+      path.join(dir, "registered.json"),
+    ]);
+    registered = JSON.parse(fs.readFileSync(path.join(dir, "registered.json"), "utf8")) as typeof registered;
+  }, 120_000);
+
+  afterAll(async () => {
+    await talos.stop();
+    await kube.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("registers the credentials as secret inputs and a provider that requires only packages", () => {
+    for (const key of ["kubeconfig", "clientConfiguration"]) {
+      expect((registered.inputs[key] as Record<string, unknown>)[specialSigKey]).toBe(specialSecretSig);
+    }
+    const required = [...String(registered.inputs.__provider).matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
+    expect(required.filter((name) => name.startsWith(".") || path.isAbsolute(name))).toEqual([]);
+  });
+
+  it("creates as a no-op on the target version, then upgrades on a new target, with no key material in the outputs", async () => {
+    const inputs: Record<string, unknown> = { ...registered.inputs };
+    for (const key of ["kubeconfig", "clientConfiguration"]) inputs[key] = (inputs[key] as { value: unknown }).value;
+    const request = path.join(dir, "request.json");
+    const resultFile = path.join(dir, "result.json");
+    fs.writeFileSync(request, JSON.stringify({ inputs, changed: { image: image("v1.13.9"), targetVersion: "v1.13.9" } }));
+
+    await run(process.execPath, ["-e", engineSide], { REQUEST: request, RESULT: resultFile });
+    const result = JSON.parse(fs.readFileSync(resultFile, "utf8")) as Record<string, { outs?: Record<string, unknown> } | string>;
+
+    expect(result.error).toBeUndefined();
+    const created = result.created as { id: string; outs: Record<string, unknown> };
+    expect(created.id).toBe("osupgrade-127.0.0.1");
+    expect(created.outs.observedVersion).toBe("v1.13.0");
+    expect(result.diff).toEqual({ changes: true, replaces: [] });
+    const updated = result.updated as { outs: Record<string, unknown> };
+    expect(updated.outs).toMatchObject({ observedVersion: "v1.13.9", targetVersion: "v1.13.9", image: image("v1.13.9") });
+    for (const outs of [created.outs, updated.outs]) {
+      expect(Object.keys(outs)).not.toEqual(expect.arrayContaining(["kubeconfig"]));
+      expect(JSON.stringify(outs)).not.toContain(b64(pki.client.key));
+    }
+    expect(talos.methodsCalled().filter((m) => ["ImagePull", "LifecycleUpgrade", "Reboot", "Upgrade"].includes(m))).toEqual([
+      "ImagePull",
+      "LifecycleUpgrade",
+      "Reboot",
+    ]);
+    expect(talos.state.version).toBe("v1.13.9");
+    expect(kube.nodes.get("w1")?.unschedulable).toBe(false);
+  }, 120_000);
+});
