@@ -232,7 +232,7 @@ const refused: Array<[string, (c: RawCluster) => void, string[]]> = [
   [
     "Kubernetes one minor above Talos 1.11's range",
     (c) => (c.talos.kubernetesVersion = "v1.35.0"),
-    ["talos.kubernetesVersion: v1.35.0 is outside what Talos v1.11 supports (1.29–1.34)"],
+    ["talos.kubernetesVersion: v1.35.0 is outside what Talos v1.11 supports (v1.29 to v1.34)"],
   ],
 ];
 
