@@ -75,6 +75,21 @@ export const podSecurityNeeded: Readonly<Record<string, PodSecurityLevel>> = {
  */
 export const crdCarriers = ["gateway-api-crds", "prometheus-operator-crds", "cert-manager", "external-secrets", "flux-operator"];
 
+/**
+ * Weakening kernel arguments a cluster keeps on purpose (talos-kernel-hardening reports every other
+ * one). The author's seed clusters trade host hardening for throughput on trusted home-lab
+ * hardware; a new stack starts with none accepted and sees each as an advisory.
+ */
+const seedTradeOff = "seed home-lab cluster: host hardening traded for throughput on trusted hardware (accepted, not recommended)";
+export const acceptedKernelArgs: Readonly<Record<string, Readonly<Record<string, string>>>> = Object.fromEntries(
+  ["infra", "apps"].map((cluster) => [
+    cluster,
+    Object.fromEntries(
+      ["-init_on_alloc", "init_on_alloc=0", "-selinux", "apparmor=0", "mitigations=off", "security=none"].map((a) => [a, seedTradeOff]),
+    ),
+  ]),
+);
+
 /** The facts the cluster-aware rules check against, from the validated stack. */
 export function clusterFacts(cluster: ClusterConfig): ClusterFacts {
   return {
@@ -91,6 +106,7 @@ export function clusterFacts(cluster: ClusterConfig): ClusterFacts {
     podSecurity: { ...podSecurityNeeded },
     crdCarriers: [...crdCarriers],
     apiServerAccess: cluster.cilium.apiServerAccess,
+    acceptedKernelArgs: { ...(acceptedKernelArgs[cluster.name] ?? {}) },
     endpoint: { host: cluster.endpoint.host, port: cluster.endpoint.port },
     hostNetworkAllowed: ["cilium", "spegel"],
     allowedStores: ["onepassword"],

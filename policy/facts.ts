@@ -28,6 +28,8 @@ export interface ClusterFacts {
   crdCarriers: string[];
   /** How Cilium reaches the API server: through KubePrism on each node, or at the cluster endpoint. */
   apiServerAccess: "kubeprism" | "endpoint";
+  /** Weakening kernel arguments this cluster accepts on purpose, each with the reason (talos-kernel-hardening skips them). */
+  acceptedKernelArgs: Record<string, string>;
   /** The cluster's API endpoint (host and port), for `apiServerAccess: endpoint`. */
   endpoint: { host: string; port: number };
   /** Workloads allowed hostNetwork, hostPort or NodePort (release or object names). */
@@ -55,6 +57,7 @@ export const factsSchema: PolicyConfigSchema = {
         podSecurity: { type: "object", additionalProperties: { type: "string", enum: ["privileged", "baseline", "restricted"] } },
         crdCarriers: { type: "array", items: { type: "string" } },
         apiServerAccess: { type: "string", enum: ["kubeprism", "endpoint"] },
+        acceptedKernelArgs: { type: "object", additionalProperties: { type: "string" } },
         endpoint: { type: "object", properties: { host: { type: "string" }, port: { type: "integer" } } },
         hostNetworkAllowed: { type: "array", items: { type: "string" } },
         allowedStores: { type: "array", items: { type: "string" } },
@@ -71,6 +74,7 @@ export const factsSchema: PolicyConfigSchema = {
         "podSecurity",
         "crdCarriers",
         "apiServerAccess",
+        "acceptedKernelArgs",
         "endpoint",
         "hostNetworkAllowed",
         "allowedStores",

@@ -83,10 +83,12 @@ const weakening: ReadonlyArray<readonly [RegExp, string]> = [
 export const kernelArgsKeepHardening: ResourceValidationPolicy = {
   name: "talos-kernel-hardening",
   description:
-    "Image Factory schematics do not weaken host security through kernel arguments (mitigations=off, security=none, apparmor=0, removing Talos' hardening defaults).",
+    "Image Factory schematics do not weaken host security through kernel arguments (mitigations=off, security=none, apparmor=0, removing Talos' hardening defaults), unless the cluster accepts one with a reason in the policy config.",
   enforcementLevel: "advisory",
+  configSchema: factsSchema,
   validateResource: (args, report) => {
     if (args.type !== "talos:imageFactory/schematic:Schematic" || typeof args.props.schematic !== "string") return;
+    const { facts } = args.getConfig<FactsConfig>();
     let kernelArgs: unknown;
     try {
       kernelArgs = get(parse(args.props.schematic) as unknown, "customization.extraKernelArgs");
@@ -94,8 +96,9 @@ export const kernelArgsKeepHardening: ResourceValidationPolicy = {
       return;
     }
     for (const arg of Array.isArray(kernelArgs) ? kernelArgs : []) {
-      const hit = weakening.find(([pattern]) => pattern.test(String(arg).trim()));
-      if (hit) report(`kernel argument ${String(arg)} ${hit[1]}`);
+      const text = String(arg).trim();
+      const hit = weakening.find(([pattern]) => pattern.test(text));
+      if (hit && !Object.hasOwn(facts.acceptedKernelArgs, text)) report(`kernel argument ${text} ${hit[1]}`);
     }
   },
 };

@@ -418,6 +418,15 @@ describe("rules that read the deployed values and patches", () => {
       schematic: `customization:\n  extraKernelArgs:\n${args.map((a) => `    - ${a}\n`).join("")}`,
     });
     const type = "talos:imageFactory/schematic:Schematic";
+    // A cluster that accepts nothing (the fixture's facts accept the seed clusters' trade-offs).
+    const strict = { ...facts, acceptedKernelArgs: {} };
+    const violationsOf = async (_rule: ResourceValidationPolicy, t: string, props: Record<string, unknown>): Promise<string[]> => {
+      const found: string[] = [];
+      const args = { ...resourceArgs(t, props), getConfig: <T extends object>() => ({ facts: strict }) as unknown as T };
+      const validate = rule.validateResource;
+      for (const v of Array.isArray(validate) ? validate : validate ? [validate] : []) await v(args, (m) => void found.push(m));
+      return found;
+    };
     expect(rule.enforcementLevel).toBe("advisory");
     // Near misses that are fine: mitigations=auto, apparmor=1, an unrelated removal.
     expect(await violationsOf(rule, type, schematic(["mitigations=auto", "apparmor=1", "-console", "init_on_free=0"]))).toEqual([]);
@@ -435,6 +444,12 @@ describe("rules that read the deployed values and patches", () => {
       "kernel argument -init_on_alloc stops zeroing memory on allocation (a Talos default)",
       "kernel argument pti=off turns off page-table isolation (a Talos default)",
     ]);
+    // The accepting cluster still hears of an argument it did not accept.
+    const validate = rule.validateResource;
+    const seen: string[] = [];
+    for (const v of Array.isArray(validate) ? validate : validate ? [validate] : [])
+      await v(resourceArgs(type, schematic(["mitigations=off", "pti=off"])), (m) => void seen.push(m));
+    expect(seen).toEqual(["kernel argument pti=off turns off page-table isolation (a Talos default)"]);
   });
 });
 
@@ -452,12 +467,20 @@ describe("the rules over recorded stacks", () => {
     );
   });
 
-  it("report the committed schematics' weakened kernel arguments as advisories only", async () => {
+  it("report a schematic's weakened kernel arguments as advisories, except those the cluster accepts with a reason", async () => {
     const r = await recordFixture({ stack: "infra" });
-    const report = await runPolicyPack(r, clusterFacts(fixture("infra")));
-    const kernel = report.violations.filter((v) => v.policy === "talos-kernel-hardening");
-    expect(kernel.length).toBeGreaterThan(0);
-    expect(kernel.every((v) => v.level === "advisory")).toBe(true);
+    const accepted = clusterFacts(fixture("infra"));
+    expect(Object.values(accepted.acceptedKernelArgs).every((reason) => reason.length > 20)).toBe(true);
+    const kernel = async (f: ClusterFacts) => (await runPolicyPack(r, f)).violations.filter((v) => v.policy === "talos-kernel-hardening");
+    expect(await kernel(accepted)).toEqual([]);
+    const none = await kernel({ ...accepted, acceptedKernelArgs: {} });
+    expect(none.map((v) => v.message)).toContain("kernel argument mitigations=off turns off CPU vulnerability mitigations");
+    expect(none.every((v) => v.level === "advisory")).toBe(true);
+    // Near miss: accepting one argument leaves the others reported.
+    const allButOne = Object.fromEntries(Object.entries(accepted.acceptedKernelArgs).filter(([arg]) => arg !== "mitigations=off"));
+    expect((await kernel({ ...accepted, acceptedKernelArgs: allButOne })).map((v) => v.message)).toEqual([
+      "kernel argument mitigations=off turns off CPU vulnerability mitigations",
+    ]);
   });
 });
 
