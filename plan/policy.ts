@@ -1,5 +1,6 @@
 import type {
   PolicyResource,
+  PolicyResourceOptions,
   ReportViolation,
   ResourceValidationArgs,
   ResourceValidationPolicy,
@@ -8,12 +9,12 @@ import type {
 } from "@pulumi/policy";
 import { cloudflareTokenSecret } from "../components/bootstrap/certManager";
 import { onePasswordTokenSecret } from "../components/bootstrap/externalSecrets";
-import { namespaceSecurity } from "../components/bootstrap/namespaces";
 import { edgeSecrets } from "../components/cloudflare/cloudflareEdge";
 import { clustermeshCaSecret } from "../components/clustermesh/clusterMesh";
 import { gitCredentialsSecret } from "../components/flux/fluxInstance";
-import type { ClusterFacts } from "../policy/facts";
+import type { ClusterFacts, PodSecurityLevel } from "../policy/facts";
 import { networkPolicies } from "../policy/network";
+import { platformPolicies } from "../policy/platform";
 import { secretPolicies } from "../policy/secrets";
 import type { ClusterConfig } from "../stacks/load";
 import type { Recording } from "./harness";
@@ -21,7 +22,11 @@ import { UNKNOWN } from "./wire";
 import type { PolicyReport } from "./render";
 
 /** The pack's rules, as `policy/index.ts` registers them. */
-export const packPolicies: ReadonlyArray<ResourceValidationPolicy | StackValidationPolicy> = [...networkPolicies, ...secretPolicies];
+export const packPolicies: ReadonlyArray<ResourceValidationPolicy | StackValidationPolicy> = [
+  ...networkPolicies,
+  ...secretPolicies,
+  ...platformPolicies,
+];
 
 /** Secrets the program writes (namespace/name): the bootstrap Secrets of the README. */
 export const bootstrapSecretIds = [
@@ -34,9 +39,60 @@ export const bootstrapSecretIds = [
 ].map((s) => `${s.namespace}/${s.name}`);
 
 /**
- * The facts the cluster-aware rules check against, from the validated stack. Namespaces the
- * bootstrap creates are exempt from default-deny: their charts run before any policy could allow them.
+ * Namespaces without a default-deny, each with its reason (the rule `namespace-default-deny` reads
+ * this; cert-manager, external-secrets and flux-system get theirs from components/bootstrap/networkPolicies.ts).
  */
+export const networkPolicyExempt: Readonly<Record<string, string>> = {
+  default: "Kubernetes' own; nothing is deployed there",
+  "kube-system": "Cilium, CoreDNS and Talos' control plane: host-network components and the DNS every other namespace's allowances lead to",
+  "kube-public": "Kubernetes' own; no pods",
+  "kube-node-lease": "Kubernetes' own; no pods",
+  spegel:
+    "Spegel serves containerd on each node through a hostPort and its peers on every node: host and remote-node traffic a NetworkPolicy ipBlock cannot select under Cilium (policyCIDRMatchMode unset), and a wrong deny silently turns the mirror off",
+  cloudflared: "Pulumi creates only the namespace and the tunnel token; cloudflared and its policies come from the GitOps tree (Flux)",
+  "external-dns": "Pulumi creates only the namespace and the DNS token; external-dns and its policies come from the GitOps tree (Flux)",
+};
+
+/**
+ * The Pod Security level each namespace the program creates must enforce, from what its pods need
+ * (independent of components/bootstrap/namespaces.ts, which the rule checks). Unlisted: restricted.
+ */
+export const podSecurityNeeded: Readonly<Record<string, PodSecurityLevel>> = {
+  // Spegel mounts containerd's socket and config from the host and serves on a hostPort.
+  spegel: "privileged",
+  // Flux's controllers and flux-operator are restricted-compliant (the chart's default securityContext
+  // says so), but flux-system also runs what the GitOps tree adds there; audit and warn stay restricted.
+  "flux-system": "baseline",
+  "cert-manager": "restricted",
+  "external-secrets": "restricted",
+  cloudflared: "restricted",
+  "external-dns": "restricted",
+};
+
+/**
+ * Releases and ConfigGroups that install CRDs: Gateway API (standard-install.yaml), the
+ * prometheus-operator CRDs chart, cert-manager (`crds.enabled`), external-secrets (`installCRDs`)
+ * and flux-operator (`installCRDs` defaults to true, controlplaneio-fluxcd/charts flux-operator
+ * values.yaml). Cilium's CRDs are registered by its operator at run time, not by Helm.
+ */
+export const crdCarriers = ["gateway-api-crds", "prometheus-operator-crds", "cert-manager", "external-secrets", "flux-operator"];
+
+/**
+ * Weakening kernel arguments a cluster keeps on purpose (talos-kernel-hardening reports every other
+ * one). The author's seed clusters trade host hardening for throughput on trusted home-lab
+ * hardware; a new stack starts with none accepted and sees each as an advisory.
+ */
+const seedTradeOff = "seed home-lab cluster: host hardening traded for throughput on trusted hardware (accepted, not recommended)";
+export const acceptedKernelArgs: Readonly<Record<string, Readonly<Record<string, string>>>> = Object.fromEntries(
+  ["infra", "apps"].map((cluster) => [
+    cluster,
+    Object.fromEntries(
+      ["-init_on_alloc", "init_on_alloc=0", "-selinux", "apparmor=0", "mitigations=off", "security=none"].map((a) => [a, seedTradeOff]),
+    ),
+  ]),
+);
+
+/** The facts the cluster-aware rules check against, from the validated stack. */
 export function clusterFacts(cluster: ClusterConfig): ClusterFacts {
   return {
     clusterName: cluster.name,
@@ -48,7 +104,12 @@ export function clusterFacts(cluster: ClusterConfig): ClusterFacts {
     pool: { ...cluster.cilium.loadBalancerPool },
     ...(cluster.cloudflare ? { zoneId: cluster.cloudflare.zoneId } : {}),
     allowedSecrets: bootstrapSecretIds,
-    networkPolicyExempt: ["default", "kube-system", "kube-public", "kube-node-lease", ...Object.keys(namespaceSecurity)],
+    networkPolicyExempt: { ...networkPolicyExempt },
+    podSecurity: { ...podSecurityNeeded },
+    crdCarriers: [...crdCarriers],
+    apiServerAccess: cluster.cilium.apiServerAccess,
+    acceptedKernelArgs: { ...(acceptedKernelArgs[cluster.name] ?? {}) },
+    endpoint: { host: cluster.endpoint.host, port: cluster.endpoint.port },
     hostNetworkAllowed: ["cilium", "spegel"],
     allowedStores: ["onepassword"],
   };
@@ -89,25 +150,30 @@ export async function runPolicyPack(recording: Recording, facts: ClusterFacts): 
     },
   };
   const readUnknown = { unknown: false };
-  const resources: PolicyResource[] = recording.resources.map((r) => ({
-    type: r.type,
-    props: watchUnknowns(recording.plainInputs(r.urn) as Record<string, unknown>, readUnknown),
-    urn: r.urn,
-    name: r.name,
-    opts: {
+  const resources: PolicyResource[] = recording.resources.map((r) => {
+    // retainOnDelete too, which CrossGuard's analyzer does not send (policy/platform.ts).
+    const opts: PolicyResourceOptions & { retainOnDelete: boolean } = {
       protect: r.protect,
+      retainOnDelete: r.retainOnDelete,
       ignoreChanges: [...r.ignoreChanges],
       deleteBeforeReplace: r.deleteBeforeReplace,
       aliases: [],
       customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
       additionalSecretOutputs: [...r.additionalSecretOutputs],
       parent: r.parent,
-    },
-    dependencies: [],
-    propertyDependencies: {},
-    isType: () => false,
-    asType: () => undefined,
-  }));
+    };
+    return {
+      type: r.type,
+      props: watchUnknowns(recording.plainInputs(r.urn) as Record<string, unknown>, readUnknown),
+      urn: r.urn,
+      name: r.name,
+      opts,
+      dependencies: [],
+      propertyDependencies: {},
+      isType: () => false,
+      asType: () => undefined,
+    };
+  });
 
   for (const policy of packPolicies) {
     const level = policy.enforcementLevel ?? "advisory";

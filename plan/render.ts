@@ -1,5 +1,6 @@
 import { stringify } from "yaml";
 import { isStep, simulateBringUp, waitsFor, type BringUp } from "./bringUp";
+import { handoverSection } from "./handover";
 import type { RecordedResource, Recording } from "./harness";
 import { UNKNOWN, type Json } from "./wire";
 
@@ -123,6 +124,8 @@ export function planText(recording: Recording, policy: PolicyReport): string {
   const settings = recording.resources.filter((r) => r.type === "kubernetes:core/v1:ConfigMap" && r.name.includes("cluster-settings"));
   for (const cm of settings)
     lines.push("", "== cluster-settings ConfigMap", indent(stringify((cm.inputs as Record<string, Json>).data ?? {}).trimEnd(), "    "));
+
+  lines.push(...handoverSection(recording));
 
   const releases = recording.resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release");
   if (releases.length > 0) lines.push("", "== Helm releases");

@@ -1,5 +1,9 @@
 import type { PolicyConfigSchema } from "@pulumi/policy";
 
+/** Pod Security Standards levels, weakest first. */
+export const podSecurityLevels = ["privileged", "baseline", "restricted"] as const;
+export type PodSecurityLevel = (typeof podSecurityLevels)[number];
+
 /**
  * What the rules need to know about the cluster a stack describes. Generated from the stack file
  * (`npm run schema` writes policy/config/<stack>.json) and passed to every cluster-aware rule.
@@ -16,8 +20,18 @@ export interface ClusterFacts {
   zoneId?: string;
   /** `namespace/name` of every Secret the program may write (the bootstrap Secrets). */
   allowedSecrets: string[];
-  /** Namespaces exempt from the default-deny rule (system and bootstrap namespaces). */
-  networkPolicyExempt: string[];
+  /** Namespaces exempt from the default-deny rule, each with the reason it is exempt. */
+  networkPolicyExempt: Record<string, string>;
+  /** The Pod Security level (`pod-security.kubernetes.io/enforce`) each created namespace needs; others need `restricted`. */
+  podSecurity: Record<string, PodSecurityLevel>;
+  /** Helm releases and ConfigGroups (release or resource names) that install CRDs, so must be kept on delete. */
+  crdCarriers: string[];
+  /** How Cilium reaches the API server: through KubePrism on each node, or at the cluster endpoint. */
+  apiServerAccess: "kubeprism" | "endpoint";
+  /** Weakening kernel arguments this cluster accepts on purpose, each with the reason (talos-kernel-hardening skips them). */
+  acceptedKernelArgs: Record<string, string>;
+  /** The cluster's API endpoint (host and port), for `apiServerAccess: endpoint`. */
+  endpoint: { host: string; port: number };
   /** Workloads allowed hostNetwork, hostPort or NodePort (release or object names). */
   hostNetworkAllowed: string[];
   /** ClusterSecretStores ExternalSecrets may use. */
@@ -39,7 +53,12 @@ export const factsSchema: PolicyConfigSchema = {
         pool: { type: "object", properties: { start: { type: "string" }, end: { type: "string" } } },
         zoneId: { type: "string" },
         allowedSecrets: { type: "array", items: { type: "string" } },
-        networkPolicyExempt: { type: "array", items: { type: "string" } },
+        networkPolicyExempt: { type: "object", additionalProperties: { type: "string" } },
+        podSecurity: { type: "object", additionalProperties: { type: "string", enum: ["privileged", "baseline", "restricted"] } },
+        crdCarriers: { type: "array", items: { type: "string" } },
+        apiServerAccess: { type: "string", enum: ["kubeprism", "endpoint"] },
+        acceptedKernelArgs: { type: "object", additionalProperties: { type: "string" } },
+        endpoint: { type: "object", properties: { host: { type: "string" }, port: { type: "integer" } } },
         hostNetworkAllowed: { type: "array", items: { type: "string" } },
         allowedStores: { type: "array", items: { type: "string" } },
       },
@@ -52,6 +71,11 @@ export const factsSchema: PolicyConfigSchema = {
         "pool",
         "allowedSecrets",
         "networkPolicyExempt",
+        "podSecurity",
+        "crdCarriers",
+        "apiServerAccess",
+        "acceptedKernelArgs",
+        "endpoint",
         "hostNetworkAllowed",
         "allowedStores",
       ],

@@ -17,8 +17,21 @@ function releaseName(args: { props: Props; name: string }): string {
   return String(args.props.name ?? args.name);
 }
 
+/** A Helm boolean: charts take `true` and the string "true" alike. */
+function on(value: unknown): boolean {
+  return value === true || value === "true";
+}
+
+/** The last value any patch document sets at `path` (later patches win), or undefined. */
+function patched(docs: Props[], path: string): unknown {
+  return docs.reduce<unknown>((found, d) => get(d, path) ?? found, undefined);
+}
+
+/** Talos' default KubePrism port (siderolabs/talos pkg/machinery/constants `DefaultKubePrismPort`). */
+const kubePrismDefaultPort = 7445;
+
 /** Talos patch documents of an apply, parsed. */
-function talosPatches(props: Props): Props[] {
+export function talosPatches(props: Props): Props[] {
   const patches = Array.isArray(props.configPatches) ? props.configPatches : [];
   return patches.flatMap((p) => (typeof p === "string" ? parseAllDocuments(p).map((d) => d.toJS() as Props) : []));
 }
@@ -30,10 +43,10 @@ export const ciliumReplacesKubeProxy: ResourceValidationPolicy = {
   validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
     if (args.type !== helmRelease || !/^cilium$/.test(releaseName(args))) return;
     const values = (args.props.values ?? {}) as Props;
-    if (get(values, "kubeProxyReplacement") !== true) report("kubeProxyReplacement must be true (Talos runs without kube-proxy)");
+    if (!on(get(values, "kubeProxyReplacement"))) report("kubeProxyReplacement must be true (Talos runs without kube-proxy)");
     if (!get(values, "k8sServiceHost") || !get(values, "k8sServicePort"))
       report("k8sServiceHost and k8sServicePort must be set: without kube-proxy Cilium cannot find the API server through the Service");
-    if (get(values, "encryption.enabled") !== true || get(values, "encryption.type") !== "wireguard")
+    if (!on(get(values, "encryption.enabled")) || get(values, "encryption.type") !== "wireguard")
       report("node-to-node traffic must be encrypted: encryption.enabled true with type wireguard");
     const id = get(values, "cluster.id");
     if (!get(values, "cluster.name") || typeof id !== "number" || id < 1 || id > 255)
@@ -62,7 +75,7 @@ export const ciliumAndTalosAgree: StackValidationPolicy = {
     const cilium = args.resources.find((r) => r.type === helmRelease && releaseName(r) === "cilium");
     const applies = args.resources.filter((r) => r.type === talosApply);
     if (!cilium || applies.length === 0) return;
-    const replacement = get(cilium.props.values, "kubeProxyReplacement") === true;
+    const replacement = on(get(cilium.props.values, "kubeProxyReplacement"));
     for (const apply of applies) {
       const proxyDisabled = talosPatches(apply.props).some((d) => get(d, "cluster.proxy.disabled") === true);
       if (replacement !== proxyDisabled)
@@ -74,7 +87,7 @@ export const ciliumAndTalosAgree: StackValidationPolicy = {
 export const namespacesDenyByDefault: StackValidationPolicy = {
   name: "namespace-default-deny",
   description:
-    "Every Namespace the program creates has a default-deny NetworkPolicy (ingress and egress) and allows DNS to CoreDNS; allow-listed system namespaces are exempt.",
+    "Every Namespace the program creates has a default-deny NetworkPolicy (ingress and egress) and allows DNS; namespaces are exempt only with a reason in the policy config.",
   enforcementLevel: "mandatory",
   configSchema: factsSchema,
   validateStack: (args, report) => {
@@ -82,7 +95,7 @@ export const namespacesDenyByDefault: StackValidationPolicy = {
     const policies = args.resources.filter((r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy");
     for (const ns of args.resources.filter((r) => r.type === "kubernetes:core/v1:Namespace")) {
       const name = String(get(ns.props, "metadata.name") ?? ns.name);
-      if (facts.networkPolicyExempt.includes(name)) continue;
+      if (Object.hasOwn(facts.networkPolicyExempt, name)) continue;
       const inNs = policies.filter((p) => get(p.props, "metadata.namespace") === name);
       const denyAll = inNs.some((p) => {
         const spec = (p.props.spec ?? {}) as Props;
@@ -98,7 +111,11 @@ export const namespacesDenyByDefault: StackValidationPolicy = {
         );
       });
       const dns = inNs.some((p) => JSON.stringify(p.props.spec ?? {}).includes('"port":53'));
-      if (!denyAll) report(`namespace ${name} has no default-deny NetworkPolicy for ingress and egress`, ns.urn);
+      if (!denyAll)
+        report(
+          `namespace ${name} has no default-deny NetworkPolicy for ingress and egress (or an exemption with a reason in the policy config)`,
+          ns.urn,
+        );
       if (!dns) report(`namespace ${name} has no NetworkPolicy allowing DNS (port 53) to CoreDNS`, ns.urn);
     }
   },
@@ -217,10 +234,75 @@ export const talosApiThroughEndpoints: ResourceValidationPolicy = {
   },
 };
 
+export const ciliumUsesKubePrism: StackValidationPolicy = {
+  name: "cilium-api-server-access",
+  description:
+    "Cilium's k8sServiceHost/Port point at KubePrism (127.0.0.1 and the port the Talos patches give it) while KubePrism is on, or at the cluster endpoint when the stack chose it; never at a KubePrism a node has switched off.",
+  enforcementLevel: "mandatory",
+  configSchema: factsSchema,
+  validateStack: (args, report) => {
+    const { facts } = args.getConfig<FactsConfig>();
+    const cilium = args.resources.find((r) => r.type === helmRelease && releaseName(r) === "cilium");
+    if (!cilium) return;
+    const host = String(get(cilium.props.values, "k8sServiceHost"));
+    const port = Number(get(cilium.props.values, "k8sServicePort"));
+    const at = `${host}:${port}`;
+    if (facts.apiServerAccess === "endpoint") {
+      const endpoint = `${facts.endpoint.host}:${facts.endpoint.port}`;
+      if (at !== endpoint)
+        report(`Cilium reaches the API server at ${at}, but the stack's apiServerAccess is endpoint (${endpoint})`, cilium.urn);
+      return;
+    }
+    for (const apply of args.resources.filter((r) => r.type === talosApply)) {
+      const docs = talosPatches(apply.props);
+      // KubePrism is on unless a patch turns it off: Talos' generated config enables it since 1.6
+      // (siderolabs/talos pkg/machinery/config/generate/init.go, `VersionContract.KubePrismEnabled`).
+      if (patched(docs, "machine.features.kubePrism.enabled") === false) {
+        report(
+          `KubePrism is off on this node, but Cilium reaches the API server through it (${at}); enable it or use apiServerAccess: endpoint`,
+          apply.urn,
+        );
+        continue;
+      }
+      const prismPort = Number(patched(docs, "machine.features.kubePrism.port") ?? kubePrismDefaultPort);
+      if (!["127.0.0.1", "localhost"].includes(host) || port !== prismPort)
+        report(
+          `Cilium's k8sServiceHost/Port is ${at}, but KubePrism is on (port ${prismPort}): it must be 127.0.0.1:${prismPort}`,
+          apply.urn,
+        );
+    }
+  },
+};
+
+export const ciliumMasqueradeWithoutHostDnsForwarding: StackValidationPolicy = {
+  name: "cilium-masquerade-host-dns",
+  description:
+    "With Cilium's BPF masquerading on, every Talos node sets machine.features.hostDNS.forwardKubeDNSToHost: false (Talos' Cilium guide, known issues), so CoreDNS never forwards to the host resolver.",
+  enforcementLevel: "mandatory",
+  validateStack: (args, report) => {
+    const cilium = args.resources.find((r) => r.type === helmRelease && releaseName(r) === "cilium");
+    if (!cilium || !on(get(cilium.props.values, "bpf.masquerade"))) return;
+    for (const apply of args.resources.filter((r) => r.type === talosApply)) {
+      const docs = talosPatches(apply.props);
+      if (patched(docs, "machine.features.hostDNS.enabled") === false) continue;
+      // Talos' generated config turns forwarding on since 1.8 (pkg/machinery/config/generate/init.go,
+      // `VersionContract.HostDNSForwardKubeDNSToHost`): only an explicit false in a patch turns it off.
+      const forward = patched(docs, "machine.features.hostDNS.forwardKubeDNSToHost");
+      if (forward !== false)
+        report(
+          `Cilium's bpf.masquerade is on, so this node must set machine.features.hostDNS.forwardKubeDNSToHost: false (it is ${forward === undefined ? "unset, which Talos turns on" : String(forward)})`,
+          apply.urn,
+        );
+    }
+  },
+};
+
 export const networkPolicies = [
   ciliumReplacesKubeProxy,
   talosHandsNetworkToCilium,
   ciliumAndTalosAgree,
+  ciliumUsesKubePrism,
+  ciliumMasqueradeWithoutHostDnsForwarding,
   namespacesDenyByDefault,
   loadBalancersFromOwnPool,
   poolPlacement,

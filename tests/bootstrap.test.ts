@@ -3,7 +3,6 @@ import { ciliumValues } from "../components/bootstrap/cilium";
 import { gatewayApiCrdUrls } from "../components/bootstrap/crds";
 import { clusterSettings } from "../components/flux/clusterSettings";
 import { fluxInstanceSpec } from "../components/flux/fluxInstance";
-import { versions } from "../stacks/versions";
 import { fixture, recordFixture, recordWith, stacks } from "./support";
 
 type R = RecordedResource;
@@ -188,6 +187,7 @@ describe("Gateway API CRDs", () => {
 describe("FluxInstance", () => {
   it("runs the pinned Flux distribution and syncs the cluster's path", () => {
     expect(fluxInstanceSpec(fixture("infra"))).toEqual({
+      wait: true,
       distribution: {
         version: "2.9.4",
         registry: "ghcr.io/fluxcd",
@@ -217,7 +217,6 @@ describe("cluster-settings", () => {
       SERVICE_CIDR: '["10.247.0.0/16"]',
       K8S_SERVICE_HOST: "127.0.0.1",
       K8S_SERVICE_PORT: "7445",
-      CILIUM_VERSION: versions.charts.cilium,
       CLUSTERMESH_IP: "10.25.11.120",
       CILIUM_GATEWAY_LB_IP: "10.25.11.121",
       CILIUM_BGP_LOCAL_ASN: "64513",
@@ -225,10 +224,13 @@ describe("cluster-settings", () => {
       CILIUM_BGP_PEER_ADDRESS: "10.25.11.1",
       CILIUM_LB_POOL_START: "10.25.11.120",
       CILIUM_LB_POOL_END: "10.25.11.139",
-      COREDNS_CLUSTER_IP: "10.247.0.10",
-      COREDNS_REPLICAS: "2",
       SECRET_DOMAIN: "monosense.io",
     });
+  });
+
+  it("carries no value of a release Pulumi owns (Cilium, CoreDNS): Flux must not manage those too", () => {
+    const keys = Object.keys(clusterSettings(fixture("apps")));
+    expect(keys.filter((k) => k.startsWith("COREDNS_") || k === "CILIUM_VERSION")).toEqual([]);
   });
 });
 

@@ -58,6 +58,7 @@ describe("the published policy pack", () => {
         "ipv4.ts",
         "network.ts",
         "package.json",
+        "platform.ts",
         "secrets.ts",
         "tsconfig.json",
         "values.ts",

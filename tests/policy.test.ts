@@ -10,14 +10,15 @@ import type {
 import { clusterFacts, packPolicies, policyConfigFile, policyPackConfig, runPolicyPack } from "../plan/policy";
 import type { ClusterFacts } from "../policy/facts";
 import * as network from "../policy/network";
+import * as platform from "../policy/platform";
 import * as secrets from "../policy/secrets";
-import { fixture, liveStacks, recordFixture, repoRoot, stacks } from "./support";
+import { fixture, liveStacks, recordFixture, recordWith, repoRoot, stacks } from "./support";
 import { clusterFromStackFile, readStackFile } from "../stacks/stackFile";
 
 const facts: ClusterFacts = clusterFacts(fixture("infra"));
 
-/** Hand-built args carrying every field of ResourceValidationArgs. */
-function resourceArgs(type: string, props: Record<string, unknown>, name = "r"): ResourceValidationArgs {
+/** Hand-built args carrying every field of ResourceValidationArgs (retainOnDelete as the offline plan passes it). */
+function resourceArgs(type: string, props: Record<string, unknown>, name = "r", retainOnDelete?: boolean): ResourceValidationArgs {
   return {
     type,
     props,
@@ -29,6 +30,7 @@ function resourceArgs(type: string, props: Record<string, unknown>, name = "r"):
       aliases: [],
       customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
       additionalSecretOutputs: [],
+      ...(retainOnDelete === undefined ? {} : { retainOnDelete }),
     },
     stackTags: new Map(),
     isType: () => false,
@@ -45,17 +47,19 @@ async function violationsOf(
   type: string,
   props: Record<string, unknown>,
   name?: string,
+  retainOnDelete?: boolean,
 ): Promise<string[]> {
   const found: string[] = [];
   const validate = policy.validateResource;
   for (const v of Array.isArray(validate) ? validate : validate ? [validate] : [])
-    await v(resourceArgs(type, props, name), (m) => void found.push(m));
+    await v(resourceArgs(type, props, name, retainOnDelete), (m) => void found.push(m));
   return found;
 }
 
 async function stackViolationsOf(
   policy: StackValidationPolicy,
   resources: Array<Pick<PolicyResource, "type" | "props" | "name">>,
+  withFacts: ClusterFacts = facts,
 ): Promise<string[]> {
   const found: string[] = [];
   const args: StackValidationArgs = {
@@ -69,7 +73,7 @@ async function stackViolationsOf(
       asType: () => undefined,
     })),
     stackTags: new Map(),
-    getConfig: <T extends object>() => ({ facts }) as unknown as T,
+    getConfig: <T extends object>() => ({ facts: withFacts }) as unknown as T,
     notApplicable: (reason?: string): never => {
       throw new Error(String(reason));
     },
@@ -145,8 +149,24 @@ describe("network rules", () => {
       },
     };
     expect(await stackViolationsOf(network.namespacesDenyByDefault, [ns, deny, dns])).toEqual([]);
-    expect(await stackViolationsOf(network.namespacesDenyByDefault, [ns])).toHaveLength(2);
-    expect(await stackViolationsOf(network.namespacesDenyByDefault, [{ ...ns, props: { metadata: { name: "flux-system" } } }])).toEqual([]);
+    expect(await stackViolationsOf(network.namespacesDenyByDefault, [ns])).toEqual([
+      "namespace apps has no default-deny NetworkPolicy for ingress and egress (or an exemption with a reason in the policy config)",
+      "namespace apps has no NetworkPolicy allowing DNS (port 53) to CoreDNS",
+    ]);
+    // Exempt only with a reason in the config: spegel is, the bootstrap namespaces are not any more.
+    expect(await stackViolationsOf(network.namespacesDenyByDefault, [{ ...ns, props: { metadata: { name: "spegel" } } }])).toEqual([]);
+    expect(facts.networkPolicyExempt.spegel).toContain("hostPort");
+    expect(
+      await stackViolationsOf(network.namespacesDenyByDefault, [{ ...ns, props: { metadata: { name: "flux-system" } } }]),
+    ).toHaveLength(2);
+    // Near miss: a deny that lists a rule is an allowance, not a default-deny.
+    const leaky = {
+      ...deny,
+      props: { metadata: { namespace: "apps" }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"], egress: [{}] } },
+    };
+    expect(await stackViolationsOf(network.namespacesDenyByDefault, [ns, leaky, dns])).toEqual([
+      "namespace apps has no default-deny NetworkPolicy for ingress and egress (or an exemption with a reason in the policy config)",
+    ]);
   });
 
   it("loadbalancer-from-pool", async () => {
@@ -286,9 +306,187 @@ describe("secret rules", () => {
   });
 });
 
+const patchDocs = (...docs: string[]) => ({ configPatches: docs, node: "10.25.11.11", endpoint: "10.25.11.11" });
+const features = (yaml: string) => `machine:\n  features:\n${yaml}`;
+const ciliumWith = (values: Record<string, unknown>) => ({ type: release, name: "cilium", props: { name: "cilium", values } });
+const node = (...docs: string[]) => ({ type: apply, name: "a", props: patchDocs(...docs) });
+
+describe("rules that read the deployed values and patches", () => {
+  it("cilium-kube-proxy-replacement takes Helm's string booleans too", async () => {
+    const asString = { ...goodCilium, values: { ...goodCilium.values, kubeProxyReplacement: "true" } };
+    expect(await violationsOf(network.ciliumReplacesKubeProxy, release, asString)).toEqual([]);
+    const off = { ...goodCilium, values: { ...goodCilium.values, kubeProxyReplacement: "false" } };
+    expect(await violationsOf(network.ciliumReplacesKubeProxy, release, off)).toEqual([
+      "kubeProxyReplacement must be true (Talos runs without kube-proxy)",
+    ]);
+    const plain = { ...goodCilium, values: { ...goodCilium.values, encryption: { enabled: true, type: "ipsec" } } };
+    expect(await violationsOf(network.ciliumReplacesKubeProxy, release, plain)).toEqual([
+      "node-to-node traffic must be encrypted: encryption.enabled true with type wireguard",
+    ]);
+  });
+
+  it("cilium-api-server-access", async () => {
+    const prism = (port: number) => ciliumWith({ k8sServiceHost: "127.0.0.1", k8sServicePort: port });
+    const on = features("    kubePrism:\n      enabled: true\n      port: 7445\n");
+    expect(await stackViolationsOf(network.ciliumUsesKubePrism, [prism(7445), node(on)])).toEqual([]);
+    // KubePrism is on by default: a node without the patch still has it on 7445.
+    expect(await stackViolationsOf(network.ciliumUsesKubePrism, [prism(7445), node("machine: {}\n")])).toEqual([]);
+    // Near misses: the right host on the wrong port, the endpoint while KubePrism is on, KubePrism switched off.
+    expect(await stackViolationsOf(network.ciliumUsesKubePrism, [prism(7444), node(on)])).toEqual([
+      "Cilium's k8sServiceHost/Port is 127.0.0.1:7444, but KubePrism is on (port 7445): it must be 127.0.0.1:7445",
+    ]);
+    const endpoint = ciliumWith({ k8sServiceHost: "infra-k8s.monosense.io", k8sServicePort: 6443 });
+    expect(await stackViolationsOf(network.ciliumUsesKubePrism, [endpoint, node(on)])).toHaveLength(1);
+    const off = features("    kubePrism:\n      enabled: false\n");
+    expect(await stackViolationsOf(network.ciliumUsesKubePrism, [prism(7445), node(on, off)])).toEqual([
+      "KubePrism is off on this node, but Cilium reaches the API server through it (127.0.0.1:7445); enable it or use apiServerAccess: endpoint",
+    ]);
+    // With apiServerAccess: endpoint the stack's endpoint is right and KubePrism is not.
+    const viaEndpoint = { ...facts, apiServerAccess: "endpoint" as const };
+    expect(await stackViolationsOf(network.ciliumUsesKubePrism, [endpoint, node(on)], viaEndpoint)).toEqual([]);
+    expect(await stackViolationsOf(network.ciliumUsesKubePrism, [prism(7445), node(on)], viaEndpoint)).toEqual([
+      "Cilium reaches the API server at 127.0.0.1:7445, but the stack's apiServerAccess is endpoint (infra-k8s.monosense.io:6443)",
+    ]);
+  });
+
+  it("cilium-masquerade-host-dns", async () => {
+    const masq = (on: unknown) => ciliumWith({ bpf: { masquerade: on } });
+    const forward = (v: boolean) => features(`    hostDNS:\n      enabled: true\n      forwardKubeDNSToHost: ${v}\n`);
+    expect(await stackViolationsOf(network.ciliumMasqueradeWithoutHostDnsForwarding, [masq(true), node(forward(false))])).toEqual([]);
+    expect(await stackViolationsOf(network.ciliumMasqueradeWithoutHostDnsForwarding, [masq(true), node(forward(true))])).toEqual([
+      "Cilium's bpf.masquerade is on, so this node must set machine.features.hostDNS.forwardKubeDNSToHost: false (it is true)",
+    ]);
+    // Unset counts as on (Talos' generated config since 1.8); a later patch wins over an earlier one.
+    expect(await stackViolationsOf(network.ciliumMasqueradeWithoutHostDnsForwarding, [masq(true), node("machine: {}\n")])).toEqual([
+      "Cilium's bpf.masquerade is on, so this node must set machine.features.hostDNS.forwardKubeDNSToHost: false (it is unset, which Talos turns on)",
+    ]);
+    expect(
+      await stackViolationsOf(network.ciliumMasqueradeWithoutHostDnsForwarding, [masq(true), node(forward(false), forward(true))]),
+    ).toHaveLength(1);
+    // Near misses on the passing side: masquerading off, or host DNS off altogether.
+    expect(await stackViolationsOf(network.ciliumMasqueradeWithoutHostDnsForwarding, [masq(false), node(forward(true))])).toEqual([]);
+    const hostDnsOff = features("    hostDNS:\n      enabled: false\n");
+    expect(await stackViolationsOf(network.ciliumMasqueradeWithoutHostDnsForwarding, [masq(true), node(hostDnsOff)])).toEqual([]);
+  });
+
+  it("namespace-pod-security", async () => {
+    const nsType = "kubernetes:core/v1:Namespace";
+    const ns = (name: string, level?: string) => ({
+      metadata: { name, labels: level ? { "pod-security.kubernetes.io/enforce": level } : {} },
+    });
+    expect(await violationsOf(platform.namespacePodSecurity, nsType, ns("spegel", "privileged"))).toEqual([]);
+    expect(await violationsOf(platform.namespacePodSecurity, nsType, ns("cert-manager", "restricted"))).toEqual([]);
+    expect(await violationsOf(platform.namespacePodSecurity, nsType, ns("flux-system", "baseline"))).toEqual([]);
+    expect(await violationsOf(platform.namespacePodSecurity, nsType, ns("cert-manager", "baseline"))).toEqual([
+      "namespace cert-manager enforces baseline, weaker than the restricted its workloads need",
+    ]);
+    expect(await violationsOf(platform.namespacePodSecurity, nsType, ns("spegel", "baseline"))).toEqual([
+      "namespace spegel enforces baseline, stricter than the privileged its workloads need: their pods would be refused",
+    ]);
+    expect(await violationsOf(platform.namespacePodSecurity, nsType, ns("apps"))).toEqual([
+      "namespace apps has no pod-security.kubernetes.io/enforce label (it would admit privileged pods); it needs restricted",
+    ]);
+    expect(await violationsOf(platform.namespacePodSecurity, nsType, ns("apps", "Restricted"))).toEqual([
+      "namespace apps enforces unknown Pod Security level Restricted; it needs restricted",
+    ]);
+  });
+
+  it("crd-carriers-retained", async () => {
+    const rule = platform.crdCarriersRetained;
+    const group = "kubernetes:yaml/v2:ConfigGroup";
+    expect(await violationsOf(rule, release, { name: "flux-operator", values: {} }, "flux-operator", true)).toEqual([]);
+    expect(await violationsOf(rule, release, { name: "flux-operator", values: {} }, "flux-operator", false)).toEqual([
+      "flux-operator installs CRDs but is not retainOnDelete: removing it from the program would delete its CRDs and every custom resource of them",
+    ]);
+    expect(await violationsOf(rule, group, { files: [] }, "gateway-api-crds", false)).toHaveLength(1);
+    // A chart not in the list is caught by its values; one that installs no CRD is left alone.
+    expect(await violationsOf(rule, release, { name: "other", values: { installCRDs: true } }, "other", false)).toHaveLength(1);
+    expect(await violationsOf(rule, release, { name: "spegel", values: {} }, "spegel", false)).toEqual([]);
+    // CrossGuard's analyzer does not pass retainOnDelete: only the Helm-level keep is judged then.
+    expect(await violationsOf(rule, release, { name: "flux-operator", values: {} }, "flux-operator")).toEqual([]);
+    expect(
+      await violationsOf(rule, release, { name: "cert-manager", values: { crds: { enabled: true, keep: true } } }, "cert-manager"),
+    ).toEqual([]);
+    expect(await violationsOf(rule, release, { name: "cert-manager", values: { crds: { enabled: true } } }, "cert-manager")).toEqual([
+      "cert-manager installs its CRDs with crds.enabled but not crds.keep: helm uninstall would delete them",
+    ]);
+  });
+
+  it("talos-kernel-hardening (advisory)", async () => {
+    const rule = platform.kernelArgsKeepHardening;
+    const schematic = (args: string[]) => ({
+      schematic: `customization:\n  extraKernelArgs:\n${args.map((a) => `    - ${a}\n`).join("")}`,
+    });
+    const type = "talos:imageFactory/schematic:Schematic";
+    // A cluster that accepts nothing (the fixture's facts accept the seed clusters' trade-offs).
+    const strict = { ...facts, acceptedKernelArgs: {} };
+    const violationsOf = async (_rule: ResourceValidationPolicy, t: string, props: Record<string, unknown>): Promise<string[]> => {
+      const found: string[] = [];
+      const args = { ...resourceArgs(t, props), getConfig: <T extends object>() => ({ facts: strict }) as unknown as T };
+      const validate = rule.validateResource;
+      for (const v of Array.isArray(validate) ? validate : validate ? [validate] : []) await v(args, (m) => void found.push(m));
+      return found;
+    };
+    expect(rule.enforcementLevel).toBe("advisory");
+    // Near misses that are fine: mitigations=auto, apparmor=1, an unrelated removal.
+    expect(await violationsOf(rule, type, schematic(["mitigations=auto", "apparmor=1", "-console", "init_on_free=0"]))).toEqual([]);
+    expect(
+      await violationsOf(
+        rule,
+        type,
+        schematic(["mitigations=off", "security=none", "apparmor=0", "-selinux", "-init_on_alloc", "pti=off"]),
+      ),
+    ).toEqual([
+      "kernel argument mitigations=off turns off CPU vulnerability mitigations",
+      "kernel argument security=none loads no Linux security module",
+      "kernel argument apparmor=0 turns off AppArmor",
+      "kernel argument -selinux turns off SELinux (Talos enables it)",
+      "kernel argument -init_on_alloc stops zeroing memory on allocation (a Talos default)",
+      "kernel argument pti=off turns off page-table isolation (a Talos default)",
+    ]);
+    // The accepting cluster still hears of an argument it did not accept.
+    const validate = rule.validateResource;
+    const seen: string[] = [];
+    for (const v of Array.isArray(validate) ? validate : validate ? [validate] : [])
+      await v(resourceArgs(type, schematic(["mitigations=off", "pti=off"])), (m) => void seen.push(m));
+    expect(seen).toEqual(["kernel argument pti=off turns off page-table isolation (a Talos default)"]);
+  });
+});
+
+describe("the rules over recorded stacks", () => {
+  it("see a KubePrism/endpoint mismatch between the stack's facts and what Cilium was given", async () => {
+    const r = await recordWith("infra", (c) => (c.cilium.apiServerAccess = "endpoint"));
+    const asRecorded = clusterFacts({ ...fixture("infra"), cilium: { ...fixture("infra").cilium, apiServerAccess: "endpoint" } });
+    const ok = await runPolicyPack(r, asRecorded);
+    expect(ok.violations.filter((v) => v.policy === "cilium-api-server-access")).toEqual([]);
+    const stale = await runPolicyPack(r, clusterFacts(fixture("infra")));
+    expect(stale.violations.filter((v) => v.policy === "cilium-api-server-access").map((v) => v.message)).toEqual(
+      Array(3).fill(
+        "Cilium's k8sServiceHost/Port is infra-k8s.monosense.io:6443, but KubePrism is on (port 7445): it must be 127.0.0.1:7445",
+      ),
+    );
+  });
+
+  it("report a schematic's weakened kernel arguments as advisories, except those the cluster accepts with a reason", async () => {
+    const r = await recordFixture({ stack: "infra" });
+    const accepted = clusterFacts(fixture("infra"));
+    expect(Object.values(accepted.acceptedKernelArgs).every((reason) => reason.length > 20)).toBe(true);
+    const kernel = async (f: ClusterFacts) => (await runPolicyPack(r, f)).violations.filter((v) => v.policy === "talos-kernel-hardening");
+    expect(await kernel(accepted)).toEqual([]);
+    const none = await kernel({ ...accepted, acceptedKernelArgs: {} });
+    expect(none.map((v) => v.message)).toContain("kernel argument mitigations=off turns off CPU vulnerability mitigations");
+    expect(none.every((v) => v.level === "advisory")).toBe(true);
+    // Near miss: accepting one argument leaves the others reported.
+    const allButOne = Object.fromEntries(Object.entries(accepted.acceptedKernelArgs).filter(([arg]) => arg !== "mitigations=off"));
+    expect((await kernel({ ...accepted, acceptedKernelArgs: allButOne })).map((v) => v.message)).toEqual([
+      "kernel argument mitigations=off turns off CPU vulnerability mitigations",
+    ]);
+  });
+});
+
 describe("the pack over the real stacks", () => {
   it("registers every rule with an id, a description and an enforcement level", () => {
-    expect(packPolicies.map((p) => p.name)).toHaveLength(13);
+    expect(packPolicies.map((p) => p.name)).toHaveLength(18);
     for (const p of packPolicies) expect(p.description.length > 10 && p.enforcementLevel !== undefined).toBe(true);
   });
 

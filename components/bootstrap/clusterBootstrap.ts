@@ -10,6 +10,7 @@ import { corednsValues } from "./coredns";
 import { gatewayApiCrds, prometheusOperatorCrds } from "./crds";
 import { clusterSecretStoreName, externalSecretsValues, onePasswordStoreSpec, onePasswordTokenSecret } from "./externalSecrets";
 import { namespace, type ManagedNamespace } from "./namespaces";
+import { defaultDeny, type DefaultDenyNamespace } from "./networkPolicies";
 import { chartRelease } from "./release";
 import { bootstrapSecret } from "./secret";
 import { spegelValues } from "./spegel";
@@ -46,6 +47,10 @@ export class ClusterBootstrap extends pulumi.ComponentResource {
     super("talos-gitops:bootstrap:ClusterBootstrap", name, {}, opts);
     const { config, credentials, provider } = args;
     const child = { parent: this, provider };
+    // Nothing lost on delete (README "Bootstrap and hand-over to Flux"): what carries CRDs, and what
+    // lives in or depends on those CRDs, is forgotten by Pulumi on delete, never deleted.
+    const kept = { ...child, retainOnDelete: true };
+    const retainedNamespaces: ReadonlySet<ManagedNamespace> = new Set(["cert-manager", "external-secrets", "flux-system"]);
 
     const wanted: ManagedNamespace[] = [
       "cert-manager",
@@ -53,15 +58,22 @@ export class ClusterBootstrap extends pulumi.ComponentResource {
       ...(config.spegel.enabled ? (["spegel"] as const) : []),
       ...(config.externalSecrets?.enabled ? (["external-secrets"] as const) : []),
     ];
-    this.namespaces = new Map(wanted.map((ns) => [ns, namespace(ns, child)]));
+    this.namespaces = new Map(wanted.map((ns) => [ns, namespace(ns, retainedNamespaces.has(ns) ? kept : child)]));
     const ns = (n: ManagedNamespace) => {
       const found = this.namespaces.get(n);
       if (!found) throw new Error(`internal: namespace ${n} not created`);
       return found;
     };
 
-    const gatewayCrds = gatewayApiCrds(child);
-    this.monitoringCrds = prometheusOperatorCrds(child);
+    // Default-deny with each namespace's allowances (networkPolicies.ts), before anything runs there.
+    for (const name of ["cert-manager", "external-secrets", "flux-system"] as const satisfies readonly DefaultDenyNamespace[]) {
+      if (this.namespaces.has(name)) defaultDeny(name, config, { ...kept, dependsOn: [ns(name)] });
+    }
+
+    // The engine hands retainOnDelete down to the ConfigGroup's CRDs (pulumi/pulumi
+    // pkg/resource/deploy/source_eval.go: children inherit RetainOnDelete from their parent).
+    const gatewayCrds = gatewayApiCrds(kept);
+    this.monitoringCrds = prometheusOperatorCrds(kept);
 
     // Helm's wait cannot succeed here: Hubble relay needs cluster DNS, which comes after Cilium.
     // Readiness is awaited by the Talos health check with Kubernetes checks (nodes Ready = CNI up).
@@ -92,20 +104,20 @@ export class ClusterBootstrap extends pulumi.ComponentResource {
     const certManager = chartRelease(
       "cert-manager",
       { chart: "certManager", namespace: "cert-manager", values: certManagerValues(), waitForJobs: true },
-      { ...child, dependsOn: [...this.platformReady, ns("cert-manager")] },
+      { ...kept, dependsOn: [...this.platformReady, ns("cert-manager")] },
     );
     if (args.dnsChallengeToken) {
       const token = bootstrapSecret(
         "cloudflare-api-token",
         { name: cloudflareTokenSecret.name, namespace: cloudflareTokenSecret.namespace },
         { [cloudflareTokenSecret.key]: args.dnsChallengeToken },
-        { ...child, dependsOn: [ns("cert-manager")] },
+        { ...kept, dependsOn: [ns("cert-manager")] },
       );
       for (const issuer of Object.keys(acmeServers) as Array<keyof typeof acmeServers>) {
         new k8s.apiextensions.CustomResource(
           issuer,
           { apiVersion: "cert-manager.io/v1", kind: "ClusterIssuer", metadata: { name: issuer }, spec: clusterIssuerSpec(config, issuer) },
-          { ...child, dependsOn: [certManager, token] },
+          { ...kept, dependsOn: [certManager, token] },
         );
       }
     } else {
@@ -119,13 +131,13 @@ export class ClusterBootstrap extends pulumi.ComponentResource {
       const eso = chartRelease(
         "external-secrets",
         { chart: "externalSecrets", namespace: "external-secrets", values: externalSecretsValues() },
-        { ...child, dependsOn: [...this.platformReady, ns("external-secrets")] },
+        { ...kept, dependsOn: [...this.platformReady, ns("external-secrets")] },
       );
       const token = bootstrapSecret(
         "onepassword-service-account",
         { name: onePasswordTokenSecret.name, namespace: onePasswordTokenSecret.namespace },
         { [onePasswordTokenSecret.key]: credentials.require("externalSecrets.serviceAccountToken") },
-        { ...child, dependsOn: [ns("external-secrets")] },
+        { ...kept, dependsOn: [ns("external-secrets")] },
       );
       new k8s.apiextensions.CustomResource(
         "onepassword-store",
@@ -135,7 +147,7 @@ export class ClusterBootstrap extends pulumi.ComponentResource {
           metadata: { name: clusterSecretStoreName },
           spec: onePasswordStoreSpec(config.externalSecrets.vault),
         },
-        { ...child, dependsOn: [eso, token] },
+        { ...kept, dependsOn: [eso, token] },
       );
     }
     this.registerOutputs({});

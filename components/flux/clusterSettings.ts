@@ -1,12 +1,13 @@
 import type { ClusterConfig } from "../../stacks/load";
-import { versions } from "../../stacks/versions";
 import { lbAnnouncement } from "../../stacks/mesh";
 import { apiServerAccess } from "../bootstrap/cilium";
 import { bondName } from "../talos/patches/network";
 
 /**
  * `flux-system/cluster-settings`: the values the GitOps tree substitutes (`${CLUSTER}`, ...),
- * computed from the one stack config so nothing is typed twice.
+ * computed from the one stack config so nothing is typed twice. Only values of objects Flux owns
+ * (components/ownership.ts): no `CILIUM_VERSION` or `COREDNS_*`, since Cilium and CoreDNS are
+ * Pulumi's releases alone; a HelmRelease in Git reading them would manage the same release twice.
  */
 export function clusterSettings(cluster: ClusterConfig): Record<string, string> {
   const api = apiServerAccess(cluster);
@@ -18,7 +19,6 @@ export function clusterSettings(cluster: ClusterConfig): Record<string, string> 
     SERVICE_CIDR: JSON.stringify([cluster.network.serviceCidr]),
     K8S_SERVICE_HOST: api.host,
     K8S_SERVICE_PORT: String(api.port),
-    CILIUM_VERSION: versions.charts.cilium,
     CLUSTERMESH_IP: cluster.cilium.clustermeshIp,
     CILIUM_GATEWAY_LB_IP: cluster.cilium.gatewayIp,
     CILIUM_BGP_LOCAL_ASN: String(cluster.cilium.bgp.localAsn),
@@ -31,8 +31,6 @@ export function clusterSettings(cluster: ClusterConfig): Record<string, string> 
     // subnet: `spec.loadBalancerIPs: ${CILIUM_L2_ANNOUNCEMENTS}`, `spec.interfaces: [${CILIUM_L2_INTERFACE}]`.
     CILIUM_L2_ANNOUNCEMENTS: String(lbAnnouncement(cluster) === "l2"),
     CILIUM_L2_INTERFACE: `^${bondName}$`,
-    COREDNS_CLUSTER_IP: cluster.coredns.clusterIp,
-    COREDNS_REPLICAS: String(cluster.coredns.replicas),
     SECRET_DOMAIN: cluster.domain,
     LETSENCRYPT_EMAIL: cluster.certManager.email,
   };

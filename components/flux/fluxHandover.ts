@@ -6,6 +6,7 @@ import { chartRelease } from "../bootstrap/release";
 import { bootstrapSecret } from "../bootstrap/secret";
 import type { Credentials } from "../secrets/resolver";
 import { clusterSettings } from "./clusterSettings";
+import { fluxInstanceAwait, handoverMessage } from "./handoverCriteria";
 import { fluxInstanceSpec, fluxOperatorValues, gitCredentialsSecret } from "./fluxInstance";
 
 export interface FluxHandoverArgs {
@@ -17,14 +18,21 @@ export interface FluxHandoverArgs {
   readonly after: pulumi.Resource[];
 }
 
-/** flux-operator, the Git credentials, cluster-settings and the FluxInstance: from here Flux owns the rest. */
+/**
+ * flux-operator, the Git credentials, cluster-settings and the FluxInstance: from here Flux owns the
+ * rest. `pulumi up` ends only when the hand-over criteria (handoverCriteria.ts) hold. Everything here
+ * is `retainOnDelete`: flux-operator's chart installs the FluxInstance/ResourceSet/FluxReport CRDs
+ * (`installCRDs: true`, each annotated `helm.sh/resource-policy: keep`, controlplaneio-fluxcd/charts
+ * charts/flux-operator/templates/crds.yaml), and deleting the FluxInstance makes flux-operator
+ * uninstall Flux; removing them from the program (or the stack) leaves Flux running.
+ */
 export class FluxHandover extends pulumi.ComponentResource {
   readonly instance: k8s.apiextensions.CustomResource;
 
   constructor(name: string, args: FluxHandoverArgs, opts?: pulumi.ComponentResourceOptions) {
     super("talos-gitops:flux:FluxHandover", name, {}, opts);
     const { config, credentials } = args;
-    const child = { parent: this, provider: args.provider };
+    const child = { parent: this, provider: args.provider, retainOnDelete: true };
     const inNamespace = { ...child, dependsOn: [args.namespace] };
 
     const operator = chartRelease(
@@ -52,11 +60,12 @@ export class FluxHandover extends pulumi.ComponentResource {
       {
         apiVersion: "fluxcd.controlplane.io/v1",
         kind: "FluxInstance",
-        metadata: { name: "flux", namespace: "flux-system" },
+        metadata: { name: "flux", namespace: "flux-system", annotations: fluxInstanceAwait() },
         spec: fluxInstanceSpec(config),
       },
       { ...child, dependsOn: [operator, gitSecret, settings] },
     );
+    pulumi.log.info(handoverMessage(), this.instance);
     this.registerOutputs({});
   }
 }

@@ -11,6 +11,12 @@ export function fluxOperatorValues(): Record<string, unknown> {
 /** The FluxInstance spec: Flux syncing kubernetes/clusters/<cluster> from the stack's Git source. */
 export function fluxInstanceSpec(cluster: ClusterConfig): Record<string, unknown> {
   return {
+    // flux-operator's default, stated so it cannot be switched off unnoticed: with it, Ready means every
+    // object the instance applied passed a kstatus health check, the sync GitRepository and
+    // Kustomization included (flux-operator v0.58.1 internal/controller/fluxinstance_controller.go,
+    // `apply`: `if obj.GetWait() ... resourceManager.WaitForSetWithContext(changeSet...)`, and
+    // internal/builder/build.go renders sync.yaml into that change set).
+    wait: true,
     distribution: {
       version: versions.flux,
       registry: "ghcr.io/fluxcd",
