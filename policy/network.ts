@@ -6,7 +6,7 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import { parseAllDocuments } from "yaml";
-import { cidrRange, contains, ipRange, isIpv4, privateKind, single, type Ipv4Range } from "./ipv4";
+import { cidrRange, contains, hostRange, ipRange, isIpv4, overlaps, privateKind, single, type Ipv4Range } from "./ipv4";
 import { factsSchema, type FactsConfig } from "./facts";
 import { get, type Props } from "./values";
 
@@ -172,7 +172,8 @@ export const loadBalancersFromOwnPool: ResourceValidationPolicy = {
 
 export const poolPlacement: StackValidationPolicy = {
   name: "lb-pool-placement",
-  description: "The cluster's LoadBalancer pools lie inside the node subnet and clear of node IPs, the VIP and the gateway.",
+  description:
+    "The cluster's LoadBalancer pools lie wholly inside the node subnet (announced by L2) or wholly outside it (BGP only), clear of node IPs, the VIP and the gateway.",
   enforcementLevel: "mandatory",
   configSchema: factsSchema,
   validateStack: (args, report) => {
@@ -194,7 +195,13 @@ export const poolPlacement: StackValidationPolicy = {
       ["gateway", facts.gateway] as const,
     ];
     for (const pool of pools) {
-      if (!contains(subnet, pool.range)) report(`pool ${pool.label} is not inside the node subnet ${facts.nodeSubnet}`, pool.urn);
+      // Across the boundary neither L2 (hosts ARP only for on-link addresses) nor BGP alone serves every address.
+      // (The network and broadcast addresses are never usable, as validation says too.)
+      if (!contains(hostRange(facts.nodeSubnet), pool.range) && overlaps(subnet, pool.range))
+        report(
+          `pool ${pool.label} straddles the node subnet ${facts.nodeSubnet} or takes its network or broadcast address: put it wholly inside (L2) or wholly outside (BGP)`,
+          pool.urn,
+        );
       for (const [what, ip] of reserved)
         if (contains(pool.range, single(ip))) report(`pool ${pool.label} contains ${ip}, the ${what}`, pool.urn);
     }

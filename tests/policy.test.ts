@@ -201,14 +201,21 @@ describe("network rules", () => {
     });
     expect(await stackViolationsOf(network.poolPlacement, [pool([{ start: "10.25.11.100", stop: "10.25.11.119" }])])).toEqual([]);
     expect(await stackViolationsOf(network.poolPlacement, [pool([{ cidr: "10.25.11.0/28" }])])).toEqual([
+      "pool 10.25.11.0/28 straddles the node subnet 10.25.11.0/24 or takes its network or broadcast address: put it wholly inside (L2) or wholly outside (BGP)",
       "pool 10.25.11.0/28 contains 10.25.11.11, the node",
       "pool 10.25.11.0/28 contains 10.25.11.12, the node",
       "pool 10.25.11.0/28 contains 10.25.11.13, the node",
       "pool 10.25.11.0/28 contains 10.25.11.10, the VIP",
       "pool 10.25.11.0/28 contains 10.25.11.1, the gateway",
     ]);
-    expect(await stackViolationsOf(network.poolPlacement, [pool([{ start: "10.25.12.1", stop: "10.25.12.9" }])])).toEqual([
-      "pool 10.25.12.1-10.25.12.9 is not inside the node subnet 10.25.11.0/24",
+    // Wholly outside the node subnet is a BGP-only pool: fine; across its edge is not.
+    expect(await stackViolationsOf(network.poolPlacement, [pool([{ start: "10.25.12.1", stop: "10.25.12.9" }])])).toEqual([]);
+    expect(await stackViolationsOf(network.poolPlacement, [pool([{ start: "10.25.11.250", stop: "10.25.12.9" }])])).toEqual([
+      "pool 10.25.11.250-10.25.12.9 straddles the node subnet 10.25.11.0/24 or takes its network or broadcast address: put it wholly inside (L2) or wholly outside (BGP)",
+    ]);
+    expect(await stackViolationsOf(network.poolPlacement, [pool([{ start: "10.25.11.240", stop: "10.25.11.254" }])])).toEqual([]);
+    expect(await stackViolationsOf(network.poolPlacement, [pool([{ start: "10.25.11.240", stop: "10.25.11.255" }])])).toEqual([
+      "pool 10.25.11.240-10.25.11.255 straddles the node subnet 10.25.11.0/24 or takes its network or broadcast address: put it wholly inside (L2) or wholly outside (BGP)",
     ]);
   });
 
