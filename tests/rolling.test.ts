@@ -184,7 +184,8 @@ describe("bring-up cost of the chain", () => {
       c.nodes = Array.from({ length: count }, (_, i) => ({
         ...template,
         name: `infra-${String(i + 1).padStart(2, "0")}`,
-        ip: `10.25.11.${11 + i}`,
+        // .11–.13, then .41+ (.14–.16 are the apps cluster's nodes, which ClusterMesh's check refuses).
+        ip: `10.25.11.${i < 3 ? 11 + i : 38 + i}`,
         role: "controlplane",
         nics: { hardwareAddr: `aa:bb:cc:dd:ee:${String(i).padStart(2, "0")}` },
       }));

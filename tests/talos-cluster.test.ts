@@ -91,7 +91,7 @@ describe("node lifecycle", () => {
     const before = await recordFixture({ stack: "infra" });
     const after = await recordWith("infra", (c) => c.nodes.push(worker));
     const added = after.resources.filter((x) => !before.resources.some((b) => b.urn === x.urn));
-    expect(added.map((x) => x.name)).toEqual(["apply-10.25.11.14", "gate-10.25.11.14"]);
+    expect(added.map((x) => x.name)).toEqual(["apply-10.25.11.21", "gate-10.25.11.21"]);
     const changed: string[] = [];
     for (const res of before.resources) {
       const same = after.resources.find((x) => x.urn === res.urn)!;
@@ -106,7 +106,7 @@ describe("node lifecycle", () => {
   it("resets a removed worker on destroy; control planes are protected unless removal is allowed", async () => {
     const r = await recordWith("infra", (c) => c.nodes.push(worker));
     const apply = (ip: string) => r.resources.find((x) => x.name === `apply-${ip}`)!;
-    expect(apply("10.25.11.14")).toMatchObject({
+    expect(apply("10.25.11.21")).toMatchObject({
       protect: false,
       inputs: expect.objectContaining({ onDestroy: { reset: true, graceful: true, reboot: true } }),
     });
