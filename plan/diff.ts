@@ -1,6 +1,7 @@
 import { baselineOfRecording, type Baseline, type StateResource } from "./baseline";
 import { canonical } from "./digest";
 import { loadProvider } from "./dynamicProvider";
+import { caErrors } from "./diffCa";
 import { consequences, timeoutOf, type PreviewCall } from "./effects";
 import type { RecordOptions, Recording } from "./harness";
 import { changedPaths, valueAt } from "./inputDiff";
@@ -77,7 +78,7 @@ export async function diffRun(stack: string, base: Baseline, record: Recorder): 
     })),
     previewCalls,
     warnings: [...warnings, ...(await unconverged(recording))],
-    errors: [...plan.errors],
+    errors: [...plan.errors, ...caErrors(plan.steps, base, recording.resources)],
   };
   return { report, steps: plan.steps };
 }

@@ -1,4 +1,5 @@
 import type { Baseline, StateResource } from "./baseline";
+import { clusterHealthType, clusterReadyType } from "./bringUp";
 import { canonical } from "./digest";
 import type { Recording } from "./harness";
 import { valueAt } from "./inputDiff";
@@ -55,14 +56,25 @@ function seconds(duration: string): number {
   return total;
 }
 
-/** Control planes are the nodes Talos's health check is told are control planes. */
-function controlPlaneIps(invokes: ReadonlyArray<{ token: string; args: Json }>): Set<string> {
+/**
+ * Control planes: the nodes `ClusterReady` lists with role controlplane and `ClusterHealth` names as
+ * control planes (their inputs, in state or in this run); a base run from before those resources
+ * named them in the `talos:cluster/getHealth` invoke.
+ */
+function controlPlaneIps(
+  resources: ReadonlyArray<{ type: string; inputs: Json }>,
+  invokes: ReadonlyArray<{ token: string; args: Json }>,
+): Set<string> {
   const ips = new Set<string>();
-  for (const i of invokes) {
-    if (i.token !== "talos:cluster/getHealth:getHealth") continue;
-    const nodes = valueAt(i.args, "controlPlaneNodes");
-    if (Array.isArray(nodes)) nodes.forEach((n) => ips.add(String(n)));
+  const add = (nodes: Json | undefined) => Array.isArray(nodes) && nodes.forEach((n) => ips.add(String(n)));
+  for (const r of resources) {
+    if (r.type === clusterHealthType) add(valueAt(r.inputs, "controlPlaneNodes"));
+    if (r.type !== clusterReadyType) continue;
+    const nodes = valueAt(r.inputs, "nodes");
+    if (!Array.isArray(nodes)) continue;
+    for (const n of nodes) if (valueAt(n, "role") === "controlplane") ips.add(String(valueAt(n, "node")));
   }
+  for (const i of invokes) if (i.token === "talos:cluster/getHealth:getHealth") add(valueAt(i.args, "controlPlaneNodes"));
   return ips;
 }
 
@@ -94,7 +106,7 @@ export function consequences(
   const effects = new Map<Step, string[]>();
   const warnings: Issue[] = [];
   const say = (s: Step, text: string) => effects.set(s, [...(effects.get(s) ?? []), text]);
-  const controlPlanes = new Set([...controlPlaneIps(base.invokes), ...controlPlaneIps(next.invokes)]);
+  const controlPlanes = new Set([...controlPlaneIps(base.resources, base.invokes), ...controlPlaneIps(next.resources, next.invokes)]);
   const nextApplies = next.resources.filter((r) => r.type === APPLY);
 
   for (const s of steps) {

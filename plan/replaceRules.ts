@@ -23,6 +23,8 @@ import type { Json } from "./wire";
  * | kubernetes:core/v1:ConfigMap                  | + data, binaryData (enableConfigMapMutable unset)    | diff.go forceNewProperties |
  * | kubernetes:core/v1:Service                    | + spec.clusterIP                         | diff.go |
  * | kubernetes:helm.sh/v3:Release                 | name, namespace                          | provider/pkg/provider/helm_release.go (Diff, forceNewFields) |
+ * | tls:index/privateKey:PrivateKey               | algorithm, rsaBits, ecdsaCurve (every input) | hashicorp/terraform-provider-tls v4 (bridged by @pulumi/tls 5.6.1): internal/provider/resource_private_key.go, RequiresReplace on each attribute |
+ * | tls:index/selfSignedCert:SelfSignedCert       | privateKeyPem, subject, validityPeriodHours, allowedUses, isCaCertificate, setSubjectKeyId, setAuthorityKeyId, dnsNames, ipAddresses, uris | internal/provider/resource_self_signed_cert.go |
  * | pulumi:providers:kubernetes                   | clusterIdentifier, when set before and after; nothing else once it is set | provider.go DiffConfig |
  * | pulumi-nodejs:dynamic:*                       | whatever the provider's own diff says (plan/dynamicProvider.ts) | pulumi/pulumi sdk/nodejs/cmd/dynamic-provider/index.ts |
  *
@@ -91,6 +93,23 @@ const rules: readonly ReplaceRule[] = [
   { applies: is("cloudflare:index/dnsRecord:DnsRecord"), triggers: always("zoneId", "type"), provider: "cloudflare" },
   { applies: is("cloudflare:index/accountToken:AccountToken"), triggers: always("accountId"), provider: "cloudflare" },
   { applies: is("random:index/randomBytes:RandomBytes"), triggers: always("length", "keepers"), provider: "random" },
+  { applies: is("tls:index/privateKey:PrivateKey"), triggers: always("algorithm", "rsaBits", "ecdsaCurve"), provider: "tls" },
+  {
+    applies: is("tls:index/selfSignedCert:SelfSignedCert"),
+    triggers: always(
+      "privateKeyPem",
+      "subject",
+      "validityPeriodHours",
+      "allowedUses",
+      "isCaCertificate",
+      "setSubjectKeyId",
+      "setAuthorityKeyId",
+      "dnsNames",
+      "ipAddresses",
+      "uris",
+    ),
+    provider: "tls",
+  },
   {
     applies: isKubernetesObject,
     triggers: ({ next, providerInputs }) => {

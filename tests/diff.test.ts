@@ -4,6 +4,7 @@ import * as path from "path";
 import type { Baseline, StateResource } from "../plan/baseline";
 import { main } from "../plan/cli";
 import { diffRun } from "../plan/diff";
+import { consequences } from "../plan/effects";
 import { digest } from "../plan/digest";
 import type { RecordedResource, Recording } from "../plan/harness";
 import { changedPaths } from "../plan/inputDiff";
@@ -192,6 +193,44 @@ describe("engine steps", () => {
   });
 });
 
+describe("effects", () => {
+  const APPLY = "talos:machine/configurationApply:ConfigurationApply";
+  const READY = "pulumi-nodejs:dynamic/talos:ClusterReady";
+  const apply = (ip: string, patch: string, dependsOn: string[] = []) =>
+    next(
+      `apply-${ip}`,
+      { node: ip, applyMode: "auto", configPatches: [patch] },
+      { type: APPLY, urn: urn(`apply-${ip}`, APPLY), dependsOn },
+    );
+  const ready = {
+    nodes: [
+      { node: "10.0.0.1", role: "controlplane" },
+      { node: "10.0.0.2", role: "controlplane" },
+      { node: "10.0.0.3", role: "worker" },
+    ],
+  };
+  const states = base(
+    old("apply-10.0.0.1", { node: "10.0.0.1", applyMode: "auto", configPatches: ["a"] }, { type: APPLY }),
+    old("apply-10.0.0.2", { node: "10.0.0.2", applyMode: "auto", configPatches: ["a"] }, { type: APPLY }),
+    old("apply-10.0.0.3", { node: "10.0.0.3", applyMode: "auto", configPatches: ["a"] }, { type: APPLY }),
+    old("cluster-ready", ready, { type: READY }),
+  );
+  const warnings = (resources: RecordedResource[]) => {
+    const steps = planSteps(states, resources, none).steps;
+    const recording = { resources, invokes: [] } as unknown as Recording;
+    return consequences(steps, states, recording, []).warnings.map((w) => w.message);
+  };
+  const readyNow = next("cluster-ready", ready, { type: READY, urn: urn("cluster-ready", READY) });
+
+  it("warns when control planes (known from ClusterReady's nodes) re-apply in the same wave, not workers, not successive waves", () => {
+    expect(warnings([apply("10.0.0.1", "b"), apply("10.0.0.2", "b"), apply("10.0.0.3", "b"), readyNow])).toEqual([
+      "2 control planes re-apply at the same time (wave 1): apply-10.0.0.1, apply-10.0.0.2",
+    ]);
+    const chained = [apply("10.0.0.1", "b"), apply("10.0.0.2", "b", [urn("apply-10.0.0.1", APPLY)]), apply("10.0.0.3", "b"), readyNow];
+    expect(warnings(chained)).toEqual([]);
+  });
+});
+
 describe("convergence", () => {
   const type = "pulumi-nodejs:dynamic:Resource";
   // A provider whose create returns nothing diff can use: every run differs from its outputs.
@@ -259,7 +298,8 @@ describe("npm run plan -- <stack> --diff", () => {
 
   beforeEach(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-diff-"));
-    for (const f of ["Pulumi.yaml", "Pulumi.infra.yaml"]) fs.copyFileSync(path.join(fixtureDir, f), path.join(dir, f));
+    // Both stack files: ClusterMesh peers read each other's at run time.
+    for (const f of ["Pulumi.yaml", "Pulumi.infra.yaml", "Pulumi.apps.yaml"]) fs.copyFileSync(path.join(fixtureDir, f), path.join(dir, f));
     baseFile = path.join(dir, "base.json");
     const { code, out } = await plan(["infra", "--json"], where());
     expect(code).toBe(0);
@@ -278,13 +318,24 @@ describe("npm run plan -- <stack> --diff", () => {
     expect(doc.steps.every((s: { op: string }) => s.op === "same")).toBe(true);
   });
 
-  it("prints the steps and patch lines; exits 1 on a warning only with --fail-on-warning", async () => {
+  it("prints the steps and patch lines: control planes roll one wave after another, so nothing warns", async () => {
     edit('net.core.rmem_max: "67108864"', 'net.core.rmem_max: "134217728"');
     const text = await plan(["infra", "--diff", baseFile], where());
     expect(text.code).toBe(0);
     expect(text.out).toContain("  wave 1  update  apply-10.25.11.11 [ConfigurationApply]  configPatches[6]  (inputs changed)\n");
+    expect(text.out).toContain("  wave 3  update  apply-10.25.11.12 [ConfigurationApply]  configPatches[6]  (inputs changed)\n");
     expect(text.out).toContain('  +     net.core.rmem_max: "134217728"\n');
-    expect(text.out).toContain("== Warnings\n    3 control planes re-apply at the same time (wave 1)");
+    expect(text.out).toContain("== Warnings\n    none\n");
+    expect((await plan(["infra", "--diff", baseFile, "--fail-on-warning"], where())).code).toBe(0);
+  });
+
+  it("exits 1 on a warning only with --fail-on-warning", async () => {
+    edit("    externalSecrets:\n", "    externalSecrets:\n      enabled: false\n");
+    const text = await plan(["infra", "--diff", baseFile], where());
+    expect(text.code).toBe(0);
+    expect(text.out).toContain(
+      "== Warnings\n    external-secrets is deleted: deletes CRDs: every ExternalSecret, ClusterSecretStore in the cluster goes",
+    );
     expect((await plan(["infra", "--diff", baseFile, "--fail-on-warning"], where())).code).toBe(1);
   });
 

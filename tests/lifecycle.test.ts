@@ -9,7 +9,8 @@ import { fixture, recordWith, stacks, type RawCluster } from "./support";
  */
 jest.setTimeout(180_000);
 
-const worker = { name: "infra-04", ip: "10.25.11.14", role: "worker", nics: { hardwareAddr: "aa:bb:cc:dd:ee:*" } };
+// 10.25.11.14 is apps-01's: the mesh refuses a node address the other stack file uses.
+const worker = { name: "infra-04", ip: "10.25.11.31", role: "worker", nics: { hardwareAddr: "aa:bb:cc:dd:ee:*" } };
 const keep = () => undefined;
 
 async function diff(
@@ -32,48 +33,75 @@ function effectsOf(o: DiffOutcome, name: string): string[] {
 }
 
 const messages = (issues: ReadonlyArray<{ message: string }>) => issues.map((i) => i.message);
-const threeControlPlanes = (wave: number) =>
-  `3 control planes re-apply at the same time (wave ${wave}): apply-10.25.11.11, apply-10.25.11.12, apply-10.25.11.13`;
+const cps = ["10.25.11.11", "10.25.11.12", "10.25.11.13"];
+/** The rolling chain: each control plane's apply, then its gate, one wave each, starting at `wave`. */
+const rolling = (wave: number, changed: string, gateChanged = "fingerprint") =>
+  cps.flatMap((ip, i) => [
+    `${wave + 2 * i} update apply-${ip} [${changed}] (inputs changed)`,
+    `${wave + 2 * i + 1} update gate-${ip} [${gateChanged}] (inputs changed)`,
+  ]);
+/** The inputs this run registers for a resource, by name. */
+const inputsOf = (o: DiffOutcome, name: string) => o.steps.find((s) => s.name === name && s.next)?.next?.inputs;
+const waits = [
+  "pulumi-nodejs:dynamic/talos:NodeGate",
+  "pulumi-nodejs:dynamic/talos:ClusterReady",
+  "pulumi-nodejs:dynamic/talos:ClusterHealth",
+];
 
 describe.each(stacks)("no-op re-run of %s", (stack) => {
-  it("is every step same, with no warning or error; the health waits still run in preview", async () => {
+  it("is every step same (gates and health resources included), with no warning or error, and no waiting preview call", async () => {
     const o = await diff(stack, keep, keep);
     expect(o.report.steps.every((s) => s.op === "same" && s.wave === 0 && s.changed.length === 0)).toBe(true);
     expect(o.report.steps.length).toBeGreaterThan(40);
+    // The rolling gates and both cluster-wide waits are there, and unchanged: they wait for nothing.
+    const gatesAndHealth = o.report.steps.filter((s) => waits.includes(s.type));
+    expect(gatesAndHealth.map((s) => s.name).sort()).toEqual(
+      ["cluster-health", "cluster-ready", ...fixture(stack).nodes.map((n) => `gate-${n.ip}`)].sort(),
+    );
     expect(o.report).toMatchObject({ warnings: [], errors: [] });
-    expect(o.report.previewCalls.filter((c) => c.token === "talos:cluster/getHealth:getHealth")).toEqual([
-      { token: "talos:cluster/getHealth:getHealth", timeout: "20m" },
-      { token: "talos:cluster/getHealth:getHealth", timeout: "20m" },
+    // Issue #14: the health waits are resources now; `pulumi preview` calls nothing that waits.
+    expect(o.report.previewCalls.map((c) => c.token).sort()).toEqual([
+      "cloudflare:index/getAccountApiTokenPermissionGroupsList:getAccountApiTokenPermissionGroupsList",
+      "cloudflare:index/getAccountApiTokenPermissionGroupsList:getAccountApiTokenPermissionGroupsList",
+      "cloudflare:index/getZeroTrustTunnelCloudflaredToken:getZeroTrustTunnelCloudflaredToken",
+      "talos:client/getConfiguration:getConfiguration",
+      "talos:imageFactory/getUrls:getUrls",
+      "talos:machine/getConfiguration:getConfiguration",
     ]);
+    expect(o.report.previewCalls.filter((c) => c.timeout !== null)).toEqual([]);
   });
 });
 
 describe("nodes", () => {
-  it("adding a worker creates its apply, then rewrites the talosconfig in 1Password; preview waits on the new node (warned)", async () => {
+  it("adding a worker creates its apply and gate after the last control plane's gate, then the health waits run again with it; no waiting preview call", async () => {
     const o = await diff("infra", keep, (c) => c.nodes.push(worker));
     expect(changes(o)).toEqual([
-      "1 create apply-10.25.11.14 [] (not in the base)",
-      "2 update infra-credentials [fields] (its provider's diff reports a change)",
+      "1 create apply-10.25.11.31 [] (not in the base)",
+      "2 create gate-10.25.11.31 [] (not in the base)",
+      "3 update cluster-ready [fingerprint, nodes[3]] (inputs changed)",
+      "4 update infra-credentials [fields] (its provider's diff reports a change)",
+      "4 update cluster-health [fingerprint, workerNodes[0]] (inputs changed)",
     ]);
-    expect(o.report.errors).toEqual([]);
-    // The boot-time check waits on the new apply (unknown in preview) and is skipped; the later one
-    // only waits on Cilium, so the preview runs it, naming a node that is not configured yet.
-    expect(o.report.previewCalls.filter((c) => c.token === "talos:cluster/getHealth:getHealth")).toEqual([
-      { token: "talos:cluster/getHealth:getHealth", timeout: "20m" },
-    ]);
-    expect(messages(o.report.warnings)).toEqual([
-      "preview runs talos:cluster/getHealth:getHealth naming 10.25.11.14, which only this run configures: it may wait up to 20m and fail",
-    ]);
+    expect(inputsOf(o, "cluster-health")).toMatchObject({ workerNodes: ["10.25.11.31"] });
+    // The waits are resources after the new gate, not preview calls: nothing warns of a preview wait.
+    expect(o.report.previewCalls.filter((c) => c.timeout !== null)).toEqual([]);
+    expect(o.report).toMatchObject({ warnings: [], errors: [] });
   });
 
-  it("removing a worker deletes its apply in the last wave, which resets the machine", async () => {
+  it("removing a worker: the health waits update without it first, then its gate and apply are deleted last, which resets the machine", async () => {
     const o = await diff("infra", (c) => c.nodes.push(worker), keep);
     expect(changes(o)).toEqual([
-      "1 update infra-credentials [fields] (its provider's diff reports a change)",
-      "2 delete apply-10.25.11.14 [] (no longer in the program)",
+      "1 update cluster-ready [fingerprint, nodes[3]] (inputs changed)",
+      "2 update infra-credentials [fields] (its provider's diff reports a change)",
+      "2 update cluster-health [fingerprint, workerNodes[0]] (inputs changed)",
+      "3 delete gate-10.25.11.31 [] (no longer in the program)",
+      "4 delete apply-10.25.11.31 [] (no longer in the program)",
     ]);
-    expect(effectsOf(o, "apply-10.25.11.14")).toEqual([
-      "resets machine 10.25.11.14 (wipes its STATE and EPHEMERAL partitions, leaving etcd first)",
+    // No wait expects the leaving worker.
+    expect(JSON.stringify(inputsOf(o, "cluster-ready"))).not.toContain("10.25.11.31");
+    expect(inputsOf(o, "cluster-health")).toMatchObject({ workerNodes: [] });
+    expect(effectsOf(o, "apply-10.25.11.31")).toEqual([
+      "resets machine 10.25.11.31 (wipes its STATE and EPHEMERAL partitions, leaving etcd first)",
     ]);
     expect(o.report).toMatchObject({ warnings: [], errors: [] });
   });
@@ -81,16 +109,23 @@ describe("nodes", () => {
   it("removing control planes is refused: their applies are protected", async () => {
     const o = await diff("infra", keep, (c) => c.nodes.splice(1, 2));
     expect(changes(o)).toEqual([
-      "1 update infra-credentials [fields] (its provider's diff reports a change)",
-      "1 update cilium [values.operator.replicas] (inputs changed)",
-      "2 delete apply-10.25.11.12 [] (no longer in the program)",
-      "2 delete apply-10.25.11.13 [] (no longer in the program)",
+      "1 update cluster-ready [fingerprint, nodes[1], nodes[2]] (inputs changed)",
+      "2 update infra-credentials [fields] (its provider's diff reports a change)",
+      "2 update cilium [values.operator.replicas] (inputs changed)",
+      "3 update cluster-health [controlPlaneNodes[1], controlPlaneNodes[2], endpoints[1], endpoints[2], fingerprint] (inputs changed)",
+      // Dependents first: each apply waits for the previous control plane's gate.
+      "4 delete gate-10.25.11.13 [] (no longer in the program)",
+      "5 delete apply-10.25.11.13 [] (no longer in the program)",
+      "6 delete gate-10.25.11.12 [] (no longer in the program)",
+      "7 delete apply-10.25.11.12 [] (no longer in the program)",
     ]);
     expect(messages(o.report.errors)).toEqual([
       "protected: the engine refuses to delete apply-10.25.11.12",
       "protected: the engine refuses to delete apply-10.25.11.13",
     ]);
     expect(effectsOf(o, "apply-10.25.11.12")[0]).toBe("protected: the engine will refuse");
+    // The gates are not protected (their delete does nothing to the machine).
+    expect(effectsOf(o, "gate-10.25.11.12")).toEqual([]);
   });
 
   it("allowing removal and removing in the same run is still refused: the engine checks the flag in state", async () => {
@@ -111,21 +146,33 @@ describe("nodes", () => {
       c.nodes.splice(1, 2);
     });
     expect(changes(o)).toEqual([
-      "1 update infra-credentials [fields] (its provider's diff reports a change)",
-      "1 update cilium [values.operator.replicas] (inputs changed)",
-      "2 delete apply-10.25.11.12 [] (no longer in the program)",
-      "2 delete apply-10.25.11.13 [] (no longer in the program)",
+      "1 update cluster-ready [fingerprint, nodes[1], nodes[2]] (inputs changed)",
+      "2 update infra-credentials [fields] (its provider's diff reports a change)",
+      "2 update cilium [values.operator.replicas] (inputs changed)",
+      "3 update cluster-health [controlPlaneNodes[1], controlPlaneNodes[2], endpoints[1], endpoints[2], fingerprint] (inputs changed)",
+      // Dependents first: each apply waits for the previous control plane's gate.
+      "4 delete gate-10.25.11.13 [] (no longer in the program)",
+      "5 delete apply-10.25.11.13 [] (no longer in the program)",
+      "6 delete gate-10.25.11.12 [] (no longer in the program)",
+      "7 delete apply-10.25.11.12 [] (no longer in the program)",
     ]);
     expect(o.report.errors).toEqual([]);
+    // Control planes are known from ClusterReady/ClusterHealth in state (no getHealth invoke any more).
     expect(messages(o.report.warnings)).toEqual([
-      "control plane infra-02 leaves: etcd loses a member",
       "control plane infra-03 leaves: etcd loses a member",
+      "control plane infra-02 leaves: etcd loses a member",
     ]);
   });
 
-  it("renaming a node (same IP) updates its hostname in place: nothing is deleted or reset", async () => {
+  it("renaming a node (same IP) updates its hostname in place, its gate waits, the health waits run again: nothing is deleted or reset", async () => {
     const o = await diff("infra", keep, (c) => (c.nodes[2].name = "infra-09"));
-    expect(changes(o)).toEqual(["1 update apply-10.25.11.13 [configPatches[1]] (inputs changed)"]);
+    expect(changes(o)).toEqual([
+      "1 update apply-10.25.11.13 [configPatches[1]] (inputs changed)",
+      "2 update gate-10.25.11.13 [fingerprint] (inputs changed)",
+      // The node set (names) is in their fingerprint: Kubernetes sees a Node of another name.
+      "3 update cluster-ready [fingerprint] (inputs changed)",
+      "4 update cluster-health [fingerprint] (inputs changed)",
+    ]);
     expect(o.report).toMatchObject({ warnings: [], errors: [] });
     expect(diffText(o)).toContain("  -     hostname: infra-03\n  +     hostname: infra-09\n");
   });
@@ -134,12 +181,15 @@ describe("nodes", () => {
     const o = await diff("infra", keep, (c) => (c.nodes[2].ip = "10.25.11.23"));
     expect(changes(o)).toEqual([
       "1 create apply-10.25.11.23 [] (not in the base)",
-      "2 update infra-credentials [fields] (its provider's diff reports a change)",
-      "3 delete apply-10.25.11.13 [] (no longer in the program)",
+      "2 create gate-10.25.11.23 [] (not in the base)",
+      "3 update cluster-ready [fingerprint, nodes[2].node] (inputs changed)",
+      "4 update infra-credentials [fields] (its provider's diff reports a change)",
+      "4 update cluster-health [controlPlaneNodes[2], endpoints[2], fingerprint] (inputs changed)",
+      "5 delete gate-10.25.11.13 [] (no longer in the program)",
+      "6 delete apply-10.25.11.13 [] (no longer in the program)",
     ]);
     expect(messages(o.report.warnings)).toEqual([
       "node infra-03 stays in the stack but its apply is deleted: machine 10.25.11.13 is wiped",
-      "preview runs talos:cluster/getHealth:getHealth naming 10.25.11.23, which only this run configures: it may wait up to 20m and fail",
     ]);
     expect(messages(o.report.errors)).toEqual(["protected: the engine refuses to delete apply-10.25.11.13"]);
   });
@@ -162,12 +212,13 @@ describe("nodes", () => {
       const o = await diff("infra", keep, (c) => (c.nodes[2].name = "infra-09"), nameKeyed);
       expect(changes(o)).toEqual([
         "1 create apply-10.25.11.13 [] (not in the base)",
-        "2 delete apply-infra-03 [] (no longer in the program)",
+        "2 update gate-10.25.11.13 [fingerprint] (inputs changed)",
+        "3 update cluster-ready [fingerprint] (inputs changed)",
+        "4 update cluster-health [fingerprint] (inputs changed)",
+        "5 delete apply-infra-03 [] (no longer in the program)",
       ]);
       expect(messages(o.report.warnings)).toEqual([
         "node infra-03 stays in the stack but its apply is deleted: machine 10.25.11.13 is wiped",
-        // Conservative: under the old name the engine sees a new apply for a machine that is in fact configured.
-        "preview runs talos:cluster/getHealth:getHealth naming 10.25.11.13, which only this run configures: it may wait up to 20m and fail",
       ]);
       expect(messages(o.report.errors)).toEqual(["protected: the engine refuses to delete apply-infra-03"]);
     });
@@ -175,14 +226,12 @@ describe("nodes", () => {
 });
 
 describe("machine config", () => {
-  it("a sysctl change re-applies the three control planes in the same wave (warned)", async () => {
+  it("a sysctl change re-applies the three control planes in successive waves, apply then gate, with no same-wave warning (issue #14)", async () => {
     const o = await diff("infra", keep, (c) => (c.talos.sysctls["net.core.rmem_max"] = "134217728"));
-    expect(changes(o)).toEqual([
-      "1 update apply-10.25.11.11 [configPatches[6]] (inputs changed)",
-      "1 update apply-10.25.11.12 [configPatches[6]] (inputs changed)",
-      "1 update apply-10.25.11.13 [configPatches[6]] (inputs changed)",
-    ]);
-    expect(messages(o.report.warnings)).toEqual([threeControlPlanes(1)]);
+    expect(changes(o)).toEqual(rolling(1, "configPatches[6]"));
+    // Neither the node set nor the versions changed: the cluster-wide waits stay put.
+    expect(effectsOf(o, "apply-10.25.11.12")).toEqual(["re-applies the machine config to 10.25.11.12 (applyMode auto)"]);
+    expect(o.report).toMatchObject({ warnings: [], errors: [] });
     expect(diffText(o)).toContain(
       [
         "--- apply-10.25.11.11, apply-10.25.11.12, apply-10.25.11.13",
@@ -197,26 +246,23 @@ describe("machine config", () => {
 
   it("a new schematic replaces it, so the installer image gets the new id on every node", async () => {
     const o = await diff("infra", keep, (c) => c.talos.schematic.officialExtensions.push("siderolabs/gvisor"));
-    expect(changes(o)).toEqual([
-      "1 replace schematic [schematic] (replaceOnChanges: schematic)",
-      "2 update apply-10.25.11.11 [configPatches[0]] (inputs changed)",
-      "2 update apply-10.25.11.12 [configPatches[0]] (inputs changed)",
-      "2 update apply-10.25.11.13 [configPatches[0]] (inputs changed)",
-    ]);
-    expect(effectsOf(o, "schematic")).toEqual(["created anew first; the old one is deleted in wave 3"]);
-    expect(messages(o.report.warnings)).toEqual([threeControlPlanes(2)]);
+    expect(changes(o)).toEqual(["1 replace schematic [schematic] (replaceOnChanges: schematic)", ...rolling(2, "configPatches[0]")]);
+    expect(effectsOf(o, "schematic")).toEqual(["created anew first; the old one is deleted in wave 8"]);
+    expect(o.report).toMatchObject({ warnings: [], errors: [] });
     expect(diffText(o)).toContain("+     image: factory.talos.dev/metal-installer/(new schematic id):v1.11.6");
   });
 
-  it("a Talos version bump updates the machine secrets in place, then every apply", async () => {
+  it("a Talos version bump updates the machine secrets in place, then rolls every apply, each gate expecting the new version", async () => {
+    // No OsUpgrade is wired yet: the applies do not upgrade the OS, so the first gate waits for a
+    // version its node does not run (README, Operations: upgrade with talosctl first).
     const o = await diff("infra", keep, (c) => (c.talos.version = "v1.11.7"));
     expect(changes(o)).toEqual([
       "1 update secrets [talosVersion] (inputs changed)",
-      "2 update apply-10.25.11.11 [configPatches[0], machineConfigurationInput] (inputs changed)",
-      "2 update apply-10.25.11.12 [configPatches[0], machineConfigurationInput] (inputs changed)",
-      "2 update apply-10.25.11.13 [configPatches[0], machineConfigurationInput] (inputs changed)",
+      ...rolling(2, "configPatches[0], machineConfigurationInput", "expectations.talosVersion, fingerprint"),
+      "8 update cluster-ready [fingerprint, talosVersion] (inputs changed)",
+      "9 update cluster-health [fingerprint] (inputs changed)",
     ]);
-    expect(messages(o.report.warnings)).toEqual([threeControlPlanes(2)]);
+    expect(o.report.warnings).toEqual([]);
     expect(o.report.errors).toEqual([]);
   });
 
@@ -229,11 +275,11 @@ describe("machine config", () => {
   it("a Kubernetes version bump changes every node's generated machine config", async () => {
     const o = await diff("infra", keep, (c) => (c.talos.kubernetesVersion = "v1.34.2"));
     expect(changes(o)).toEqual([
-      "1 update apply-10.25.11.11 [machineConfigurationInput] (inputs changed)",
-      "1 update apply-10.25.11.12 [machineConfigurationInput] (inputs changed)",
-      "1 update apply-10.25.11.13 [machineConfigurationInput] (inputs changed)",
+      ...rolling(1, "machineConfigurationInput"),
+      "7 update cluster-ready [fingerprint] (inputs changed)",
+      "8 update cluster-health [fingerprint] (inputs changed)",
     ]);
-    expect(messages(o.report.warnings)).toEqual([threeControlPlanes(1)]);
+    expect(o.report).toMatchObject({ warnings: [], errors: [] });
   });
 });
 
@@ -241,17 +287,15 @@ describe("platform components", () => {
   it("disabling Spegel drops its containerd patch on every node, then deletes the release and its namespace", async () => {
     const o = await diff("infra", keep, (c) => (c.spegel.enabled = false));
     expect(changes(o)).toEqual([
-      "1 update apply-10.25.11.11 [configPatches[7]] (inputs changed)",
-      "1 update apply-10.25.11.12 [configPatches[7]] (inputs changed)",
-      "1 update apply-10.25.11.13 [configPatches[7]] (inputs changed)",
-      "2 delete spegel [] (no longer in the program)",
-      "3 delete spegel [] (no longer in the program)",
+      ...rolling(1, "configPatches[7]"),
+      "7 delete spegel [] (no longer in the program)",
+      "8 delete spegel [] (no longer in the program)",
     ]);
     expect(o.report.steps.filter((s) => s.op === "delete").map((s) => s.type)).toEqual([
       "kubernetes:helm.sh/v3:Release",
       "kubernetes:core/v1:Namespace",
     ]);
-    expect(messages(o.report.warnings)).toEqual([threeControlPlanes(1)]);
+    expect(o.report).toMatchObject({ warnings: [], errors: [] });
   });
 
   it("disabling external-secrets deletes its CRDs with the release (warned), dependents first", async () => {
@@ -273,5 +317,81 @@ describe("platform components", () => {
     expect(effectsOf(o, "onepassword-service-account")).toEqual(["deleted before its replacement is created: absent in between"]);
     expect(o.report).toMatchObject({ warnings: [], errors: [] });
     expect(JSON.stringify(o.report)).not.toContain("op://Prod/infra-external-secrets");
+  });
+});
+
+describe("ClusterMesh CA (issue #16)", () => {
+  const ca = ["clustermesh-ca-key-g1", "clustermesh-ca-g1"];
+  /** The base state as after `pulumi state unprotect` of the CA pair (the documented rotation step). */
+  const unprotected = (b: Baseline): Baseline => ({
+    ...b,
+    resources: b.resources.map((r) => (ca.includes(r.name) ? { ...r, protect: false } : r)),
+  });
+  /** A CA key created with other inputs than the program's: the tls provider replaces on each. */
+  const otherKey = (b: Baseline): Baseline => ({
+    ...b,
+    resources: b.resources.map((r) =>
+      r.name === "clustermesh-ca-key-g1" ? { ...r, inputs: { ...(r.inputs as Record<string, unknown>), rsaBits: 2048 } } : r,
+    ),
+  });
+  const caError = (name: string, op: string, reason: string) =>
+    `the ClusterMesh CA ${name} would be ${op} (${reason}) without raising cilium.clustermesh.caGeneration (generation 1 before, 1 now): every member's mesh would break`;
+
+  it("a replacement without a new caGeneration is an error, even with the pair unprotected in state", async () => {
+    const o = await diff("infra", keep, keep, (b) => unprotected(otherKey(b)));
+    expect(changes(o)).toEqual([
+      "1 replace clustermesh-ca-key-g1 [rsaBits] (tls replaces on rsaBits)",
+      "2 replace clustermesh-ca-g1 [privateKeyPem] (tls replaces on privateKeyPem)",
+      "3 replace cilium-ca [stringData] (kubernetes replaces on stringData)",
+    ]);
+    expect(messages(o.report.errors)).toEqual([
+      caError("clustermesh-ca-key-g1", "replaced", "tls replaces on rsaBits"),
+      caError("clustermesh-ca-g1", "replaced", "tls replaces on privateKeyPem"),
+    ]);
+  });
+
+  it("protected in state as well, the engine's refusal and the CA rule both report it", async () => {
+    const o = await diff("infra", keep, keep, otherKey);
+    expect(messages(o.report.errors)).toEqual([
+      "protected: the engine refuses to replace clustermesh-ca-key-g1 (tls replaces on rsaBits)",
+      "protected: the engine refuses to replace clustermesh-ca-g1 (tls replaces on privateKeyPem)",
+      caError("clustermesh-ca-key-g1", "replaced", "tls replaces on rsaBits"),
+      caError("clustermesh-ca-g1", "replaced", "tls replaces on privateKeyPem"),
+    ]);
+  });
+
+  it("raising caGeneration creates the new pair, re-issues cilium-ca, and deletes the old pair last: allowed once it is unprotected", async () => {
+    const o = await diff("infra", keep, (c) => (c.cilium.clustermesh.caGeneration = 2), unprotected);
+    expect(changes(o)).toEqual([
+      "1 create clustermesh-ca-key-g2 [] (not in the base)",
+      "2 create clustermesh-ca-g2 [] (not in the base)",
+      "3 replace cilium-ca [stringData] (kubernetes replaces on stringData)",
+      '4 update cilium [values.certgen.podLabels["talos-gitops.io/clustermesh-ca-generation"], values.clustermesh.apiserver.podLabels["talos-gitops.io/clustermesh-ca-generation"]] (inputs changed)',
+      "5 update cluster-health [fingerprint] (inputs changed)",
+      "6 delete clustermesh-ca-g1 [] (no longer in the program)",
+      "7 delete clustermesh-ca-key-g1 [] (no longer in the program)",
+    ]);
+    expect(o.report.errors).toEqual([]);
+  });
+
+  it("raising caGeneration with the old pair still protected stops at it (the engine refuses), as the rotation runbook says", async () => {
+    const o = await diff("infra", keep, (c) => (c.cilium.clustermesh.caGeneration = 2));
+    expect(messages(o.report.errors)).toEqual([
+      "protected: the engine refuses to delete clustermesh-ca-key-g1",
+      "protected: the engine refuses to delete clustermesh-ca-g1",
+    ]);
+  });
+
+  it("lowering caGeneration deletes the current pair without raising it: an error", async () => {
+    const o = await diff(
+      "infra",
+      (c) => (c.cilium.clustermesh.caGeneration = 2),
+      (c) => (c.cilium.clustermesh.caGeneration = 1),
+      (b) => ({ ...b, resources: b.resources.map((r) => (r.name.endsWith("-g2") ? { ...r, protect: false } : r)) }),
+    );
+    expect(messages(o.report.errors)).toEqual([
+      "the ClusterMesh CA clustermesh-ca-g2 would be deleted (no longer in the program) without raising cilium.clustermesh.caGeneration (generation 2 before, 1 now): every member's mesh would break",
+      "the ClusterMesh CA clustermesh-ca-key-g2 would be deleted (no longer in the program) without raising cilium.clustermesh.caGeneration (generation 2 before, 1 now): every member's mesh would break",
+    ]);
   });
 });
