@@ -27,6 +27,7 @@ export interface OwnershipRow {
 const externalSecrets = { when: (c: ClusterConfig) => c.externalSecrets?.enabled === true, condition: "externalSecrets.enabled" };
 const spegel = { when: (c: ClusterConfig) => c.spegel.enabled, condition: "spegel.enabled" };
 const cloudflare = { when: (c: ClusterConfig) => c.cloudflare !== undefined, condition: "cloudflare set" };
+const clustermesh = { when: (c: ClusterConfig) => c.cilium.clustermesh !== undefined, condition: "cilium.clustermesh set" };
 
 /** The Helm release row key: releases are Helm storage Secrets, not one Kubernetes object. */
 export const helmRelease = (namespace: string, name: string): string => `HelmRelease(helm) ${namespace}/${name}`;
@@ -84,6 +85,17 @@ export const ownership: readonly OwnershipRow[] = [
     owner: "Pulumi",
     reason: "connector token of the tunnel Pulumi creates",
     ...cloudflare,
+  },
+  {
+    object: "Secret kube-system/cilium-ca",
+    owner: "Pulumi",
+    reason: "the ClusterMesh CA shared by every meshed cluster, needed before Cilium starts (bootstrap Secret)",
+    ...clustermesh,
+  },
+  {
+    object: "CiliumL2AnnouncementPolicy",
+    owner: "Flux",
+    reason: "GitOps tree, from CILIUM_L2_* in cluster-settings (a Cilium CRD the operator registers at run time)",
   },
   { object: "ConfigMap flux-system/cluster-settings", owner: "Pulumi", reason: "values computed from the stack, substituted by Flux" },
   { object: "FluxInstance flux-system/flux", owner: "Pulumi", reason: "the hand-over itself" },

@@ -55,6 +55,18 @@ describe("ClusterHealth diff", () => {
     expect(clusterHealthChanges(olds, { ...news, workerNodes: ["10.25.11.21"] })).toEqual(["workerNodes"]);
     expect(clusterHealthChanges(olds, { ...news, fingerprint: "sha256:cccc" })).toEqual(["fingerprint"]);
   });
+
+  it("a node that only leaves is no reason to check (it is still a Kubernetes Node until its delete, which runs last)", () => {
+    const three = { ...olds, workerNodes: ["10.25.11.21", "10.25.11.22"] };
+    expect(clusterHealthChanges(three, { ...news, workerNodes: ["10.25.11.21"] })).toEqual([]);
+    expect(clusterHealthChanges({ ...olds, controlPlaneNodes: ["10.25.11.11", "10.25.11.12"] }, news)).toEqual([]);
+    // One leaves while another joins: the joiner must be checked.
+    expect(clusterHealthChanges(three, { ...news, workerNodes: ["10.25.11.21", "10.25.11.23"] })).toEqual(["workerNodes"]);
+    // A worker becoming a control plane joins that role.
+    expect(
+      clusterHealthChanges(three, { ...news, controlPlaneNodes: ["10.25.11.11", "10.25.11.22"], workerNodes: ["10.25.11.21"] }),
+    ).toEqual(["controlPlaneNodes"]);
+  });
 });
 
 describe("cluster waits as the engine runs them, against fake apids", () => {

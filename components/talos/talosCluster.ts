@@ -73,6 +73,7 @@ export class TalosCluster extends pulumi.ComponentResource {
   private readonly workerIps: string[];
   /** Node set and versions: a change makes the cluster-wide waits run again. */
   private readonly clusterShape: Record<string, unknown>;
+  private readonly versions: { talos: string; kubernetes: string };
 
   constructor(name: string, args: TalosClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("talos-gitops:talos:TalosCluster", name, {}, opts);
@@ -171,6 +172,7 @@ export class TalosCluster extends pulumi.ComponentResource {
     }
     this.applies = applies;
     this.gates = gates;
+    this.versions = { talos: config.talos.version, kubernetes: config.talos.kubernetesVersion };
     this.clusterShape = {
       nodes: config.nodes.map((n) => [n.name, n.ip, n.role]),
       talosVersion: config.talos.version,
@@ -224,8 +226,11 @@ export class TalosCluster extends pulumi.ComponentResource {
 
   /**
    * Talos' full health check (Kubernetes included) once the CNI runs: a resource that checks on
-   * create and when the node set, the versions or the CNI (chart version, values) change. Resources
-   * that need a healthy cluster depend on it.
+   * create and when a node joins, the versions or the CNI (chart version, values) change. Resources
+   * that need a healthy cluster depend on it. The node lists are compared by the provider, not
+   * fingerprinted: a run that only removes nodes must not check, because the removed node is
+   * still a Kubernetes Node until its delete, which the engine runs last, and Talos' check would
+   * count it as unexpected.
    */
   health(cni: CniRelease): ClusterHealth {
     return new ClusterHealth(
@@ -236,7 +241,9 @@ export class TalosCluster extends pulumi.ComponentResource {
         clientConfiguration: this.clientConfiguration,
         fingerprint: pulumi
           .all([cni.chartVersion, cni.values])
-          .apply(([chartVersion, values]) => fingerprintOf({ ...this.clusterShape, cni: { chartVersion, values: fingerprintOf(values) } })),
+          .apply(([chartVersion, values]) =>
+            fingerprintOf({ versions: this.versions, cni: { chartVersion, values: fingerprintOf(values) } }),
+          ),
         timeoutSeconds: talosTimeouts.clusterHealthSeconds,
       },
       { parent: this, dependsOn: [cni.release, this.clusterReady] },

@@ -37,10 +37,14 @@ export interface ClusterHealthOutputs {
   lastMessage: string;
 }
 
-const gatedKeys = ["controlPlaneNodes", "workerNodes", "fingerprint"] as const;
-
+/**
+ * Checks again when the fingerprint (versions, CNI) changes or a node joins a role. A node that only
+ * leaves is no reason: it is removed after every other step (the engine runs deletes last), so a
+ * check now would still see it in Kubernetes and fail on it (Talos' "all k8s nodes reported" check).
+ */
 export function clusterHealthChanges(olds: Partial<ClusterHealthOutputs>, news: ClusterHealthInputs): string[] {
-  return changedAmong(gatedKeys, olds, news);
+  const joined = (key: "controlPlaneNodes" | "workerNodes") => news[key].some((ip) => !(olds[key] ?? []).includes(ip));
+  return [...changedAmong(["fingerprint"] as const, olds, news), ...(["controlPlaneNodes", "workerNodes"] as const).filter(joined)];
 }
 
 /** One endpoint at a time: an unreachable one (UNAVAILABLE/DEADLINE_EXCEEDED after a short retry) hands over to the next. */
