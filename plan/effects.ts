@@ -143,7 +143,8 @@ export function consequences(
         `re-applies the machine config to ${String(valueAt(s.next.inputs, "node"))} (applyMode ${String(valueAt(s.next.inputs, "applyMode"))})`,
       );
     }
-    if (old && goes) {
+    // A retained resource is only forgotten (on delete and on a replacement's delete alike): its CRDs stay.
+    if (old && goes && !old.retainOnDelete) {
       const carrier = crdCarriers.find((c) => c.match(old));
       if (carrier) {
         const kept = carrier.kept?.(old) ?? false;

@@ -5,6 +5,7 @@ import type { ProgramDeps } from "../program";
 import { defaults } from "../stacks/defaults";
 import { digest, secretDigests } from "./digest";
 import { offlineOutputs } from "./dynamicProvider";
+import { isDynamic } from "./steps";
 import { containsSecure, isSecure, readStackFile } from "../stacks/stackFile";
 import { offlineDeps } from "./offline";
 import { invokeModels, resourceModels, stackReferenceModel } from "./providerModel";
@@ -432,7 +433,7 @@ class RecordingMonitor extends MockMonitor {
   }
 
   private dynamicOutputs(type: string, plain: Json): Json | undefined {
-    if (!type.startsWith("pulumi-nodejs:dynamic:") || pulumi.runtime.isDryRun()) return undefined;
+    if (!isDynamic(type) || pulumi.runtime.isDryRun()) return undefined;
     const outputs = offlineOutputs(plain as Record<string, Json>);
     return outputs === undefined ? undefined : decode(outputs).masked;
   }

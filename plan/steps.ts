@@ -61,7 +61,8 @@ export interface StepPlan {
   readonly errors: readonly Issue[];
 }
 
-export const isDynamic = (type: string) => type.startsWith("pulumi-nodejs:dynamic:");
+/** Dynamic resources: `pulumi-nodejs:dynamic:Resource`, or with a module and type given, `pulumi-nodejs:dynamic/<module>:<type>`. */
+export const isDynamic = (type: string) => /^pulumi-nodejs:dynamic[:/]/.test(type);
 
 interface Pending {
   readonly op: Op;

@@ -38,7 +38,7 @@ const cps = ["10.25.11.11", "10.25.11.12", "10.25.11.13"];
 const rolling = (wave: number, changed: string, gateChanged = "fingerprint") =>
   cps.flatMap((ip, i) => [
     `${wave + 2 * i} update apply-${ip} [${changed}] (inputs changed)`,
-    `${wave + 2 * i + 1} update gate-${ip} [${gateChanged}] (inputs changed)`,
+    `${wave + 2 * i + 1} update gate-${ip} [${gateChanged}] (its provider's diff reports a change)`,
   ]);
 /** The inputs this run registers for a resource, by name. */
 const inputsOf = (o: DiffOutcome, name: string) => o.steps.find((s) => s.name === name && s.next)?.next?.inputs;
@@ -78,9 +78,9 @@ describe("nodes", () => {
     expect(changes(o)).toEqual([
       "1 create apply-10.25.11.31 [] (not in the base)",
       "2 create gate-10.25.11.31 [] (not in the base)",
-      "3 update cluster-ready [fingerprint, nodes[3]] (inputs changed)",
+      "3 update cluster-ready [fingerprint, nodes[3]] (its provider's diff reports a change)",
       "4 update infra-credentials [fields] (its provider's diff reports a change)",
-      "4 update cluster-health [fingerprint, workerNodes[0]] (inputs changed)",
+      "4 update cluster-health [workerNodes[0]] (its provider's diff reports a change)",
     ]);
     expect(inputsOf(o, "cluster-health")).toMatchObject({ workerNodes: ["10.25.11.31"] });
     // The waits are resources after the new gate, not preview calls: nothing warns of a preview wait.
@@ -88,18 +88,18 @@ describe("nodes", () => {
     expect(o.report).toMatchObject({ warnings: [], errors: [] });
   });
 
-  it("removing a worker: the health waits update without it first, then its gate and apply are deleted last, which resets the machine", async () => {
+  it("removing a worker: ClusterReady updates without it, ClusterHealth does not run (the Node still exists until the delete), then its gate and apply are deleted last, which resets the machine", async () => {
     const o = await diff("infra", (c) => c.nodes.push(worker), keep);
     expect(changes(o)).toEqual([
-      "1 update cluster-ready [fingerprint, nodes[3]] (inputs changed)",
+      "1 update cluster-ready [fingerprint, nodes[3]] (its provider's diff reports a change)",
       "2 update infra-credentials [fields] (its provider's diff reports a change)",
-      "2 update cluster-health [fingerprint, workerNodes[0]] (inputs changed)",
       "3 delete gate-10.25.11.31 [] (no longer in the program)",
       "4 delete apply-10.25.11.31 [] (no longer in the program)",
     ]);
     // No wait expects the leaving worker.
     expect(JSON.stringify(inputsOf(o, "cluster-ready"))).not.toContain("10.25.11.31");
     expect(inputsOf(o, "cluster-health")).toMatchObject({ workerNodes: [] });
+    expect(o.report.steps.find((s) => s.name === "cluster-health")?.op).toBe("same");
     expect(effectsOf(o, "apply-10.25.11.31")).toEqual([
       "resets machine 10.25.11.31 (wipes its STATE and EPHEMERAL partitions, leaving etcd first)",
     ]);
@@ -109,10 +109,10 @@ describe("nodes", () => {
   it("removing control planes is refused: their applies are protected", async () => {
     const o = await diff("infra", keep, (c) => c.nodes.splice(1, 2));
     expect(changes(o)).toEqual([
-      "1 update cluster-ready [fingerprint, nodes[1], nodes[2]] (inputs changed)",
+      "1 update cluster-ready [fingerprint, nodes[1], nodes[2]] (its provider's diff reports a change)",
       "2 update infra-credentials [fields] (its provider's diff reports a change)",
       "2 update cilium [values.operator.replicas] (inputs changed)",
-      "3 update cluster-health [controlPlaneNodes[1], controlPlaneNodes[2], endpoints[1], endpoints[2], fingerprint] (inputs changed)",
+      "3 update cluster-health [controlPlaneNodes[1], controlPlaneNodes[2], endpoints[1], endpoints[2], fingerprint] (its provider's diff reports a change)",
       // Dependents first: each apply waits for the previous control plane's gate.
       "4 delete gate-10.25.11.13 [] (no longer in the program)",
       "5 delete apply-10.25.11.13 [] (no longer in the program)",
@@ -146,10 +146,10 @@ describe("nodes", () => {
       c.nodes.splice(1, 2);
     });
     expect(changes(o)).toEqual([
-      "1 update cluster-ready [fingerprint, nodes[1], nodes[2]] (inputs changed)",
+      "1 update cluster-ready [fingerprint, nodes[1], nodes[2]] (its provider's diff reports a change)",
       "2 update infra-credentials [fields] (its provider's diff reports a change)",
       "2 update cilium [values.operator.replicas] (inputs changed)",
-      "3 update cluster-health [controlPlaneNodes[1], controlPlaneNodes[2], endpoints[1], endpoints[2], fingerprint] (inputs changed)",
+      "3 update cluster-health [controlPlaneNodes[1], controlPlaneNodes[2], endpoints[1], endpoints[2], fingerprint] (its provider's diff reports a change)",
       // Dependents first: each apply waits for the previous control plane's gate.
       "4 delete gate-10.25.11.13 [] (no longer in the program)",
       "5 delete apply-10.25.11.13 [] (no longer in the program)",
@@ -164,14 +164,13 @@ describe("nodes", () => {
     ]);
   });
 
-  it("renaming a node (same IP) updates its hostname in place, its gate waits, the health waits run again: nothing is deleted or reset", async () => {
+  it("renaming a node (same IP) updates its hostname in place, its gate and ClusterReady wait (not ClusterHealth: same addresses): nothing is deleted or reset", async () => {
     const o = await diff("infra", keep, (c) => (c.nodes[2].name = "infra-09"));
     expect(changes(o)).toEqual([
       "1 update apply-10.25.11.13 [configPatches[1]] (inputs changed)",
-      "2 update gate-10.25.11.13 [fingerprint] (inputs changed)",
+      "2 update gate-10.25.11.13 [fingerprint] (its provider's diff reports a change)",
       // The node set (names) is in their fingerprint: Kubernetes sees a Node of another name.
-      "3 update cluster-ready [fingerprint] (inputs changed)",
-      "4 update cluster-health [fingerprint] (inputs changed)",
+      "3 update cluster-ready [fingerprint] (its provider's diff reports a change)",
     ]);
     expect(o.report).toMatchObject({ warnings: [], errors: [] });
     expect(diffText(o)).toContain("  -     hostname: infra-03\n  +     hostname: infra-09\n");
@@ -182,9 +181,9 @@ describe("nodes", () => {
     expect(changes(o)).toEqual([
       "1 create apply-10.25.11.23 [] (not in the base)",
       "2 create gate-10.25.11.23 [] (not in the base)",
-      "3 update cluster-ready [fingerprint, nodes[2].node] (inputs changed)",
+      "3 update cluster-ready [fingerprint, nodes[2].node] (its provider's diff reports a change)",
       "4 update infra-credentials [fields] (its provider's diff reports a change)",
-      "4 update cluster-health [controlPlaneNodes[2], endpoints[2], fingerprint] (inputs changed)",
+      "4 update cluster-health [controlPlaneNodes[2], endpoints[2]] (its provider's diff reports a change)",
       "5 delete gate-10.25.11.13 [] (no longer in the program)",
       "6 delete apply-10.25.11.13 [] (no longer in the program)",
     ]);
@@ -212,10 +211,9 @@ describe("nodes", () => {
       const o = await diff("infra", keep, (c) => (c.nodes[2].name = "infra-09"), nameKeyed);
       expect(changes(o)).toEqual([
         "1 create apply-10.25.11.13 [] (not in the base)",
-        "2 update gate-10.25.11.13 [fingerprint] (inputs changed)",
-        "3 update cluster-ready [fingerprint] (inputs changed)",
-        "4 update cluster-health [fingerprint] (inputs changed)",
-        "5 delete apply-infra-03 [] (no longer in the program)",
+        "2 update gate-10.25.11.13 [fingerprint] (its provider's diff reports a change)",
+        "3 update cluster-ready [fingerprint] (its provider's diff reports a change)",
+        "4 delete apply-infra-03 [] (no longer in the program)",
       ]);
       expect(messages(o.report.warnings)).toEqual([
         "node infra-03 stays in the stack but its apply is deleted: machine 10.25.11.13 is wiped",
@@ -259,8 +257,8 @@ describe("machine config", () => {
     expect(changes(o)).toEqual([
       "1 update secrets [talosVersion] (inputs changed)",
       ...rolling(2, "configPatches[0], machineConfigurationInput", "expectations.talosVersion, fingerprint"),
-      "8 update cluster-ready [fingerprint, talosVersion] (inputs changed)",
-      "9 update cluster-health [fingerprint] (inputs changed)",
+      "8 update cluster-ready [fingerprint, talosVersion] (its provider's diff reports a change)",
+      "9 update cluster-health [fingerprint] (its provider's diff reports a change)",
     ]);
     expect(o.report.warnings).toEqual([]);
     expect(o.report.errors).toEqual([]);
@@ -276,8 +274,8 @@ describe("machine config", () => {
     const o = await diff("infra", keep, (c) => (c.talos.kubernetesVersion = "v1.34.2"));
     expect(changes(o)).toEqual([
       ...rolling(1, "machineConfigurationInput"),
-      "7 update cluster-ready [fingerprint] (inputs changed)",
-      "8 update cluster-health [fingerprint] (inputs changed)",
+      "7 update cluster-ready [fingerprint] (its provider's diff reports a change)",
+      "8 update cluster-health [fingerprint] (its provider's diff reports a change)",
     ]);
     expect(o.report).toMatchObject({ warnings: [], errors: [] });
   });
@@ -298,14 +296,27 @@ describe("platform components", () => {
     expect(o.report).toMatchObject({ warnings: [], errors: [] });
   });
 
-  it("disabling external-secrets deletes its CRDs with the release (warned), dependents first", async () => {
+  it("disabling external-secrets keeps its CRDs and objects: every resource of it is retained, so the run only forgets them (issue #17)", async () => {
     const o = await diff("infra", keep, (c) => (c.externalSecrets.enabled = false));
     expect(changes(o)).toEqual([
       "1 delete onepassword-store [] (no longer in the program)",
       "2 delete onepassword-service-account [] (no longer in the program)",
+      "2 delete external-secrets-default-deny [] (no longer in the program)",
+      "2 delete external-secrets-bootstrap-allow [] (no longer in the program)",
       "2 delete external-secrets [] (no longer in the program)",
       "3 delete external-secrets [] (no longer in the program)",
     ]);
+    for (const s of o.report.steps.filter((x) => x.op === "delete"))
+      expect({ name: s.name, effects: s.effects }).toEqual({ name: s.name, effects: ["forgotten (retainOnDelete): nothing is deleted"] });
+    expect(o.report).toMatchObject({ warnings: [], errors: [] });
+  });
+
+  it("a release carrying CRDs that is not retained still warns when it goes (the rule itself)", async () => {
+    const unretained = (b: Baseline): Baseline => ({
+      ...b,
+      resources: b.resources.map((r) => (r.type === "kubernetes:helm.sh/v3:Release" ? { ...r, retainOnDelete: false } : r)),
+    });
+    const o = await diff("infra", keep, (c) => (c.externalSecrets.enabled = false), unretained);
     const crds = "deletes CRDs: every ExternalSecret, ClusterSecretStore in the cluster goes";
     expect(o.report.steps.find((s) => s.op === "delete" && s.type === "kubernetes:helm.sh/v3:Release")?.effects).toEqual([crds]);
     expect(messages(o.report.warnings)).toEqual([`external-secrets is deleted: ${crds}`]);
@@ -367,7 +378,7 @@ describe("ClusterMesh CA (issue #16)", () => {
       "2 create clustermesh-ca-g2 [] (not in the base)",
       "3 replace cilium-ca [stringData] (kubernetes replaces on stringData)",
       '4 update cilium [values.certgen.podLabels["talos-gitops.io/clustermesh-ca-generation"], values.clustermesh.apiserver.podLabels["talos-gitops.io/clustermesh-ca-generation"]] (inputs changed)',
-      "5 update cluster-health [fingerprint] (inputs changed)",
+      "5 update cluster-health [fingerprint] (its provider's diff reports a change)",
       "6 delete clustermesh-ca-g1 [] (no longer in the program)",
       "7 delete clustermesh-ca-key-g1 [] (no longer in the program)",
     ]);

@@ -47,6 +47,11 @@ export function clusterHealthChanges(olds: Partial<ClusterHealthOutputs>, news: 
   return [...changedAmong(["fingerprint"] as const, olds, news), ...(["controlPlaneNodes", "workerNodes"] as const).filter(joined)];
 }
 
+function healthOutputs(inputs: ClusterHealthInputs, lastMessage: string): ClusterHealthOutputs {
+  const { endpoints, port, controlPlaneNodes, workerNodes, fingerprint, timeoutSeconds, endpointRetrySeconds } = inputs;
+  return definedOnly({ endpoints, port, controlPlaneNodes, workerNodes, fingerprint, timeoutSeconds, endpointRetrySeconds, lastMessage });
+}
+
 /** One endpoint at a time: an unreachable one (UNAVAILABLE/DEADLINE_EXCEEDED after a short retry) hands over to the next. */
 async function check(inputs: ClusterHealthInputs): Promise<ClusterHealthOutputs> {
   if (inputs.endpoints.length === 0) throw new Error("cluster health: no endpoint to ask");
@@ -58,17 +63,7 @@ async function check(inputs: ClusterHealthInputs): Promise<ClusterHealthOutputs>
         { waitTimeoutSeconds: inputs.timeoutSeconds, controlPlaneNodes: inputs.controlPlaneNodes, workerNodes: inputs.workerNodes },
         { retryForMs: (inputs.endpointRetrySeconds ?? 30) * 1000 },
       );
-      const { endpoints, port, controlPlaneNodes, workerNodes, fingerprint, timeoutSeconds, endpointRetrySeconds } = inputs;
-      return definedOnly({
-        endpoints,
-        port,
-        controlPlaneNodes,
-        workerNodes,
-        fingerprint,
-        timeoutSeconds,
-        endpointRetrySeconds,
-        lastMessage: messages[messages.length - 1] ?? "",
-      });
+      return healthOutputs(inputs, messages[messages.length - 1] ?? "");
     } catch (error) {
       if (!isTransient(error)) throw error;
       lastError = error;
@@ -79,10 +74,14 @@ async function check(inputs: ClusterHealthInputs): Promise<ClusterHealthOutputs>
   throw lastError instanceof Error ? lastError : new Error(String(lastError));
 }
 
-export const clusterHealthProvider: dynamic.ResourceProvider<ClusterHealthInputs, ClusterHealthOutputs> = {
+export const clusterHealthProvider: dynamic.ResourceProvider<ClusterHealthInputs, ClusterHealthOutputs> & {
+  outputsOf(inputs: ClusterHealthInputs): ClusterHealthOutputs;
+} = {
   async diff(_id, olds, news) {
     return { changes: clusterHealthChanges(olds, news).length > 0, replaces: [] };
   },
+  /** State after a run, as far as known without the cluster (plan/dynamicProvider.ts): what `diff` is called with. */
+  outputsOf: (inputs: ClusterHealthInputs) => healthOutputs(inputs, ""),
   async create(inputs) {
     return { id: "cluster-health", outs: await check(inputs) };
   },

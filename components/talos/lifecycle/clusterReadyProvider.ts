@@ -73,9 +73,16 @@ async function waitForAll(inputs: ClusterReadyInputs): Promise<ClusterReadyOutpu
   return definedOnly({ nodes, talosVersion, fingerprint, timeoutSeconds, pollSeconds, observedVersions });
 }
 
-export const clusterReadyProvider: dynamic.ResourceProvider<ClusterReadyInputs, ClusterReadyOutputs> = {
+export const clusterReadyProvider: dynamic.ResourceProvider<ClusterReadyInputs, ClusterReadyOutputs> & {
+  outputsOf(inputs: ClusterReadyInputs): ClusterReadyOutputs;
+} = {
   async diff(_id, olds, news) {
     return { changes: clusterReadyChanges(olds, news).length > 0, replaces: [] };
+  },
+  /** State after a run, as far as known without the nodes (plan/dynamicProvider.ts): what `diff` is called with. */
+  outputsOf: (inputs: ClusterReadyInputs): ClusterReadyOutputs => {
+    const { nodes, talosVersion, fingerprint, timeoutSeconds, pollSeconds } = inputs;
+    return definedOnly({ nodes, talosVersion, fingerprint, timeoutSeconds, pollSeconds, observedVersions: {} });
   },
   async create(inputs) {
     return { id: "cluster-ready", outs: await waitForAll(inputs) };

@@ -224,12 +224,17 @@ async function runGate(
   }
 }
 
-export const nodeGateProvider: dynamic.ResourceProvider<GateInputs, GateOutputs> = {
+export const nodeGateProvider: dynamic.ResourceProvider<GateInputs, GateOutputs> & { outputsOf(inputs: GateInputs): GateOutputs } = {
   async diff(_id, olds, news) {
     const changed = changedKeys(olds, news);
     // Never a replacement: a gate has nothing to delete, waiting again is the whole update.
     return { changes: changed.length > 0, replaces: [] };
   },
+  /**
+   * What state holds after a create or update, as far as it is known without the node (the offline
+   * plan's convention, plan/dynamicProvider.ts): the step model calls `diff` with it, as the engine does.
+   */
+  outputsOf: (inputs: GateInputs) => outputsFor(inputs, { lastWait: "recorded" }),
   async create(inputs) {
     const id = `nodegate-${inputs.node}`;
     // Bring-up (bare machine, or a node new to the stack): nothing to wait for here; record only.
