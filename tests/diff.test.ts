@@ -330,13 +330,21 @@ describe("npm run plan -- <stack> --diff", () => {
   });
 
   it("exits 1 on a warning only with --fail-on-warning", async () => {
+    // A state written before CRD carriers were retained (the engine reads retainOnDelete from state):
+    // disabling external-secrets there uninstalls its CRDs.
+    const before = JSON.parse(fs.readFileSync(baseFile, "utf8")) as { resources: Array<{ type: string; retainOnDelete: boolean }> };
+    for (const r of before.resources) if (r.type === "kubernetes:helm.sh/v3:Release") r.retainOnDelete = false;
+    const oldBase = path.join(dir, "base-unretained.json");
+    fs.writeFileSync(oldBase, JSON.stringify(before));
     edit("    externalSecrets:\n", "    externalSecrets:\n      enabled: false\n");
-    const text = await plan(["infra", "--diff", baseFile], where());
+    expect((await plan(["infra", "--diff", baseFile], where())).out).toContain("== Warnings\n    none\n");
+    const text = await plan(["infra", "--diff", oldBase], where());
     expect(text.code).toBe(0);
     expect(text.out).toContain(
       "== Warnings\n    external-secrets is deleted: deletes CRDs: every ExternalSecret, ClusterSecretStore in the cluster goes",
     );
-    expect((await plan(["infra", "--diff", baseFile, "--fail-on-warning"], where())).code).toBe(1);
+    expect((await plan(["infra", "--diff", oldBase, "--fail-on-warning"], where())).code).toBe(1);
+    expect((await plan(["infra", "--diff", baseFile, "--fail-on-warning"], where())).code).toBe(0);
   });
 
   it("exits 1 when the engine would refuse (a protected control plane removed), naming it", async () => {
