@@ -4,6 +4,7 @@ import { createMachineClient, type MachineClient } from "../machineApi/client";
 import type { ClientConfiguration } from "../machineApi/credentials";
 import type { NodeRole } from "../machineApi/readiness";
 import { removeNode, type RemovalResult } from "./nodeRemoval";
+import { changedAmong } from "./canonical";
 
 /**
  * The NodeMembership's provider: create and update only record the node; delete removes it from the
@@ -67,20 +68,8 @@ export const membershipKeys = [
 /** The keys that must stay secret in state. */
 export const membershipSecretOutputs = ["kubeconfig", "clientConfiguration"];
 
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    return `{${entries
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
-}
-
 export function membershipChanges(olds: Partial<MembershipOutputs>, news: MembershipInputs): string[] {
-  return membershipKeys.filter((key) => canonical(olds[key]) !== canonical(news[key]));
+  return changedAmong(membershipKeys, olds, news);
 }
 
 function outputsOf(inputs: MembershipInputs): MembershipOutputs {
