@@ -32,7 +32,7 @@ export interface ResourceContract {
   readonly secretOutputs: readonly string[];
   /**
    * Keys of the resource's own `timeouts` input this binding may set. The bridged Talos resources ignore
-   * Pulumi's `customTimeouts` (pulumi-terraform-bridge issue 827: plugin-framework resources), so this
+   * Pulumi's custom-timeouts resource option (pulumi-terraform-bridge issue 827: plugin-framework resources), so this
    * input is the only timeout that takes effect; the keys differ per resource.
    */
   readonly timeouts?: readonly string[];

@@ -15,7 +15,7 @@ export interface TalosClusterArgs {
 
 /**
  * Timeouts. The Talos resources take them as their own `timeouts` input: the bridged (plugin
- * framework) resources ignore Pulumi's `customTimeouts` (pulumi-terraform-bridge issue 827), and
+ * framework) resources ignore Pulumi's custom-timeouts resource option (pulumi-terraform-bridge issue 827), and
  * without the input the provider's default of 10 minutes applies (terraform-provider-talos v0.11.0,
  * `state.Timeouts.Create(ctx, 10*time.Minute)` in each Create). Keys per resource as the provider
  * schema allows them (tests/talos-contract.test.ts).
