@@ -11,6 +11,8 @@ import type { RecordedResource } from "./harness";
  * | config apply                           |      10 | one ApplyConfiguration RPC, then it returns (1)  |
  * | node install + reboot (after an apply) |     300 | in the background; waited by bootstrap and ClusterReady (2) |
  * | node gate, create                      |       1 | records its fingerprint, waits for nothing       |
+ * | OS upgrade, membership, versions, create |     1 | record only: no call to the machine              |
+ * | lifecycle key, CSR, certificate (tls)  |       1 | computed locally by the tls provider             |
  * | etcd bootstrap                         |      60 | etcd forms, API server starts                    |
  * | kubeconfig                             |      10 | one RPC                                          |
  * | ClusterReady (pre-CNI, every node)     |     180 | etcd members join, static pods become healthy    |
@@ -34,6 +36,8 @@ export const nominalSeconds: ReadonlyArray<readonly [match: (r: RecordedResource
   [(r) => r.type === "talos:imageFactory/schematic:Schematic", 3],
   [(r) => r.type === "talos:machine/configurationApply:ConfigurationApply", 10],
   [(r) => r.type === nodeGateType, 1],
+  [(r) => recordTypes.includes(r.type), 1],
+  [(r) => r.type.startsWith("tls:"), 1],
   [(r) => r.type === "talos:machine/bootstrap:Bootstrap", 60],
   [(r) => r.type === "talos:cluster/kubeconfig:Kubeconfig", 10],
   [(r) => r.type === clusterReadyType, 180],
@@ -49,6 +53,12 @@ export const applyType = "talos:machine/configurationApply:ConfigurationApply";
 export const nodeGateType = "pulumi-nodejs:dynamic/talos:NodeGate";
 export const clusterReadyType = "pulumi-nodejs:dynamic/talos:ClusterReady";
 export const clusterHealthType = "pulumi-nodejs:dynamic/talos:ClusterHealth";
+/** Lifecycle resources whose create only records. */
+const recordTypes = [
+  "pulumi-nodejs:dynamic/talos:OsUpgrade",
+  "pulumi-nodejs:dynamic/talos:NodeMembership",
+  "pulumi-nodejs:dynamic/talos:VersionGuard",
+];
 
 /** A node installs and reboots this long after its (first) apply returned. */
 export const installSeconds = 300;

@@ -1,8 +1,8 @@
 import { baselineOfRecording, type Baseline, type StateResource } from "./baseline";
 import { canonical } from "./digest";
-import { loadProvider } from "./dynamicProvider";
+import { loadProvider, type DiffResult } from "./dynamicProvider";
 import { caErrors } from "./diffCa";
-import { consequences, timeoutOf, type PreviewCall } from "./effects";
+import { consequences, removalErrors, timeoutOf, type PreviewCall } from "./effects";
 import type { RecordOptions, Recording } from "./harness";
 import { changedPaths, valueAt } from "./inputDiff";
 import type { Renewal } from "./renewal";
@@ -48,13 +48,15 @@ export async function diffRun(stack: string, base: Baseline, record: Recorder): 
   const renewal = (resources: ReadonlySet<string>): Renewal => ({ resources, invokeSeen: invokeIndex(base) });
   let renewed = new Set<string>();
   let recording = await checked(record({ renewal: renewal(renewed) }));
-  let plan = planSteps(base, recording.resources, await dynamicVerdicts(base, recording));
+  let refusals: Issue[] = [];
+  let plan = planSteps(base, recording.resources, await dynamicVerdicts(base, recording, refusals));
   for (let round = 1; round < maxRounds; round++) {
     const more = plan.steps.filter((s) => s.next && (s.op === "create" || s.op === "replace")).map((s) => s.urn);
     if (more.every((urn) => renewed.has(urn))) break;
     renewed = new Set([...renewed, ...more]);
     recording = await checked(record({ renewal: renewal(renewed) }));
-    plan = planSteps(base, recording.resources, await dynamicVerdicts(base, recording));
+    refusals = [];
+    plan = planSteps(base, recording.resources, await dynamicVerdicts(base, recording, refusals));
   }
 
   const kept = new Set(plan.steps.filter((s) => s.op === "same" || s.op === "update").map((s) => s.urn));
@@ -78,7 +80,7 @@ export async function diffRun(stack: string, base: Baseline, record: Recorder): 
     })),
     previewCalls,
     warnings: [...warnings, ...(await unconverged(recording))],
-    errors: [...plan.errors, ...caErrors(plan.steps, base, recording.resources)],
+    errors: [...refusals, ...plan.errors, ...caErrors(plan.steps, base, recording.resources), ...removalErrors(plan.steps)],
   };
   return { report, steps: plan.steps };
 }
@@ -104,9 +106,11 @@ function invokeIndex(base: Baseline): Renewal["invokeSeen"] {
 /**
  * A dynamic resource's diff is its provider's, called as the engine calls it: `olds` are the
  * outputs the last create/update returned (known offline through `outputsOf`), `news` the new
- * inputs with secrets unwrapped (the dynamic provider does not accept secrets).
+ * inputs with secrets unwrapped (the dynamic provider does not accept secrets). A diff that throws
+ * fails the preview and the update (the SDK's provider host returns it as the RPC's error): it goes
+ * to `refusals`, and the step counts as changed.
  */
-async function dynamicVerdicts(base: Baseline, recording: Recording): Promise<Map<string, DynamicVerdict>> {
+async function dynamicVerdicts(base: Baseline, recording: Recording, refusals: Issue[] = []): Promise<Map<string, DynamicVerdict>> {
   const olds = new Map(base.resources.map((r) => [r.urn, r]));
   const verdicts = new Map<string, DynamicVerdict>();
   for (const r of recording.resources.filter((x) => isDynamic(x.type))) {
@@ -127,7 +131,15 @@ async function dynamicVerdicts(base: Baseline, recording: Recording): Promise<Ma
       });
       continue;
     }
-    const result = await provider.diff(`(${r.name} id)`, { ...old.outputs, __provider: valueAt(old.inputs, "__provider") ?? null }, news);
+    let result: DiffResult;
+    try {
+      result = await provider.diff(`(${r.name} id)`, { ...old.outputs, __provider: valueAt(old.inputs, "__provider") ?? null }, news);
+    } catch (error) {
+      // The provider runs in another realm than this module: an Error from there is not `instanceof Error` here.
+      const message = (error as { message?: unknown } | null)?.message;
+      refusals.push({ urn: r.urn, message: `${r.name}: ${typeof message === "string" ? message : String(error)}` });
+      result = { changes: true };
+    }
     // changes left undefined is DIFF_UNKNOWN: the engine then compares inputs.
     const changes = result.changes ?? inputsChanged;
     verdicts.set(r.urn, {

@@ -12,6 +12,8 @@ import type { Json } from "./wire";
  * deleted. Pure: steps, the two runs, and the preview calls in; effects per step and warnings out.
  */
 export const APPLY = "talos:machine/configurationApply:ConfigurationApply";
+export const MEMBERSHIP = "pulumi-nodejs:dynamic/talos:NodeMembership";
+export const OS_UPGRADE = "pulumi-nodejs:dynamic/talos:OsUpgrade";
 
 export interface PreviewCall {
   readonly token: string;
@@ -88,8 +90,35 @@ function hostname(r: StateResource | { inputs: Json }): string | undefined {
   return undefined;
 }
 
+/** A delete of this resource wipes a machine: an apply with onDestroy.reset (before memberships), or a membership. */
 function resets(old: StateResource): boolean {
-  return old.type === APPLY && valueAt(old.inputs, "onDestroy.reset") === true && !old.retainOnDelete;
+  if (old.retainOnDelete) return false;
+  return (old.type === APPLY && valueAt(old.inputs, "onDestroy.reset") === true) || old.type === MEMBERSHIP;
+}
+
+/** What a membership's delete does (components/talos/lifecycle/nodeRemoval.ts), in its order. */
+function removalText(old: StateResource): string {
+  const ip = String(valueAt(old.inputs, "node"));
+  const name = String(valueAt(old.inputs, "nodeName"));
+  const drain = `drains ${name} (evictions honour PodDisruptionBudgets; fails after ${String(valueAt(old.inputs, "drainTimeoutSeconds"))}s)`;
+  const reset = `resets machine ${ip} (wipes its STATE and EPHEMERAL partitions), then deletes Node ${name}`;
+  return valueAt(old.inputs, "role") === "controlplane"
+    ? `checks etcd is healthy and keeps quorum without ${name}, ${drain}, takes it out of etcd, ${reset}`
+    : `${drain}, ${reset}`;
+}
+
+/**
+ * Only one control plane may leave per run: a second membership delete would be refused by the
+ * removal itself (quorum.ts claimControlPlaneRemoval) after the first has run. Said before the run.
+ */
+export function removalErrors(steps: readonly Step[]): Issue[] {
+  const leaving = steps.filter((s) => s.op === "delete" && s.old?.type === MEMBERSHIP && valueAt(s.old.inputs, "role") === "controlplane");
+  if (leaving.length < 2) return [];
+  const names = leaving.map((s) => String(valueAt(s.old?.inputs ?? null, "nodeName")));
+  return leaving.slice(1).map((s) => ({
+    urn: s.urn,
+    message: `${names.length} control planes leave in one run (${names.join(", ")}): only one may leave etcd per run; remove them one per pulumi up`,
+  }));
 }
 
 export interface Consequences {
@@ -125,17 +154,27 @@ export function consequences(
     if (old && goes && resets(old)) {
       const ip = String(valueAt(old.inputs, "node"));
       const graceful = valueAt(old.inputs, "onDestroy.graceful") === true ? ", leaving etcd first" : "";
-      say(s, `resets machine ${ip} (wipes its STATE and EPHEMERAL partitions${graceful})`);
-      const name = hostname(old);
+      say(s, old.type === MEMBERSHIP ? removalText(old) : `resets machine ${ip} (wipes its STATE and EPHEMERAL partitions${graceful})`);
+      const name = old.type === MEMBERSHIP ? String(valueAt(old.inputs, "nodeName")) : hostname(old);
       const stays = nextApplies.find((a) => (s.op === "replace" && a.urn === s.urn) || sameNode(a, ip, name));
       if (stays) {
         warnings.push({
           urn: s.urn,
-          message: `node ${name ?? ip} stays in the stack but its apply is ${s.op === "delete" ? "deleted" : "replaced"}: machine ${ip} is wiped`,
+          message: `node ${name ?? ip} stays in the stack but ${old.name} is ${s.op === "delete" ? "deleted" : "replaced"}: machine ${ip} is wiped`,
         });
       } else if (controlPlanes.has(ip) && !old.protect) {
         warnings.push({ urn: s.urn, message: `control plane ${name ?? ip} leaves: etcd loses a member` });
       }
+    }
+    if ((s.op === "update" || s.op === "create") && s.type === OS_UPGRADE && s.next) {
+      const inputs = s.next.inputs;
+      say(
+        s,
+        s.op === "create"
+          ? `records ${String(valueAt(inputs, "node"))} as installed on ${String(valueAt(inputs, "targetVersion"))} (its apply installs it)`
+          : `upgrades Talos on ${String(valueAt(inputs, "node"))} to ${String(valueAt(inputs, "targetVersion"))} unless it runs it already: ` +
+              `installs ${String(valueAt(inputs, "image"))}, reboots, waits until it is back and healthy`,
+      );
     }
     if (s.op === "update" && s.type === APPLY && s.next) {
       say(

@@ -19,10 +19,20 @@ export interface InvokeModel {
 }
 
 const clientConfiguration = { caCertificate: UNKNOWN, clientCertificate: UNKNOWN, clientKey: UNKNOWN };
+/** A base64 PEM block around the placeholder: the program decodes the Kubernetes CA (adminKubeconfig.ts). */
+const pemPlaceholder = (label: string) => Buffer.from(`-----BEGIN ${label}-----\n${UNKNOWN}\n-----END ${label}-----\n`).toString("base64");
 
 export const resourceModels: Readonly<Record<string, ResourceModel>> = {
   "talos:machine/secrets:Secrets": {
-    outputs: () => ({ machineSecrets: { certs: UNKNOWN, cluster: UNKNOWN, secrets: UNKNOWN, trustdinfo: UNKNOWN }, clientConfiguration }),
+    outputs: () => ({
+      machineSecrets: {
+        certs: { k8s: { cert: pemPlaceholder("CERTIFICATE"), key: pemPlaceholder("EC PRIVATE KEY") } },
+        cluster: UNKNOWN,
+        secrets: UNKNOWN,
+        trustdinfo: UNKNOWN,
+      },
+      clientConfiguration,
+    }),
   },
   "talos:machine/configurationApply:ConfigurationApply": {
     // resolved_apply_mode equals apply_mode unless that is staged_if_needing_reboot (terraform-provider-talos
@@ -37,6 +47,9 @@ export const resourceModels: Readonly<Record<string, ResourceModel>> = {
   // The ClusterMesh CA (components/clustermesh): key and certificate exist only after create.
   "tls:index/privateKey:PrivateKey": { outputs: () => ({ privateKeyPem: UNKNOWN, publicKeyPem: UNKNOWN }) },
   "tls:index/selfSignedCert:SelfSignedCert": { outputs: () => ({ certPem: UNKNOWN, validityEndTime: UNKNOWN }) },
+  // The lifecycle resources' Kubernetes credential (components/talos/lifecycle/adminKubeconfig.ts).
+  "tls:index/certRequest:CertRequest": { outputs: () => ({ certRequestPem: UNKNOWN }) },
+  "tls:index/locallySignedCert:LocallySignedCert": { outputs: () => ({ certPem: UNKNOWN, validityEndTime: UNKNOWN }) },
   "talos:cluster/kubeconfig:Kubeconfig": {
     outputs: () => ({ kubeconfigRaw: UNKNOWN, kubernetesClientConfiguration: { ...clientConfiguration, host: UNKNOWN } }),
   },

@@ -25,6 +25,8 @@ import type { Json } from "./wire";
  * | kubernetes:helm.sh/v3:Release                 | name, namespace                          | provider/pkg/provider/helm_release.go (Diff, forceNewFields) |
  * | tls:index/privateKey:PrivateKey               | algorithm, rsaBits, ecdsaCurve (every input) | hashicorp/terraform-provider-tls v4 (bridged by @pulumi/tls 5.6.1): internal/provider/resource_private_key.go, RequiresReplace on each attribute |
  * | tls:index/selfSignedCert:SelfSignedCert       | privateKeyPem, subject, validityPeriodHours, allowedUses, isCaCertificate, setSubjectKeyId, setAuthorityKeyId, dnsNames, ipAddresses, uris | internal/provider/resource_self_signed_cert.go |
+ * | tls:index/certRequest:CertRequest             | privateKeyPem, subject, dnsNames, ipAddresses, uris (every input) | internal/provider/resource_cert_request.go |
+ * | tls:index/locallySignedCert:LocallySignedCert | every input; and on the first plan within earlyRenewalHours of its end (not modelled offline) | internal/provider/resource_locally_signed_cert.go, common_cert.go modifyPlanIfCertificateReadyForRenewal |
  * | pulumi:providers:kubernetes                   | clusterIdentifier, when set before and after; nothing else once it is set | provider.go DiffConfig |
  * | pulumi-nodejs:dynamic:*                       | whatever the provider's own diff says (plan/dynamicProvider.ts) | pulumi/pulumi sdk/nodejs/cmd/dynamic-provider/index.ts |
  *
@@ -107,6 +109,25 @@ const rules: readonly ReplaceRule[] = [
       "dnsNames",
       "ipAddresses",
       "uris",
+    ),
+    provider: "tls",
+  },
+  {
+    applies: is("tls:index/certRequest:CertRequest"),
+    triggers: always("privateKeyPem", "subject", "dnsNames", "ipAddresses", "uris"),
+    provider: "tls",
+  },
+  {
+    applies: is("tls:index/locallySignedCert:LocallySignedCert"),
+    triggers: always(
+      "certRequestPem",
+      "caCertPem",
+      "caPrivateKeyPem",
+      "validityPeriodHours",
+      "allowedUses",
+      "isCaCertificate",
+      "maxPathLength",
+      "setSubjectKeyId",
     ),
     provider: "tls",
   },

@@ -92,8 +92,15 @@ function nodeRules(cluster: ParsedCluster): RuleIssue[] {
   const controlPlanes = cluster.nodes.filter((n) => n.role === "controlplane").length;
   if (controlPlanes === 0) {
     issues.push({ path: ["nodes"], message: "needs at least one node with role controlplane" });
-  } else if (controlPlanes % 2 === 0) {
-    issues.push({ path: ["nodes"], message: `has ${controlPlanes} control planes; etcd needs an odd number (1, 3, 5) to keep quorum` });
+  } else if (controlPlanes % 2 === 0 && !cluster.talos.allowControlPlaneRemoval) {
+    // Control planes leave one per run (NodeMembership): going 5 → 3 passes through 4, which the
+    // removal flag allows for as long as it is set.
+    issues.push({
+      path: ["nodes"],
+      message:
+        `has ${controlPlanes} control planes; etcd needs an odd number (1, 3, 5) to keep quorum ` +
+        "(an even count is accepted only while talos.allowControlPlaneRemoval is set, between two removals)",
+    });
   }
   const firstNode = cluster.nodes[0];
   if (firstNode !== undefined && firstNode.role !== "controlplane") {

@@ -11,6 +11,7 @@ jest.setTimeout(180_000);
 
 // 10.25.11.14 is apps-01's: the mesh refuses a node address the other stack file uses.
 const worker = { name: "infra-04", ip: "10.25.11.31", role: "worker", nics: { hardwareAddr: "aa:bb:cc:dd:ee:*" } };
+const worker2 = { name: "infra-05", ip: "10.25.11.32", role: "worker", nics: { hardwareAddr: "aa:bb:cc:dd:ef:*" } };
 const keep = () => undefined;
 
 async function diff(
@@ -19,7 +20,10 @@ async function diff(
   next: (c: RawCluster) => void,
   tweak = (b: Baseline) => b,
 ): Promise<DiffOutcome> {
-  const baseline = tweak(baselineOfRecording(await recordWith(stack, base), "base"));
+  const recorded = await recordWith(stack, base);
+  // A base the program refuses would silently diff against an almost empty state.
+  if (recorded.error) throw new Error(`the base run failed: ${recorded.error.message}`);
+  const baseline = tweak(baselineOfRecording(recorded, "base"));
   return diffRun(stack, baseline, (o) => recordWith(stack, next, o));
 }
 
@@ -32,6 +36,17 @@ function effectsOf(o: DiffOutcome, name: string): string[] {
   return o.report.steps.find((s) => s.name === name && s.op !== "same")?.effects ?? [];
 }
 
+/** State as the program left it before NodeMembership/OsUpgrade: none of them, and applies that reset on delete. */
+const beforeMemberships = (b: Baseline): Baseline => ({
+  ...b,
+  resources: b.resources
+    .filter((r) => !/^(membership|osupgrade)-/.test(r.name) && !/^(versions|lifecycle-)/.test(r.name))
+    .map((r) =>
+      r.name.startsWith("apply-")
+        ? { ...r, inputs: JSON.parse(JSON.stringify(r.inputs).split('"reset":false').join('"reset":true')) as typeof r.inputs }
+        : r,
+    ),
+});
 const messages = (issues: ReadonlyArray<{ message: string }>) => issues.map((i) => i.message);
 const cps = ["10.25.11.11", "10.25.11.12", "10.25.11.13"];
 /** The rolling chain: each control plane's apply, then its gate, one wave each, starting at `wave`. */
@@ -41,6 +56,21 @@ const rolling = (wave: number, changed: string, gateChanged = "fingerprint") =>
     `${wave + 2 * i + 1} update gate-${ip} [${gateChanged}] (its provider's diff reports a change)`,
   ]);
 /** The inputs this run registers for a resource, by name. */
+/** Two control planes leaving (infra-02, infra-03): their deletes, last and one after the other (memberships chained). */
+const removedControlPlanes = [
+  "4 delete membership-10.25.11.13 [] (no longer in the program)",
+  "4 delete gate-10.25.11.13 [] (no longer in the program)",
+  "5 delete apply-10.25.11.13 [] (no longer in the program)",
+  "6 delete osupgrade-10.25.11.13 [] (no longer in the program)",
+  "6 delete membership-10.25.11.12 [] (no longer in the program)",
+  "6 delete gate-10.25.11.12 [] (no longer in the program)",
+  "7 delete osupgrade-10.25.11.12 [] (no longer in the program)",
+  "7 delete apply-10.25.11.12 [] (no longer in the program)",
+];
+const twoLeave = "2 control planes leave in one run (infra-03, infra-02): only one may leave etcd per run; remove them one per pulumi up";
+/** The OS upgrades of the control planes, one per wave from `wave`. */
+const upgradeWaves = (wave: number, changed: string) =>
+  cps.map((ip, i) => `${wave + i} update osupgrade-${ip} [${changed}] (its provider's diff reports a change)`);
 const inputsOf = (o: DiffOutcome, name: string) => o.steps.find((s) => s.name === name && s.next)?.next?.inputs;
 const waits = [
   "pulumi-nodejs:dynamic/talos:NodeGate",
@@ -73,57 +103,80 @@ describe.each(stacks)("no-op re-run of %s", (stack) => {
 });
 
 describe("nodes", () => {
-  it("adding a worker creates its apply and gate after the last control plane's gate, then the health waits run again with it; no waiting preview call", async () => {
+  it("adding a worker records its OS version, creates its apply, gate and membership after the last control plane's gate, then the health waits run again with it; no waiting preview call", async () => {
     const o = await diff("infra", keep, (c) => c.nodes.push(worker));
     expect(changes(o)).toEqual([
-      "1 create apply-10.25.11.31 [] (not in the base)",
-      "2 create gate-10.25.11.31 [] (not in the base)",
-      "3 update cluster-ready [fingerprint, nodes[3]] (its provider's diff reports a change)",
-      "4 update infra-credentials [fields] (its provider's diff reports a change)",
-      "4 update cluster-health [workerNodes[0]] (its provider's diff reports a change)",
+      "1 create osupgrade-10.25.11.31 [] (not in the base)",
+      "2 create apply-10.25.11.31 [] (not in the base)",
+      "3 create membership-10.25.11.31 [] (not in the base)",
+      "3 create gate-10.25.11.31 [] (not in the base)",
+      "4 update cluster-ready [fingerprint, nodes[3]] (its provider's diff reports a change)",
+      "5 update infra-credentials [fields] (its provider's diff reports a change)",
+      "5 update cluster-health [workerNodes[0]] (its provider's diff reports a change)",
     ]);
+    // Its apply installs the stack's version: the upgrade resource only records it (no call to a machine in maintenance mode).
+    expect(effectsOf(o, "osupgrade-10.25.11.31")).toEqual(["records 10.25.11.31 as installed on v1.11.6 (its apply installs it)"]);
     expect(inputsOf(o, "cluster-health")).toMatchObject({ workerNodes: ["10.25.11.31"] });
     // The waits are resources after the new gate, not preview calls: nothing warns of a preview wait.
     expect(o.report.previewCalls.filter((c) => c.timeout !== null)).toEqual([]);
     expect(o.report).toMatchObject({ warnings: [], errors: [] });
   });
 
-  it("removing a worker: ClusterReady updates without it, ClusterHealth does not run (the Node still exists until the delete), then its gate and apply are deleted last, which resets the machine", async () => {
+  it("removing a worker: ClusterReady updates without it, ClusterHealth does not run (the Node still exists until the delete), then, after every other step, its membership drains, resets and deletes its Node; the rest is only forgotten", async () => {
     const o = await diff("infra", (c) => c.nodes.push(worker), keep);
     expect(changes(o)).toEqual([
       "1 update cluster-ready [fingerprint, nodes[3]] (its provider's diff reports a change)",
       "2 update infra-credentials [fields] (its provider's diff reports a change)",
+      "3 delete membership-10.25.11.31 [] (no longer in the program)",
       "3 delete gate-10.25.11.31 [] (no longer in the program)",
+      "4 delete osupgrade-10.25.11.31 [] (no longer in the program)",
       "4 delete apply-10.25.11.31 [] (no longer in the program)",
     ]);
     // No wait expects the leaving worker.
     expect(JSON.stringify(inputsOf(o, "cluster-ready"))).not.toContain("10.25.11.31");
     expect(inputsOf(o, "cluster-health")).toMatchObject({ workerNodes: [] });
     expect(o.report.steps.find((s) => s.name === "cluster-health")?.op).toBe("same");
+    // The removal comes after every step that keeps or changes something, and it is the only one that touches the machine.
+    const removal = o.report.steps.find((s) => s.name === "membership-10.25.11.31");
+    const lastOther = Math.max(...o.report.steps.filter((s) => s.op !== "delete").map((s) => s.wave));
+    expect(removal?.wave).toBeGreaterThan(lastOther);
+    expect(removal?.effects).toEqual([
+      "drains infra-04 (evictions honour PodDisruptionBudgets; fails after 600s), resets machine 10.25.11.31 (wipes its STATE and EPHEMERAL partitions), then deletes Node infra-04",
+    ]);
+    for (const name of ["apply-10.25.11.31", "gate-10.25.11.31", "osupgrade-10.25.11.31"]) expect(effectsOf(o, name)).toEqual([]);
+    expect(o.report).toMatchObject({ warnings: [], errors: [] });
+  });
+
+  it("a worker removed from a stack deployed before memberships existed is still reset by its apply's delete (state holds reset: true)", async () => {
+    const o = await diff("infra", (c) => c.nodes.push(worker), keep, beforeMemberships);
     expect(effectsOf(o, "apply-10.25.11.31")).toEqual([
       "resets machine 10.25.11.31 (wipes its STATE and EPHEMERAL partitions, leaving etcd first)",
     ]);
-    expect(o.report).toMatchObject({ warnings: [], errors: [] });
+    // The nodes that stay gain their memberships and upgrade records, and their applies stop resetting on delete.
+    expect(changes(o)).toEqual(expect.arrayContaining(["4 create osupgrade-10.25.11.11 [] (not in the base)"]));
+    expect(o.report.steps.find((s) => s.name === "apply-10.25.11.11")?.changed).toEqual(["onDestroy.reset"]);
   });
 
   it("removing control planes is refused: their applies are protected", async () => {
     const o = await diff("infra", keep, (c) => c.nodes.splice(1, 2));
     expect(changes(o)).toEqual([
+      // The control plane that stays records the new list (its own removal's etcd check asks these).
+      "1 update membership-10.25.11.11 [controlPlanes[1], controlPlanes[2]] (its provider's diff reports a change)",
       "1 update cluster-ready [fingerprint, nodes[1], nodes[2]] (its provider's diff reports a change)",
       "2 update infra-credentials [fields] (its provider's diff reports a change)",
       "2 update cilium [values.operator.replicas] (inputs changed)",
       "3 update cluster-health [controlPlaneNodes[1], controlPlaneNodes[2], endpoints[1], endpoints[2], fingerprint] (its provider's diff reports a change)",
-      // Dependents first: each apply waits for the previous control plane's gate.
-      "4 delete gate-10.25.11.13 [] (no longer in the program)",
-      "5 delete apply-10.25.11.13 [] (no longer in the program)",
-      "6 delete gate-10.25.11.12 [] (no longer in the program)",
-      "7 delete apply-10.25.11.12 [] (no longer in the program)",
+      ...removedControlPlanes,
     ]);
     expect(messages(o.report.errors)).toEqual([
       "protected: the engine refuses to delete apply-10.25.11.12",
+      "protected: the engine refuses to delete membership-10.25.11.12",
       "protected: the engine refuses to delete apply-10.25.11.13",
+      "protected: the engine refuses to delete membership-10.25.11.13",
+      twoLeave,
     ]);
     expect(effectsOf(o, "apply-10.25.11.12")[0]).toBe("protected: the engine will refuse");
+    expect(effectsOf(o, "membership-10.25.11.12")[0]).toBe("protected: the engine will refuse");
     // The gates are not protected (their delete does nothing to the machine).
     expect(effectsOf(o, "gate-10.25.11.12")).toEqual([]);
   });
@@ -135,28 +188,29 @@ describe("nodes", () => {
     });
     expect(messages(o.report.errors)).toEqual([
       "protected: the engine refuses to delete apply-10.25.11.12",
+      "protected: the engine refuses to delete membership-10.25.11.12",
       "protected: the engine refuses to delete apply-10.25.11.13",
+      "protected: the engine refuses to delete membership-10.25.11.13",
+      twoLeave,
     ]);
   });
 
-  it("with talos.allowControlPlaneRemoval applied first, removing control planes resets them, with a warning", async () => {
+  it("with talos.allowControlPlaneRemoval applied first, removing two control planes in one run is an error: one may leave etcd per run", async () => {
     const allow = (c: RawCluster) => (c.talos.allowControlPlaneRemoval = true);
     const o = await diff("infra", allow, (c) => {
       allow(c);
       c.nodes.splice(1, 2);
     });
     expect(changes(o)).toEqual([
+      // The control plane that stays records the new list (its own removal's etcd check asks these).
+      "1 update membership-10.25.11.11 [controlPlanes[1], controlPlanes[2]] (its provider's diff reports a change)",
       "1 update cluster-ready [fingerprint, nodes[1], nodes[2]] (its provider's diff reports a change)",
       "2 update infra-credentials [fields] (its provider's diff reports a change)",
       "2 update cilium [values.operator.replicas] (inputs changed)",
       "3 update cluster-health [controlPlaneNodes[1], controlPlaneNodes[2], endpoints[1], endpoints[2], fingerprint] (its provider's diff reports a change)",
-      // Dependents first: each apply waits for the previous control plane's gate.
-      "4 delete gate-10.25.11.13 [] (no longer in the program)",
-      "5 delete apply-10.25.11.13 [] (no longer in the program)",
-      "6 delete gate-10.25.11.12 [] (no longer in the program)",
-      "7 delete apply-10.25.11.12 [] (no longer in the program)",
+      ...removedControlPlanes,
     ]);
-    expect(o.report.errors).toEqual([]);
+    expect(messages(o.report.errors)).toEqual([twoLeave]);
     // Control planes are known from ClusterReady/ClusterHealth in state (no getHealth invoke any more).
     expect(messages(o.report.warnings)).toEqual([
       "control plane infra-03 leaves: etcd loses a member",
@@ -164,11 +218,30 @@ describe("nodes", () => {
     ]);
   });
 
-  it("renaming a node (same IP) updates its hostname in place, its gate and ClusterReady wait (not ClusterHealth: same addresses): nothing is deleted or reset", async () => {
+  it("with talos.allowControlPlaneRemoval applied first, one control plane leaves: etcd checks, drain, etcd leave, reset and Node delete, after every other step", async () => {
+    const allow = (c: RawCluster) => (c.talos.allowControlPlaneRemoval = true);
+    const o = await diff("infra", allow, (c) => {
+      allow(c);
+      c.nodes.splice(2, 1);
+    });
+    const removal = o.report.steps.find((s) => s.name === "membership-10.25.11.13");
+    expect(removal?.op).toBe("delete");
+    expect(removal?.wave).toBeGreaterThan(Math.max(...o.report.steps.filter((s) => s.op !== "delete").map((s) => s.wave)));
+    expect(removal?.effects).toEqual([
+      "checks etcd is healthy and keeps quorum without infra-03, drains infra-03 (evictions honour PodDisruptionBudgets; fails after 600s), takes it out of etcd, resets machine 10.25.11.13 (wipes its STATE and EPHEMERAL partitions), then deletes Node infra-03",
+    ]);
+    expect(o.report.errors).toEqual([]);
+    expect(messages(o.report.warnings)).toEqual(["control plane infra-03 leaves: etcd loses a member"]);
+    // The control planes that stay record the new list (their own removal's etcd check asks these).
+    expect(changes(o)).toContain("1 update membership-10.25.11.11 [controlPlanes[2]] (its provider's diff reports a change)");
+  });
+
+  it("renaming a node (same IP) updates its hostname in place, its gate and ClusterReady wait (not ClusterHealth: same addresses), its membership records the new Node name: nothing is deleted or reset", async () => {
     const o = await diff("infra", keep, (c) => (c.nodes[2].name = "infra-09"));
     expect(changes(o)).toEqual([
       "1 update apply-10.25.11.13 [configPatches[1]] (inputs changed)",
-      "2 update gate-10.25.11.13 [fingerprint] (its provider's diff reports a change)",
+      "2 update membership-10.25.11.13 [nodeName] (its provider's diff reports a change)",
+      "2 update gate-10.25.11.13 [fingerprint, kubernetes.nodeName] (its provider's diff reports a change)",
       // The node set (names) is in their fingerprint: Kubernetes sees a Node of another name.
       "3 update cluster-ready [fingerprint] (its provider's diff reports a change)",
     ]);
@@ -179,18 +252,27 @@ describe("nodes", () => {
   it("changing a node's IP is another machine: a new apply, and the old one deleted last (refused for a control plane)", async () => {
     const o = await diff("infra", keep, (c) => (c.nodes[2].ip = "10.25.11.23"));
     expect(changes(o)).toEqual([
-      "1 create apply-10.25.11.23 [] (not in the base)",
-      "2 create gate-10.25.11.23 [] (not in the base)",
-      "3 update cluster-ready [fingerprint, nodes[2].node] (its provider's diff reports a change)",
-      "4 update infra-credentials [fields] (its provider's diff reports a change)",
-      "4 update cluster-health [controlPlaneNodes[2], endpoints[2]] (its provider's diff reports a change)",
-      "5 delete gate-10.25.11.13 [] (no longer in the program)",
-      "6 delete apply-10.25.11.13 [] (no longer in the program)",
+      "1 create osupgrade-10.25.11.23 [] (not in the base)",
+      "2 update membership-10.25.11.11 [controlPlanes[2].endpoint, controlPlanes[2].node] (its provider's diff reports a change)",
+      "2 create apply-10.25.11.23 [] (not in the base)",
+      "3 update membership-10.25.11.12 [controlPlanes[2].endpoint, controlPlanes[2].node] (its provider's diff reports a change)",
+      "3 create gate-10.25.11.23 [] (not in the base)",
+      "4 create membership-10.25.11.23 [] (not in the base)",
+      "4 update cluster-ready [fingerprint, nodes[2].node] (its provider's diff reports a change)",
+      "5 update infra-credentials [fields] (its provider's diff reports a change)",
+      "5 update cluster-health [controlPlaneNodes[2], endpoints[2]] (its provider's diff reports a change)",
+      "6 delete membership-10.25.11.13 [] (no longer in the program)",
+      "6 delete gate-10.25.11.13 [] (no longer in the program)",
+      "7 delete osupgrade-10.25.11.13 [] (no longer in the program)",
+      "7 delete apply-10.25.11.13 [] (no longer in the program)",
     ]);
     expect(messages(o.report.warnings)).toEqual([
-      "node infra-03 stays in the stack but its apply is deleted: machine 10.25.11.13 is wiped",
+      "node infra-03 stays in the stack but membership-10.25.11.13 is deleted: machine 10.25.11.13 is wiped",
     ]);
-    expect(messages(o.report.errors)).toEqual(["protected: the engine refuses to delete apply-10.25.11.13"]);
+    expect(messages(o.report.errors)).toEqual([
+      "protected: the engine refuses to delete apply-10.25.11.13",
+      "protected: the engine refuses to delete membership-10.25.11.13",
+    ]);
   });
 
   describe("a stack deployed when applies were named by node", () => {
@@ -208,15 +290,23 @@ describe("nodes", () => {
     });
 
     it("must not rename in that same run: the old apply would be deleted and its machine reset (refused for a control plane)", async () => {
-      const o = await diff("infra", keep, (c) => (c.nodes[2].name = "infra-09"), nameKeyed);
-      expect(changes(o)).toEqual([
-        "1 create apply-10.25.11.13 [] (not in the base)",
-        "2 update gate-10.25.11.13 [fingerprint] (its provider's diff reports a change)",
-        "3 update cluster-ready [fingerprint] (its provider's diff reports a change)",
-        "4 delete apply-infra-03 [] (no longer in the program)",
+      // Such a stack predates memberships too: its applies reset on delete.
+      const o = await diff(
+        "infra",
+        keep,
+        (c) => (c.nodes[2].name = "infra-09"),
+        (b) => nameKeyed(beforeMemberships(b)),
+      );
+      // A new apply under the new name, and the old one deleted, last.
+      const ofNode = changes(o).filter((c) => /apply-(10\.25\.11\.13|infra-03) /.test(c));
+      expect(ofNode.map((c) => c.replace(/^\d+ /, ""))).toEqual([
+        "create apply-10.25.11.13 [] (not in the base)",
+        "delete apply-infra-03 [] (no longer in the program)",
       ]);
+      expect(o.report.steps.find((s) => s.name === "apply-infra-03")?.wave).toBe(Math.max(...o.report.steps.map((s) => s.wave)));
+      // That state predates memberships: its apply still resets on delete.
       expect(messages(o.report.warnings)).toEqual([
-        "node infra-03 stays in the stack but its apply is deleted: machine 10.25.11.13 is wiped",
+        "node infra-03 stays in the stack but apply-infra-03 is deleted: machine 10.25.11.13 is wiped",
       ]);
       expect(messages(o.report.errors)).toEqual(["protected: the engine refuses to delete apply-infra-03"]);
     });
@@ -244,40 +334,117 @@ describe("machine config", () => {
 
   it("a new schematic replaces it, so the installer image gets the new id on every node", async () => {
     const o = await diff("infra", keep, (c) => c.talos.schematic.officialExtensions.push("siderolabs/gvisor"));
-    expect(changes(o)).toEqual(["1 replace schematic [schematic] (replaceOnChanges: schematic)", ...rolling(2, "configPatches[0]")]);
-    expect(effectsOf(o, "schematic")).toEqual(["created anew first; the old one is deleted in wave 8"]);
+    expect(changes(o)).toEqual([
+      "1 replace schematic [schematic] (replaceOnChanges: schematic)",
+      // A new schematic is a new installer: each node is upgraded to it in place (same version), then the configs follow.
+      ...upgradeWaves(2, "image"),
+      ...rolling(5, "configPatches[0]"),
+    ]);
+    expect(effectsOf(o, "schematic")).toEqual(["created anew first; the old one is deleted in wave 11"]);
     expect(o.report).toMatchObject({ warnings: [], errors: [] });
     expect(diffText(o)).toContain("+     image: factory.talos.dev/metal-installer/(new schematic id):v1.11.6");
   });
 
-  it("a Talos version bump updates the machine secrets in place, then rolls every apply, each gate expecting the new version", async () => {
-    // No OsUpgrade is wired yet: the applies do not upgrade the OS, so the first gate waits for a
-    // version its node does not run (README, Operations: upgrade with talosctl first).
+  it("a Talos patch bump upgrades each control plane in turn, then rolls every apply, each gate expecting the new version", async () => {
     const o = await diff("infra", keep, (c) => (c.talos.version = "v1.11.7"));
     expect(changes(o)).toEqual([
       "1 update secrets [talosVersion] (inputs changed)",
-      ...rolling(2, "configPatches[0], machineConfigurationInput", "expectations.talosVersion, fingerprint"),
-      "8 update cluster-ready [fingerprint, talosVersion] (its provider's diff reports a change)",
-      "9 update cluster-health [fingerprint] (its provider's diff reports a change)",
+      "1 update versions [talosVersion] (its provider's diff reports a change)",
+      ...upgradeWaves(2, "image, targetVersion"),
+      ...rolling(5, "configPatches[0], machineConfigurationInput", "expectations.talosVersion, fingerprint"),
+      "11 update cluster-ready [fingerprint, talosVersion] (its provider's diff reports a change)",
+      "12 update cluster-health [fingerprint] (its provider's diff reports a change)",
+    ]);
+    expect(effectsOf(o, "osupgrade-10.25.11.12")).toEqual([
+      "upgrades Talos on 10.25.11.12 to v1.11.7 unless it runs it already: installs factory.talos.dev/metal-installer/(schematic id):v1.11.7, reboots, waits until it is back and healthy",
     ]);
     expect(o.report.warnings).toEqual([]);
     expect(o.report.errors).toEqual([]);
   });
 
-  it("a Talos version downgrade would replace the protected machine secrets: refused", async () => {
-    const o = await diff("infra", keep, (c) => (c.talos.version = "v1.11.5"));
-    expect(changes(o)[0]).toBe("1 replace secrets [talosVersion] (talos replaces on talosVersion)");
-    expect(messages(o.report.errors)).toEqual(["protected: the engine refuses to replace secrets (talos replaces on talosVersion)"]);
-  });
-
-  it("a Kubernetes version bump changes every node's generated machine config", async () => {
-    const o = await diff("infra", keep, (c) => (c.talos.kubernetesVersion = "v1.34.2"));
-    expect(changes(o)).toEqual([
-      ...rolling(1, "machineConfigurationInput"),
-      "7 update cluster-ready [fingerprint] (its provider's diff reports a change)",
-      "8 update cluster-health [fingerprint] (its provider's diff reports a change)",
+  it("a Talos minor bump upgrades control planes one at a time, then worker batches, and moves the config contract only after the last upgrade (issue #15)", async () => {
+    const workers = (c: RawCluster) => {
+      c.nodes.push(worker, worker2);
+      c.talos.rollout = { ...c.talos.rollout, maxUnavailableWorkers: 2 };
+    };
+    const o = await diff("infra", workers, (c) => {
+      workers(c);
+      c.talos.version = "v1.12.11";
+    });
+    const waves = (prefix: string) =>
+      o.report.steps.filter((s) => s.name.startsWith(prefix) && s.op === "update").map((s) => `${s.wave} ${s.name}`);
+    // Control planes alone, then both workers together (one batch of maxUnavailableWorkers: 2).
+    expect(waves("osupgrade-")).toEqual([
+      "2 osupgrade-10.25.11.11",
+      "3 osupgrade-10.25.11.12",
+      "4 osupgrade-10.25.11.13",
+      "5 osupgrade-10.25.11.31",
+      "5 osupgrade-10.25.11.32",
+    ]);
+    // Then the configs of the new contract roll in the same order, each behind the gate before.
+    expect(waves("apply-")).toEqual([
+      "6 apply-10.25.11.11",
+      "8 apply-10.25.11.12",
+      "10 apply-10.25.11.13",
+      "12 apply-10.25.11.31",
+      "12 apply-10.25.11.32",
+    ]);
+    // The installer image (patch 0), and the 1.12 contract: the network settings move to their own documents (patches 1 and 5).
+    expect(o.report.steps.find((s) => s.name === "apply-10.25.11.31")?.changed).toEqual([
+      "configPatches[0]",
+      "configPatches[1]",
+      "configPatches[5]",
+      "machineConfigurationInput",
     ]);
     expect(o.report).toMatchObject({ warnings: [], errors: [] });
+  });
+
+  it("skipping a Talos minor is refused by the versions record before anything runs", async () => {
+    const o = await diff("infra", keep, (c) => (c.talos.version = "v1.13.9"));
+    expect(messages(o.report.errors)).toEqual([
+      "versions: refused version change: Pulumi.infra.yaml talos.version: v1.11.6 → v1.13.9 skips v1.12: upgrade one minor at a time",
+    ]);
+  });
+
+  it("a Talos version downgrade is refused twice: by the versions record, and by the protected machine secrets it would replace", async () => {
+    const o = await diff("infra", keep, (c) => (c.talos.version = "v1.11.5"));
+    expect(changes(o)).toContain("1 replace secrets [talosVersion] (talos replaces on talosVersion)");
+    expect(messages(o.report.errors)).toEqual([
+      "versions: refused version change: Pulumi.infra.yaml talos.version: v1.11.6 → v1.11.5 is a downgrade",
+      "protected: the engine refuses to replace secrets (talos replaces on talosVersion)",
+    ]);
+  });
+
+  it("a Kubernetes version bump re-applies each node in turn, each gate waiting for that node's components on the new version", async () => {
+    const o = await diff("infra", keep, (c) => (c.talos.kubernetesVersion = "v1.34.2"));
+    expect(changes(o)).toEqual([
+      "1 update versions [kubernetesVersion] (its provider's diff reports a change)",
+      ...rolling(2, "machineConfigurationInput", "fingerprint, kubernetes.version"),
+      "8 update cluster-ready [fingerprint] (its provider's diff reports a change)",
+      "9 update cluster-health [fingerprint] (its provider's diff reports a change)",
+    ]);
+    expect(inputsOf(o, "gate-10.25.11.12")).toMatchObject({ kubernetes: { nodeName: "infra-02", version: "v1.34.2" } });
+    expect(o.report).toMatchObject({ warnings: [], errors: [] });
+  });
+
+  it("a Kubernetes minor bump rolls the same way; skipping a minor is refused by the versions record", async () => {
+    const at = (version: string) => (c: RawCluster) => (c.talos.kubernetesVersion = version);
+    const minor = await diff("infra", at("v1.33.5"), at("v1.34.1"));
+    expect(changes(minor).slice(0, 3)).toEqual([
+      "1 update versions [kubernetesVersion] (its provider's diff reports a change)",
+      "2 update apply-10.25.11.11 [machineConfigurationInput] (inputs changed)",
+      "3 update gate-10.25.11.11 [fingerprint, kubernetes.version] (its provider's diff reports a change)",
+    ]);
+    expect(minor.report.errors).toEqual([]);
+    // On Talos 1.12 (Kubernetes 1.30 to 1.35; Cilium needs 1.33 or later), 1.33 → 1.35 stays in every range but skips 1.34.
+    const onTalos112 = (version: string) => (c: RawCluster) => {
+      c.talos.version = "v1.12.11";
+      at(version)(c);
+    };
+    const skip = await diff("infra", onTalos112("v1.33.5"), onTalos112("v1.35.0"));
+    expect(messages(skip.report.errors)).toEqual([
+      "versions: refused version change: Pulumi.infra.yaml talos.kubernetesVersion: Kubernetes v1.33.5 → v1.35.0 skips a minor: upgrade one minor at a time",
+    ]);
   });
 });
 

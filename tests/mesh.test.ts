@@ -10,11 +10,14 @@ import { crossStackIssues } from "../stacks/crossStack";
 import { meshView } from "../stacks/mesh";
 import { versions } from "../stacks/versions";
 import { edgeCluster, meshProject, projectStacks } from "./mesh-support";
+import { isMeshCa } from "../plan/diffCa";
 import { fixture, fixtureDir, ofType, readContract, recordFixture } from "./support";
 
 const ownerRef = "organization/talos-gitops/infra";
 const certType = "tls:index/selfSignedCert:SelfSignedCert";
 const keyType = "tls:index/privateKey:PrivateKey";
+/** The mesh CA's resources of a type (the stack has other tls resources: the lifecycle credential). */
+const meshCaOf = (r: Recording, type: string) => ofType(r, type).filter(isMeshCa);
 
 type Values = Record<string, unknown> & {
   clustermesh?: { config: { clusters: Array<{ name: string; port: number; ips: string[] }> } };
@@ -49,7 +52,7 @@ describe("the fixture mesh: infra owns the CA, apps reads it through a StackRefe
   });
 
   it("the owner generates the CA once, protected, and exports it (key secret)", () => {
-    const [key, cert] = [ofType(infra, keyType), ofType(infra, certType)];
+    const [key, cert] = [meshCaOf(infra, keyType), meshCaOf(infra, certType)];
     expect(key.map((k) => [k.name, k.protect])).toEqual([["clustermesh-ca-key-g1", true]]);
     expect(cert.map((c) => [c.name, c.protect])).toEqual([["clustermesh-ca-g1", true]]);
     expect(infra.plainInputs(cert[0]!.urn)).toMatchObject({ isCaCertificate: true, subject: { commonName: "Cilium CA" } });
@@ -60,7 +63,7 @@ describe("the fixture mesh: infra owns the CA, apps reads it through a StackRefe
   });
 
   it("the member generates no CA and reads the owner's stack by its fully qualified name", () => {
-    expect([...ofType(apps, keyType), ...ofType(apps, certType)]).toEqual([]);
+    expect([...meshCaOf(apps, keyType), ...meshCaOf(apps, certType)]).toEqual([]);
     const refs = ofType(apps, "pulumi:pulumi:StackReference");
     expect(refs.map((r) => apps.plainInputs(r.urn))).toEqual([{ name: ownerRef }]);
     expect(ofType(infra, "pulumi:pulumi:StackReference")).toEqual([]);
@@ -75,8 +78,8 @@ describe("the fixture mesh: infra owns the CA, apps reads it through a StackRefe
       expect(r.plainInputs(s.urn)).toMatchObject({ metadata: { name: "cilium-ca", namespace: "kube-system" }, type: "Opaque" });
       expect(s.secretPaths).toEqual(["stringData"]);
     }
-    const ownerCa = ofType(infra, certType)[0]!.urn;
-    expect(own.dependsOn).toEqual(expect.arrayContaining([ownerCa, ofType(infra, keyType)[0]!.urn]));
+    const ownerCa = meshCaOf(infra, certType)[0]!.urn;
+    expect(own.dependsOn).toEqual(expect.arrayContaining([ownerCa, meshCaOf(infra, keyType)[0]!.urn]));
     const ref = ofType(apps, "pulumi:pulumi:StackReference")[0]!;
     expect(member.dependsOn).toEqual([ref.urn]);
     // The member's Secret holds exactly what the owner exports, under the keys the chart reads.

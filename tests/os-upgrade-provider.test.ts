@@ -41,19 +41,25 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Prom
   );
 }
 
-/** The engine's side: create on a node already on the target, then an update to a new target (from the create's outputs). */
+/**
+ * The engine's side, one provider process per step as in two runs: STEP=create, then STEP=update
+ * with a new target, diffed against the create's outputs (what the engine keeps in state).
+ */
 const engineSide = `
 const fs = require("fs");
 const requireFromString = require("require-from-string");
-const { inputs, changed } = JSON.parse(fs.readFileSync(process.env.REQUEST, "utf8"));
+const { inputs, changed, created } = JSON.parse(fs.readFileSync(process.env.REQUEST, "utf8"));
 const provider = requireFromString(inputs.__provider).handler();
 (async () => {
   try {
-    const created = await provider.create(inputs);
+    if (process.env.STEP === "create") {
+      fs.writeFileSync(process.env.RESULT, JSON.stringify({ created: await provider.create(inputs) }));
+      return;
+    }
     const news = { ...inputs, ...changed };
     const diff = await provider.diff(created.id, created.outs, news);
     const updated = await provider.update(created.id, created.outs, news);
-    fs.writeFileSync(process.env.RESULT, JSON.stringify({ created, diff, updated }));
+    fs.writeFileSync(process.env.RESULT, JSON.stringify({ diff, updated }));
   } catch (error) {
     fs.writeFileSync(process.env.RESULT, JSON.stringify({ error: error.message }));
   }
@@ -113,20 +119,26 @@ describe("OsUpgrade provider as the engine runs it", () => {
     expect(required.filter((name) => name.startsWith(".") || path.isAbsolute(name))).toEqual([]);
   });
 
-  it("creates as a no-op on the target version, then upgrades on a new target, with no key material in the outputs", async () => {
+  it("creates as a record without calling the node, then upgrades on a new target, with no key material in the outputs", async () => {
     const inputs: Record<string, unknown> = { ...registered.inputs };
     for (const key of ["kubeconfig", "clientConfiguration"]) inputs[key] = (inputs[key] as { value: unknown }).value;
     const request = path.join(dir, "request.json");
     const resultFile = path.join(dir, "result.json");
-    fs.writeFileSync(request, JSON.stringify({ inputs, changed: { image: image("v1.13.9"), targetVersion: "v1.13.9" } }));
+    const step = async (name: string, body: Record<string, unknown>) => {
+      fs.writeFileSync(request, JSON.stringify({ inputs, ...body }));
+      await run(process.execPath, ["-e", engineSide], { REQUEST: request, RESULT: resultFile, STEP: name });
+      const result = JSON.parse(fs.readFileSync(resultFile, "utf8")) as Record<string, { outs?: Record<string, unknown> } | string>;
+      expect(result.error).toBeUndefined();
+      return result;
+    };
 
-    await run(process.execPath, ["-e", engineSide], { REQUEST: request, RESULT: resultFile });
-    const result = JSON.parse(fs.readFileSync(resultFile, "utf8")) as Record<string, { outs?: Record<string, unknown> } | string>;
-
-    expect(result.error).toBeUndefined();
-    const created = result.created as { id: string; outs: Record<string, unknown> };
+    // On a first bring-up the machine is still in maintenance mode: create must not call it.
+    const created = (await step("create", {})).created as { id: string; outs: Record<string, unknown> };
+    expect(talos.methodsCalled()).toEqual([]);
     expect(created.id).toBe("osupgrade-127.0.0.1");
     expect(created.outs.observedVersion).toBe("v1.13.0");
+
+    const result = await step("update", { created, changed: { image: image("v1.13.9"), targetVersion: "v1.13.9" } });
     expect(result.diff).toEqual({ changes: true, replaces: [] });
     const updated = result.updated as { outs: Record<string, unknown> };
     expect(updated.outs).toMatchObject({ observedVersion: "v1.13.9", targetVersion: "v1.13.9", image: image("v1.13.9") });

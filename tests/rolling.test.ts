@@ -83,7 +83,7 @@ describe("rolling chain, fixture infra (3 control planes)", () => {
         fingerprint: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
         timeoutSeconds: talosTimeouts.gateSeconds,
       });
-      expect(gate.secretPaths).toEqual(["clientConfiguration"]);
+      expect(gate.secretPaths).toEqual(["clientConfiguration", "kubernetes.kubeconfig"]);
     }
   });
 

@@ -22,6 +22,13 @@ function issues(mutate: (c: RawCluster) => void): string[] {
 
 const accepted: Array<[string, (c: RawCluster) => void]> = [
   ["the fixture as it is", () => undefined],
+  [
+    "two control planes while removing them one per run (allowControlPlaneRemoval set)",
+    (c) => {
+      c.nodes = [c.nodes[0], c.nodes[1]];
+      c.talos.allowControlPlaneRemoval = true;
+    },
+  ],
   ["a node on the first host address", (c) => (c.nodes[2].ip = "10.25.11.2")],
   ["a node on the last host address", (c) => (c.nodes[2].ip = "10.25.11.254")],
   ["a VIP on the last host address", (c) => (c.network.vip = "10.25.11.254")],
@@ -189,7 +196,9 @@ const refused: Array<[string, (c: RawCluster) => void, string[]]> = [
   [
     "two control planes",
     (c) => (c.nodes = [c.nodes[0], c.nodes[1]]),
-    ["nodes: has 2 control planes; etcd needs an odd number (1, 3, 5) to keep quorum"],
+    [
+      "nodes: has 2 control planes; etcd needs an odd number (1, 3, 5) to keep quorum (an even count is accepted only while talos.allowControlPlaneRemoval is set, between two removals)",
+    ],
   ],
   [
     "no control plane",

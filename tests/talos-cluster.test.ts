@@ -87,11 +87,17 @@ describe("node lifecycle", () => {
   // A free address: 10.25.11.14 is apps-01's, which the mesh's cross-stack check (run by every member) refuses.
   const worker = { name: "infra-04", ip: "10.25.11.21", role: "worker", nics: { hardwareAddr: "aa:bb:cc:dd:ee:*" } };
 
-  it("adding a worker adds one apply and its gate; only the cluster-wide waits change (they wait for the new node)", async () => {
+  it("adding a worker adds its OS upgrade record, apply, gate and membership; only the cluster-wide waits change (they wait for the new node)", async () => {
     const before = await recordFixture({ stack: "infra" });
     const after = await recordWith("infra", (c) => c.nodes.push(worker));
     const added = after.resources.filter((x) => !before.resources.some((b) => b.urn === x.urn));
-    expect(added.map((x) => x.name)).toEqual(["apply-10.25.11.21", "gate-10.25.11.21"]);
+    expect(added.map((x) => x.name).sort()).toEqual([
+      "apply-10.25.11.21",
+      "gate-10.25.11.21",
+      "membership-10.25.11.21",
+      "osupgrade-10.25.11.21",
+    ]);
+    const addedNamed = (name: string) => added.find((x) => x.name === name)!;
     const changed: string[] = [];
     for (const res of before.resources) {
       const same = after.resources.find((x) => x.urn === res.urn)!;
@@ -99,20 +105,83 @@ describe("node lifecycle", () => {
     }
     expect(changed.sort()).toEqual(["cluster-health", "cluster-ready"]);
     // The new apply waits behind the last control plane's gate; the new gate records on create.
-    expect(added[0]!.dependsOn).toContain(before.resources.find((x) => x.name === "gate-10.25.11.13")!.urn);
-    expect(added[1]!.inputs).toMatchObject({ waitOnCreate: false });
+    expect(addedNamed("apply-10.25.11.21").dependsOn).toContain(before.resources.find((x) => x.name === "gate-10.25.11.13")!.urn);
+    expect(addedNamed("gate-10.25.11.21").inputs).toMatchObject({ waitOnCreate: false });
+    // Its upgrade goes after the last control plane's (the batch before).
+    expect(addedNamed("osupgrade-10.25.11.21").dependsOn).toContain(before.resources.find((x) => x.name === "osupgrade-10.25.11.13")!.urn);
   });
 
-  it("resets a removed worker on destroy; control planes are protected unless removal is allowed", async () => {
+  it("removes a node through its membership (the apply only forgets); control planes' applies and memberships are protected unless removal is allowed", async () => {
     const r = await recordWith("infra", (c) => c.nodes.push(worker));
-    const apply = (ip: string) => r.resources.find((x) => x.name === `apply-${ip}`)!;
-    expect(apply("10.25.11.21")).toMatchObject({
+    const named = (rec: Recording, name: string) => rec.resources.find((x) => x.name === name)!;
+    expect(named(r, "apply-10.25.11.21")).toMatchObject({
       protect: false,
-      inputs: expect.objectContaining({ onDestroy: { reset: true, graceful: true, reboot: true } }),
+      inputs: expect.objectContaining({ onDestroy: { reset: false, graceful: true, reboot: true } }),
     });
-    expect(apply("10.25.11.11").protect).toBe(true);
+    expect(named(r, "membership-10.25.11.21")).toMatchObject({
+      protect: false,
+      inputs: expect.objectContaining({ role: "worker", nodeName: "infra-04" }),
+    });
+    // Deleted before its apply (reverse dependency order), so the machine is still configured when it drains.
+    expect(named(r, "membership-10.25.11.21").dependsOn).toContain(named(r, "apply-10.25.11.21").urn);
+    for (const name of ["apply-10.25.11.11", "membership-10.25.11.11"]) expect(named(r, name).protect).toBe(true);
     const allowed = await recordWith("infra", (c) => (c.talos.allowControlPlaneRemoval = true));
-    expect(allowed.resources.find((x) => x.name === "apply-10.25.11.11")!.protect).toBe(false);
+    for (const name of ["apply-10.25.11.11", "membership-10.25.11.11"]) expect(named(allowed, name).protect).toBe(false);
+  });
+
+  it("chains the control planes' memberships, so two removals never run at once", async () => {
+    const r = await recordFixture({ stack: "infra" });
+    const urnOf = (name: string) => r.resources.find((x) => x.name === name)!.urn;
+    const membership = (ip: string) => r.resources.find((x) => x.name === `membership-${ip}`)!;
+    expect(membership("10.25.11.12").dependsOn).toContain(urnOf("membership-10.25.11.11"));
+    expect(membership("10.25.11.13").dependsOn).toContain(urnOf("membership-10.25.11.12"));
+    expect(membership("10.25.11.13").inputs).toMatchObject({
+      controlPlanes: ["10.25.11.11", "10.25.11.12", "10.25.11.13"].map((ip) => ({ node: ip, endpoint: ip, port: 50000 })),
+    });
+    expect(membership("10.25.11.13").secretPaths).toEqual(expect.arrayContaining(["kubeconfig", "clientConfiguration"]));
+    expect(membership("10.25.11.13").additionalSecretOutputs).toEqual(expect.arrayContaining(["kubeconfig", "clientConfiguration"]));
+  });
+
+  it("runs every OS upgrade before the first apply, control planes one after another, all behind the versions record", async () => {
+    const r = await recordFixture({ stack: "infra" });
+    const named = (name: string) => r.resources.find((x) => x.name === name)!;
+    const upgrades = r.resources.filter((x) => x.name.startsWith("osupgrade-"));
+    expect(upgrades.map((u) => u.name)).toEqual(["osupgrade-10.25.11.11", "osupgrade-10.25.11.12", "osupgrade-10.25.11.13"]);
+    for (const u of upgrades) expect(u.dependsOn).toContain(named("versions").urn);
+    expect(named("osupgrade-10.25.11.12").dependsOn).toContain(named("osupgrade-10.25.11.11").urn);
+    expect(named("osupgrade-10.25.11.13").dependsOn).toContain(named("osupgrade-10.25.11.12").urn);
+    expect(named("osupgrade-10.25.11.11").dependsOn).not.toContain(named("osupgrade-10.25.11.12").urn);
+    expect(named("apply-10.25.11.11").dependsOn).toEqual(expect.arrayContaining(upgrades.map((u) => u.urn)));
+    expect(named("osupgrade-10.25.11.12").inputs).toMatchObject({
+      targetVersion: "v1.11.6",
+      image: "factory.talos.dev/metal-installer/(schematic id):v1.11.6",
+      nodeName: "infra-02",
+      role: "controlplane",
+    });
+    expect(named("osupgrade-10.25.11.12").secretPaths).toEqual(expect.arrayContaining(["kubeconfig", "clientConfiguration"]));
+    // The gates check Kubernetes too, with the same credential, kept secret.
+    expect(named("gate-10.25.11.12").inputs).toMatchObject({ kubernetes: { nodeName: "infra-02", version: "v1.34.1" } });
+    expect(named("gate-10.25.11.12").secretPaths).toContain("kubernetes.kubeconfig");
+    expect(named("versions").inputs).toMatchObject({
+      file: "Pulumi.infra.yaml",
+      talosVersion: "v1.11.6",
+      kubernetesVersion: "v1.34.1",
+      kubernetesRange: { min: "1.29", max: "1.34" },
+    });
+  });
+
+  it("signs the lifecycle credential with the cluster's Kubernetes CA, as a system:masters client", async () => {
+    const r = await recordFixture({ stack: "infra" });
+    const named = (name: string) => r.resources.find((x) => x.name === name)!;
+    expect(named("lifecycle-csr").inputs).toMatchObject({
+      subject: { commonName: "talos-gitops:lifecycle", organization: "system:masters" },
+    });
+    expect(named("lifecycle-cert").inputs).toMatchObject({
+      validityPeriodHours: 8760,
+      earlyRenewalHours: 720,
+      allowedUses: ["client_auth", "digital_signature", "key_encipherment"],
+    });
+    expect(named("lifecycle-cert").secretPaths).toContain("caPrivateKeyPem");
   });
 
   it("a Talos or Kubernetes version change is an in-place input change of the same resources, and every wait runs again", async () => {

@@ -2,7 +2,6 @@ import {
   checkKubernetesUpgrade,
   checkOsUpgradeStep,
   configContractAfter,
-  installerImage,
   upgradeDependencies,
   upgradePlan,
   type PlanNode,
@@ -58,13 +57,6 @@ describe("Talos version steps", () => {
       allowed: false,
       reason: "v1.10.0 → v1.13.0 skips v1.11, v1.12: upgrade one minor at a time",
     });
-  });
-
-  it("builds the Image Factory installer reference and checks its parts", () => {
-    const id = "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba";
-    expect(installerImage(id, "v1.13.0")).toBe(`factory.talos.dev/metal-installer/${id}:v1.13.0`);
-    expect(() => installerImage("abc", "v1.13.0")).toThrow("not an Image Factory schematic id");
-    expect(() => installerImage(id, "latest")).toThrow('not a version: "latest"');
   });
 });
 

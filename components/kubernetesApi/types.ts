@@ -22,12 +22,17 @@ export interface ObjectMeta {
 export interface KubeNode {
   metadata: ObjectMeta;
   spec?: { unschedulable?: boolean };
+  status?: { nodeInfo?: { kubeletVersion?: string } };
 }
 
 export interface KubePod {
   metadata: ObjectMeta & { namespace: string };
-  spec?: { nodeName?: string; volumes?: Array<{ name: string; emptyDir?: Record<string, unknown> }> };
-  status?: { phase?: string };
+  spec?: {
+    nodeName?: string;
+    volumes?: Array<{ name: string; emptyDir?: Record<string, unknown> }>;
+    containers?: Array<{ name: string; image?: string }>;
+  };
+  status?: { phase?: string; containerStatuses?: Array<{ name: string; ready?: boolean }> };
 }
 
 /** A `Status` object, as the API server answers failures (and some successes). */

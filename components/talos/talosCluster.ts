@@ -5,8 +5,15 @@ import type { ClusterNode } from "../../stacks/schema";
 import { canonical } from "./lifecycle/canonical";
 import { ClusterHealth } from "./lifecycle/clusterHealth";
 import { ClusterReady } from "./lifecycle/clusterReady";
+import { lifecycleKubeconfig } from "./lifecycle/adminKubeconfig";
 import { NodeGate } from "./lifecycle/nodeGate";
-import { configContract, nodePatches, renderPatches, schematicYaml } from "./patches";
+import { NodeMembership } from "./lifecycle/nodeMembership";
+import { OsUpgrade } from "./lifecycle/osUpgradeResource";
+import { upgradeDependencies, upgradePlan, type KubernetesRange } from "./lifecycle/upgradePlan";
+import { VersionGuard } from "./lifecycle/versionGuard";
+import { talosApiPort } from "./machineApi/client";
+import { minorLine, talosKubernetes } from "../../stacks/versions";
+import { configContract, installerImage, nodePatches, renderPatches, schematicYaml } from "./patches";
 import { client, cluster as talosCluster, imageFactory, machine, type ClientConfiguration } from "./provider";
 
 export interface TalosClusterArgs {
@@ -34,6 +41,12 @@ export const talosTimeouts = {
   clusterReadySeconds: 1800,
   /** Talos' full health check after the CNI (its server-side wait). */
   clusterHealthSeconds: 1200,
+  /** One node's OS upgrade: install, reboot, back on the new version and healthy. */
+  osUpgradeSeconds: 1800,
+  /** Evicting a node's pods (upgrade on Talos ≥ 1.13, removal), PodDisruptionBudgets honoured. */
+  drainSeconds: 600,
+  /** A removed node's reset through the Talos API, until it stops answering. */
+  resetSeconds: 600,
 } as const;
 
 /** The CNI as the post-CNI health check sees it: a change of chart version or values makes it check again. */
@@ -65,6 +78,10 @@ export class TalosCluster extends pulumi.ComponentResource {
   readonly applies: ReadonlyMap<string, pulumi.Resource>;
   /** One rolling gate per node, by node name. */
   readonly gates: ReadonlyMap<string, pulumi.Resource>;
+  /** One OS upgrade per node, by node name. */
+  readonly upgrades: ReadonlyMap<string, pulumi.Resource>;
+  /** One membership per node (its delete removes the node from the cluster), by node name. */
+  readonly memberships: ReadonlyMap<string, pulumi.Resource>;
   readonly bootstrap: pulumi.Resource;
   /** Every node ready (pre-CNI); what the kubeconfig output waits for. */
   readonly clusterReady: ClusterReady;
@@ -113,12 +130,37 @@ export class TalosCluster extends pulumi.ComponentResource {
         ]),
     );
 
+    // Versions the stack moves to that no rolling upgrade reaches fail the preview (its diff refuses).
+    const guard = new VersionGuard(
+      "versions",
+      {
+        file: `Pulumi.${pulumi.getStack()}.yaml`,
+        talosVersion: config.talos.version,
+        kubernetesVersion: config.talos.kubernetesVersion,
+        kubernetesRange: kubernetesRangeOf(config.talos.version),
+      },
+      parent,
+    );
+    const lifecycleKube = lifecycleKubeconfig(
+      { cluster: config.name, server: this.endpoint, machineSecrets: secrets.machineSecrets },
+      this,
+    );
+    const upgrades = this.osUpgrades(config, schematicIds, {
+      guard,
+      kubeconfig: lifecycleKube,
+      clientConfiguration: secrets.clientConfiguration,
+    });
+
     // Rolling chain: each apply waits for the gates of the step before (control planes one by one,
     // then workers by batches of maxUnavailableWorkers). A gate's create only records, so a first
     // bring-up pays the applies' RPCs here; an update waits at every gate for that node to be back.
+    // The chain starts after every OS upgrade: the machine configs speak the new version's contract
+    // only once every node runs it (on a first bring-up the upgrades only record).
     const applies = new Map<string, pulumi.Resource>();
     const gates = new Map<string, pulumi.Resource>();
-    let previous: pulumi.Resource[] = [];
+    const memberships = new Map<string, pulumi.Resource>();
+    let previous: pulumi.Resource[] = [...upgrades.values()];
+    let previousControlPlaneMembership: pulumi.Resource | undefined;
     for (const batch of rolloutSteps(config)) {
       const batchGates: pulumi.Resource[] = [];
       for (const node of batch) {
@@ -135,8 +177,9 @@ export class TalosCluster extends pulumi.ComponentResource {
             machineConfigurationInput: machineConfiguration,
             configPatches,
             applyMode: "auto",
-            // A node leaving the stack is wiped and leaves etcd cleanly.
-            onDestroy: { reset: true, graceful: true, reboot: true },
+            // Leaving the stack is its NodeMembership's delete (drain, leave etcd, reset, Node object
+            // gone), which the engine runs before this one: deleting the apply only forgets it.
+            onDestroy: { reset: false, graceful: true, reboot: true },
             timeouts: talosTimeouts.apply,
           },
           {
@@ -161,17 +204,44 @@ export class TalosCluster extends pulumi.ComponentResource {
             applyMode: apply.resolvedApplyMode,
             rebootGraceSeconds: talosTimeouts.rebootGraceSeconds,
             timeoutSeconds: talosTimeouts.gateSeconds,
+            // A Kubernetes version change rolls node by node only if each node is back on it first.
+            kubernetes: { nodeName: node.name, version: config.talos.kubernetesVersion, kubeconfig: lifecycleKube },
           },
           { ...parent, dependsOn: [apply] },
         );
+        // Control planes' memberships are chained, so their deletes run one after the other (the
+        // engine deletes in reverse dependency order) and a second one in a run is refused.
+        const membership = new NodeMembership(
+          membershipName(node),
+          {
+            nodeName: node.name,
+            node: node.ip,
+            role: node.role,
+            controlPlanes: this.controlPlaneIps.map((ip) => ({ node: ip, endpoint: ip, port: talosApiPort })),
+            kubeconfig: lifecycleKube,
+            clientConfiguration: secrets.clientConfiguration,
+            drainTimeoutSeconds: talosTimeouts.drainSeconds,
+            resetTimeoutSeconds: talosTimeouts.resetSeconds,
+          },
+          {
+            ...parent,
+            dependsOn: [apply, ...(node.role === "controlplane" && previousControlPlaneMembership ? [previousControlPlaneMembership] : [])],
+            // Its delete is what resets the machine: protected like the apply.
+            protect: isProtected(config, node),
+          },
+        );
+        if (node.role === "controlplane") previousControlPlaneMembership = membership;
         applies.set(node.name, apply);
         gates.set(node.name, gate);
+        memberships.set(node.name, membership);
         batchGates.push(gate);
       }
       previous = batchGates;
     }
     this.applies = applies;
     this.gates = gates;
+    this.memberships = memberships;
+    this.upgrades = upgrades;
     this.versions = { talos: config.talos.version, kubernetes: config.talos.kubernetesVersion };
     this.clusterShape = {
       nodes: config.nodes.map((n) => [n.name, n.ip, n.role]),
@@ -250,6 +320,51 @@ export class TalosCluster extends pulumi.ComponentResource {
     );
   }
 
+  /**
+   * One OsUpgrade per node, in the rolling order: control planes one at a time, then worker batches,
+   * each waiting until every node of the batch before is back on the target version. A version or
+   * schematic change upgrades each node through the Talos API; otherwise they change nothing.
+   */
+  private osUpgrades(
+    config: ClusterConfig,
+    schematicIds: ReadonlyMap<string, pulumi.Output<string>>,
+    shared: { guard: pulumi.Resource; kubeconfig: pulumi.Output<string>; clientConfiguration: pulumi.Output<ClientConfiguration> },
+  ): Map<string, pulumi.Resource> {
+    const plan = upgradePlan(
+      config.nodes.map((n) => ({ name: n.name, role: n.role })),
+      { maxUnavailableWorkers: config.talos.rollout.maxUnavailableWorkers },
+    );
+    const waits = upgradeDependencies(plan);
+    const byName = new Map(config.nodes.map((n) => [n.name, n]));
+    const upgrades = new Map<string, pulumi.Resource>();
+    for (const name of plan.flatMap((batch) => batch.nodes)) {
+      const node = byName.get(name);
+      const schematicId = schematicIds.get(name);
+      if (!node || !schematicId) throw new Error(`internal: no node or schematic for ${name}`);
+      const before = (waits.get(name) ?? []).map((n) => upgrades.get(n)).filter((r): r is pulumi.Resource => r !== undefined);
+      upgrades.set(
+        name,
+        new OsUpgrade(
+          osUpgradeName(node),
+          {
+            node: node.ip,
+            nodeName: node.name,
+            role: node.role,
+            clientConfiguration: shared.clientConfiguration,
+            kubeconfig: shared.kubeconfig,
+            // The same reference the node's machine config installs from (patches: machine.install.image).
+            image: schematicId.apply((id) => installerImage(id, config.talos.version)),
+            targetVersion: config.talos.version,
+            timeoutSeconds: talosTimeouts.osUpgradeSeconds,
+            drainTimeoutSeconds: talosTimeouts.drainSeconds,
+          },
+          { parent: this, dependsOn: [shared.guard, ...before] },
+        ),
+      );
+    }
+    return upgrades;
+  }
+
   /** The stack's schematic as "schematic", a node's own one as "schematic-<node>"; ids by node name. */
   private schematics(config: ClusterConfig): Map<string, pulumi.Output<string>> {
     const ids = new Map<string, pulumi.Output<string>>();
@@ -323,16 +438,36 @@ export function gateName(node: Pick<ClusterNode, "ip">): string {
   return `gate-${node.ip}`;
 }
 
+/** A node's membership, named by address: its delete resets the machine there. */
+export function membershipName(node: Pick<ClusterNode, "ip">): string {
+  return `membership-${node.ip}`;
+}
+
+/** A node's OS upgrade, named by address. */
+export function osUpgradeName(node: Pick<ClusterNode, "ip">): string {
+  return `osupgrade-${node.ip}`;
+}
+
 /**
- * The rolling order: each control plane alone, in config order, then the workers in batches of
- * `talos.rollout.maxUnavailableWorkers`, in config order.
+ * The rolling order (upgradePlan's, which the OS upgrades follow too): each control plane alone, in
+ * config order, then the workers in batches of `talos.rollout.maxUnavailableWorkers`, in config order.
  */
 export function rolloutSteps(config: ClusterConfig): ClusterNode[][] {
-  const steps: ClusterNode[][] = config.nodes.filter((n) => n.role === "controlplane").map((n) => [n]);
-  const workers = config.nodes.filter((n) => n.role === "worker");
-  const size = config.talos.rollout.maxUnavailableWorkers;
-  for (let i = 0; i < workers.length; i += size) steps.push(workers.slice(i, i + size));
-  return steps;
+  const byName = new Map(config.nodes.map((n) => [n.name, n]));
+  return upgradePlan(config.nodes, { maxUnavailableWorkers: config.talos.rollout.maxUnavailableWorkers }).map((batch) =>
+    batch.nodes.map((name) => {
+      const node = byName.get(name);
+      if (!node) throw new Error(`internal: no node ${name}`);
+      return node;
+    }),
+  );
+}
+
+/** The Kubernetes minors the stack's Talos line supports (validation has refused any other line). */
+function kubernetesRangeOf(talosVersion: string): KubernetesRange {
+  const range = talosKubernetes[minorLine(talosVersion) ?? ""];
+  if (!range) throw new Error(`internal: no Kubernetes range for Talos ${talosVersion}`);
+  return { min: `1.${range.min}`, max: `1.${range.max}` };
 }
 
 /** What a node's wait depends on besides its patches. */

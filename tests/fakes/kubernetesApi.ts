@@ -24,6 +24,8 @@ export interface FakePod {
   budget?: { name: string; blocks: number | "forever" };
   /** After a granted eviction the pod is still listed (terminating) for this many GETs. */
   terminatingPolls?: number;
+  /** One container of this name and image (a static pod's component), with its readiness. */
+  container?: { name: string; image: string; ready: boolean };
 }
 
 export interface RecordedRequest {
@@ -45,7 +47,7 @@ let uidSeq = 1;
 
 export class FakeKubernetesApi {
   readonly requests: RecordedRequest[] = [];
-  readonly nodes = new Map<string, { unschedulable: boolean }>();
+  readonly nodes = new Map<string, { unschedulable: boolean; kubeletVersion?: string }>();
   private readonly pods = new Map<string, PodState>();
   /** Called once per request, before it is answered (tests use it to observe ordering). */
   onRequest?: (request: RecordedRequest) => void;
@@ -97,8 +99,15 @@ export class FakeKubernetesApi {
     ].join("\n");
   }
 
-  addNode(name: string): void {
-    this.nodes.set(name, { unschedulable: false });
+  addNode(name: string, kubeletVersion?: string): void {
+    this.nodes.set(name, { unschedulable: false, kubeletVersion });
+  }
+
+  /** Replaces a pod's container (a static pod restarted with another image), keeping the rest. */
+  setContainer(namespace: string, name: string, container: FakePod["container"]): void {
+    const pod = this.pods.get(`${namespace}/${name}`);
+    if (!pod) throw new Error(`fake: no pod ${namespace}/${name}`);
+    pod.container = container;
   }
 
   addPod(pod: FakePod): void {
@@ -221,6 +230,7 @@ export class FakeKubernetesApi {
       apiVersion: "v1",
       metadata: { name, uid: `node-${name}` },
       spec: { unschedulable: node?.unschedulable ?? false },
+      ...(node?.kubeletVersion ? { status: { nodeInfo: { kubeletVersion: node.kubeletVersion } } } : {}),
     };
   }
 
@@ -238,8 +248,15 @@ export class FakeKubernetesApi {
           : {}),
         ...(pod.deletionTimestamp ? { deletionTimestamp: pod.deletionTimestamp } : {}),
       },
-      spec: { nodeName: pod.nodeName, volumes: pod.emptyDir ? [{ name: "scratch", emptyDir: {} }] : [] },
-      status: { phase: pod.phase ?? "Running" },
+      spec: {
+        nodeName: pod.nodeName,
+        volumes: pod.emptyDir ? [{ name: "scratch", emptyDir: {} }] : [],
+        ...(pod.container ? { containers: [{ name: pod.container.name, image: pod.container.image }] } : {}),
+      },
+      status: {
+        phase: pod.phase ?? "Running",
+        ...(pod.container ? { containerStatuses: [{ name: pod.container.name, ready: pod.container.ready }] } : {}),
+      },
     };
   }
 }

@@ -26,6 +26,8 @@ export interface NodeGateArgs {
   /** How long an update watches for a reboot it cannot be sure of (`auto`, or no boot id from before); default 180. */
   rebootGraceSeconds?: pulumi.Input<number>;
   pollSeconds?: pulumi.Input<number>;
+  /** Also wait until the node's Kubernetes components run `version` (kubelet; API server, controller manager, scheduler on control planes). */
+  kubernetes?: { nodeName: pulumi.Input<string>; version: pulumi.Input<string>; kubeconfig: pulumi.Input<string> };
 }
 
 /**
@@ -59,6 +61,8 @@ export class NodeGate extends pulumi.dynamic.Resource {
         applyMode: args.applyMode,
         rebootGraceSeconds: args.rebootGraceSeconds ?? 180,
         pollSeconds: args.pollSeconds ?? 5,
+        // The kubeconfig is a credential: secret in state, never returned as an output.
+        kubernetes: args.kubernetes && { ...args.kubernetes, kubeconfig: pulumi.secret(args.kubernetes.kubeconfig) },
         observedVersion: undefined,
         bootId: undefined,
         lastWait: undefined,

@@ -5,7 +5,9 @@ import type { ClientConfiguration } from "../machineApi/credentials";
 import { defaultServices, type NodeRole } from "../machineApi/readiness";
 import { isTransient } from "../machineApi/retry";
 import { waitForReboot, waitUntilReady } from "../machineApi/wait";
+import { createKubernetesClient } from "../../kubernetesApi/client";
 import { changedAmong, definedOnly } from "./canonical";
+import { waitForKubernetesComponents } from "./kubernetesComponents";
 
 /**
  * The NodeGate's provider. The engine runs it in a separate process from text that
@@ -45,6 +47,12 @@ export interface GateInputs {
   rebootGraceSeconds?: number;
   /** Pause between polls. */
   pollSeconds?: number;
+  /**
+   * Once the node is ready on Talos' side, also wait until its Kubernetes components run this
+   * version (kubernetesComponents.ts). Not compared by `diff`: the version is in the fingerprint, and
+   * the kubeconfig is a credential (secret input, never an output).
+   */
+  kubernetes?: { nodeName: string; version: string; kubeconfig: string };
 }
 
 /**
@@ -214,6 +222,14 @@ async function runGate(
       { timeoutMs: Math.max(0, timeoutMs - (clock.now() - start)), intervalMs, clock },
     );
     const bootId = ready.bootId ?? (await readBootId(client));
+    if (inputs.kubernetes) {
+      const { nodeName, version, kubeconfig } = inputs.kubernetes;
+      await waitForKubernetesComponents(
+        createKubernetesClient({ kubeconfig, retryForMs: 30_000 }),
+        { nodeName, role, version, timeoutMs: Math.max(1000, timeoutMs - (clock.now() - start)), intervalMs },
+        clock,
+      );
+    }
     return outputsFor(inputs, {
       observedVersion: ready.version.tag,
       bootId,

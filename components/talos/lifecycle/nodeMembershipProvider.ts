@@ -113,11 +113,14 @@ export async function removeRecordedNode(props: MembershipOutputs, log?: (line: 
   }
 }
 
-export const nodeMembershipProvider: dynamic.ResourceProvider<MembershipInputs, MembershipOutputs> = {
+export const nodeMembershipProvider: dynamic.ResourceProvider<MembershipInputs, MembershipOutputs> & {
+  outputsOf(inputs: MembershipInputs): MembershipOutputs;
+} = {
   async diff(_id, olds, news) {
     // Never a replacement: replacing would run the delete, i.e. wipe the node.
     return { changes: membershipChanges(olds, news).length > 0, replaces: [] };
   },
+  outputsOf,
   async create(inputs) {
     // Bring-up is the ConfigurationApply's job; this only records what a later delete needs.
     return { id: `membership-${inputs.nodeName}`, outs: outputsOf(inputs) };

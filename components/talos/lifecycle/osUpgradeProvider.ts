@@ -6,11 +6,14 @@ import type { NodeRole } from "../machineApi/readiness";
 import { upgradeNode } from "./osUpgrade";
 
 /**
- * The OsUpgrade's provider (serialized like the NodeGate's, see nodeGateProvider.ts). Create is a
- * no-op on a node that already runs the target (first bring-up installs it); create on an older node
- * and update (target changed) upgrade it. Delete does nothing: a node is never downgraded by
- * removing this resource. The credentials are inputs only — update receives the new inputs and
- * delete needs none — so no output carries them.
+ * The OsUpgrade's provider (serialized like the NodeGate's, see nodeGateProvider.ts). Create only
+ * records: a node joins by its apply, which installs the installer image of its machine config (the
+ * target version), and on a first bring-up the OsUpgrades run before the applies, while the machines
+ * are still in maintenance mode and do not accept the cluster's client certificate. Update (target
+ * version or installer changed) upgrades the node, or does nothing when it runs the target already
+ * (a half-done run resumed, or someone ran talosctl). Delete does nothing: a node is never
+ * downgraded by removing this resource. The credentials are inputs only — update receives the new
+ * inputs and delete needs none — so no output carries them.
  */
 
 export interface OsUpgradeInputs {
@@ -42,11 +45,21 @@ export interface OsUpgradeOutputs {
   observedVersion: string;
 }
 
-/** The inputs whose change means "upgrade again" (the image carries the schematic as well as the version). */
-const upgradeKeys = ["node", "endpoint", "port", "nodeName", "role", "image", "targetVersion"] as const;
+/**
+ * The inputs whose change means "upgrade again": the image carries the schematic as well as the
+ * version. A renamed node or another endpoint is not a reason to call the node; `update` reads
+ * them from the new inputs whenever it does run.
+ */
+const upgradeKeys = ["node", "image", "targetVersion"] as const;
 
 export function osUpgradeChanges(olds: Partial<OsUpgradeOutputs>, news: OsUpgradeInputs): string[] {
   return upgradeKeys.filter((key) => olds[key] !== news[key]);
+}
+
+/** What a run leaves in state: the inputs without credentials, the node on the target version. */
+export function osUpgradeOutputs(inputs: OsUpgradeInputs, observedVersion = inputs.targetVersion): OsUpgradeOutputs {
+  const { node, endpoint, port, nodeName, role, image, targetVersion, timeoutSeconds, drainTimeoutSeconds } = inputs;
+  return { node, endpoint, port, nodeName, role, image, targetVersion, timeoutSeconds, drainTimeoutSeconds, observedVersion };
 }
 
 export async function runOsUpgrade(inputs: OsUpgradeInputs): Promise<OsUpgradeOutputs> {
@@ -70,31 +83,23 @@ export async function runOsUpgrade(inputs: OsUpgradeInputs): Promise<OsUpgradeOu
         drainTimeoutMs: inputs.drainTimeoutSeconds * 1000,
       },
     );
-    const { node, endpoint, port, nodeName, role, image, targetVersion, timeoutSeconds, drainTimeoutSeconds } = inputs;
-    return {
-      node,
-      endpoint,
-      port,
-      nodeName,
-      role,
-      image,
-      targetVersion,
-      timeoutSeconds,
-      drainTimeoutSeconds,
-      observedVersion: result.observedVersion,
-    };
+    return osUpgradeOutputs(inputs, result.observedVersion);
   } finally {
     talos.close();
   }
 }
 
-export const osUpgradeProvider: dynamic.ResourceProvider<OsUpgradeInputs, OsUpgradeOutputs> = {
+export const osUpgradeProvider: dynamic.ResourceProvider<OsUpgradeInputs, OsUpgradeOutputs> & {
+  outputsOf(inputs: OsUpgradeInputs): OsUpgradeOutputs;
+} = {
   async diff(_id, olds, news) {
     // Never a replacement: the upgrade is an in-place change of the same machine.
     return { changes: osUpgradeChanges(olds, news).length > 0, replaces: [] };
   },
+  /** State after a successful create or update (plan/dynamicProvider.ts): the node runs the target. */
+  outputsOf: (inputs: OsUpgradeInputs) => osUpgradeOutputs(inputs),
   async create(inputs) {
-    return { id: `osupgrade-${inputs.node}`, outs: await runOsUpgrade(inputs) };
+    return { id: `osupgrade-${inputs.node}`, outs: osUpgradeOutputs(inputs) };
   },
   async update(_id, _olds, news) {
     return { outs: await runOsUpgrade(news) };

@@ -16,7 +16,7 @@ export interface OsUpgradeArgs {
   clientConfiguration: pulumi.Input<ClientConfiguration>;
   /** Secret in state as an input; never an output. */
   kubeconfig: pulumi.Input<string>;
-  /** The Image Factory installer for the node's schematic and the target version (upgradePlan.installerImage). */
+  /** The Image Factory installer for the node's schematic and the target version (patches' installerImage, as in the machine config). */
   image: pulumi.Input<string>;
   targetVersion: pulumi.Input<string>;
   timeoutSeconds?: pulumi.Input<number>;

@@ -43,13 +43,6 @@ export function checkOsUpgradeStep(running: string, target: string): StepVerdict
   return { allowed: true };
 }
 
-/** The Image Factory installer for a schematic and version (`talosctl upgrade --image` takes the same). */
-export function installerImage(schematicId: string, version: string, platform = "metal"): string {
-  if (!/^[0-9a-f]{64}$/.test(schematicId)) throw new Error(`not an Image Factory schematic id: ${JSON.stringify(schematicId)}`);
-  parseVersion(version);
-  return `factory.talos.dev/${platform}-installer/${schematicId}:${version}`;
-}
-
 export interface PlanNode {
   name: string;
   role: NodeRole;
