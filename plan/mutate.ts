@@ -28,6 +28,20 @@ export const areas: Readonly<Record<string, { mutate: string[]; tests: string[] 
   },
   policy: { mutate: ["policy/network.ts", "policy/secrets.ts", "policy/values.ts"], tests: ["policy"] },
   plan: { mutate: ["plan/steps.ts", "plan/bringUp.ts", "plan/secrecy.ts"], tests: ["plan", "lifecycle", "diff", "secrets", "bring-up"] },
+  // The day-2 rules and sequencing: what upgrades and removals allow, in what order they call.
+  lifecycle: {
+    mutate: [
+      "components/talos/lifecycle/upgradePlan.ts",
+      "components/talos/lifecycle/quorum.ts",
+      "components/talos/lifecycle/drain.ts",
+      "components/talos/lifecycle/osUpgrade.ts",
+      "components/talos/lifecycle/nodeRemoval.ts",
+      "components/talos/lifecycle/kubernetesComponents.ts",
+      "components/talos/lifecycle/versionGuardProvider.ts",
+      "components/talos/machineApi/retry.ts",
+    ],
+    tests: ["upgrade-plan", "node-removal", "os-upgrade", "kubernetes-components", "version-guard", "machine-api"],
+  },
 };
 
 interface ModuleScore {

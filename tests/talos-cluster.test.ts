@@ -129,12 +129,16 @@ describe("node lifecycle", () => {
     for (const name of ["apply-10.25.11.11", "membership-10.25.11.11"]) expect(named(allowed, name).protect).toBe(false);
   });
 
-  it("chains the control planes' memberships, so two removals never run at once", async () => {
-    const r = await recordFixture({ stack: "infra" });
+  it("chains every membership in config order, so two removals never run at once (workers behind the control planes)", async () => {
+    const r = await recordWith("infra", (c) =>
+      c.nodes.push(worker, { ...worker, name: "infra-05", ip: "10.25.11.22", nics: { hardwareAddr: "aa:bb:cc:dd:ef:*" } }),
+    );
     const urnOf = (name: string) => r.resources.find((x) => x.name === name)!.urn;
     const membership = (ip: string) => r.resources.find((x) => x.name === `membership-${ip}`)!;
     expect(membership("10.25.11.12").dependsOn).toContain(urnOf("membership-10.25.11.11"));
     expect(membership("10.25.11.13").dependsOn).toContain(urnOf("membership-10.25.11.12"));
+    expect(membership("10.25.11.21").dependsOn).toContain(urnOf("membership-10.25.11.13"));
+    expect(membership("10.25.11.22").dependsOn).toContain(urnOf("membership-10.25.11.21"));
     expect(membership("10.25.11.13").inputs).toMatchObject({
       controlPlanes: ["10.25.11.11", "10.25.11.12", "10.25.11.13"].map((ip) => ({ node: ip, endpoint: ip, port: 50000 })),
     });

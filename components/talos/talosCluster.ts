@@ -160,7 +160,7 @@ export class TalosCluster extends pulumi.ComponentResource {
     const gates = new Map<string, pulumi.Resource>();
     const memberships = new Map<string, pulumi.Resource>();
     let previous: pulumi.Resource[] = [...upgrades.values()];
-    let previousControlPlaneMembership: pulumi.Resource | undefined;
+    let previousMembership: pulumi.Resource | undefined;
     for (const batch of rolloutSteps(config)) {
       const batchGates: pulumi.Resource[] = [];
       for (const node of batch) {
@@ -209,8 +209,9 @@ export class TalosCluster extends pulumi.ComponentResource {
           },
           { ...parent, dependsOn: [apply] },
         );
-        // Control planes' memberships are chained, so their deletes run one after the other (the
-        // engine deletes in reverse dependency order) and a second one in a run is refused.
+        // Memberships are chained in config order, so removals run one after the other (the engine
+        // deletes in reverse dependency order): never two nodes drained at once, and a second
+        // control plane in a run is refused by its own delete.
         const membership = new NodeMembership(
           membershipName(node),
           {
@@ -225,12 +226,12 @@ export class TalosCluster extends pulumi.ComponentResource {
           },
           {
             ...parent,
-            dependsOn: [apply, ...(node.role === "controlplane" && previousControlPlaneMembership ? [previousControlPlaneMembership] : [])],
+            dependsOn: [apply, ...(previousMembership ? [previousMembership] : [])],
             // Its delete is what resets the machine: protected like the apply.
             protect: isProtected(config, node),
           },
         );
-        if (node.role === "controlplane") previousControlPlaneMembership = membership;
+        previousMembership = membership;
         applies.set(node.name, apply);
         gates.set(node.name, gate);
         memberships.set(node.name, membership);
