@@ -96,6 +96,13 @@ function resets(old: StateResource): boolean {
   return (old.type === APPLY && valueAt(old.inputs, "onDestroy.reset") === true) || old.type === MEMBERSHIP;
 }
 
+/** ` (a refresh found v1.x.y)` when state says the node runs another version than it was brought to. */
+function drift(s: Step): string {
+  const observed = s.old ? valueAt(s.old.outputs, "observedVersion") : undefined;
+  const broughtTo = s.old ? valueAt(s.old.outputs, "targetVersion") : undefined;
+  return typeof observed === "string" && observed !== broughtTo ? ` (a refresh found ${observed})` : "";
+}
+
 /** What a membership's delete does (components/talos/lifecycle/nodeRemoval.ts), in its order. */
 function removalText(old: StateResource): string {
   const ip = String(valueAt(old.inputs, "node"));
@@ -172,7 +179,7 @@ export function consequences(
         s,
         s.op === "create"
           ? `records ${String(valueAt(inputs, "node"))} as installed on ${String(valueAt(inputs, "targetVersion"))} (its apply installs it)`
-          : `upgrades Talos on ${String(valueAt(inputs, "node"))} to ${String(valueAt(inputs, "targetVersion"))} unless it runs it already: ` +
+          : `upgrades Talos on ${String(valueAt(inputs, "node"))} to ${String(valueAt(inputs, "targetVersion"))} unless it runs it already${drift(s)}: ` +
               `installs ${String(valueAt(inputs, "image"))}, reboots, waits until it is back and healthy`,
       );
     }

@@ -1,6 +1,7 @@
 import { baselineOfRecording, type Baseline } from "../plan/baseline";
 import { diffRun, type DiffOutcome } from "../plan/diff";
 import { diffText } from "../plan/diffRender";
+import type { Json } from "../plan/wire";
 import { fixture, recordWith, stacks, type RawCluster } from "./support";
 
 /**
@@ -395,6 +396,22 @@ describe("machine config", () => {
       "configPatches[1]",
       "configPatches[5]",
       "machineConfigurationInput",
+    ]);
+    expect(o.report).toMatchObject({ warnings: [], errors: [] });
+  });
+
+  it("a node a refresh found on another version (someone ran talosctl) is shown and converged: its upgrade runs again, nothing else", async () => {
+    // State after `pulumi refresh`: the OsUpgrade's read recorded what the node runs.
+    const drifted = (b: Baseline): Baseline => ({
+      ...b,
+      resources: b.resources.map((r) =>
+        r.name === "osupgrade-10.25.11.12" ? { ...r, outputs: { ...(r.outputs as Record<string, Json>), observedVersion: "v1.11.5" } } : r,
+      ),
+    });
+    const o = await diff("infra", keep, keep, drifted);
+    expect(changes(o)).toEqual(["1 update osupgrade-10.25.11.12 [] (its provider's diff reports a change)"]);
+    expect(effectsOf(o, "osupgrade-10.25.11.12")).toEqual([
+      "upgrades Talos on 10.25.11.12 to v1.11.6 unless it runs it already (a refresh found v1.11.5): installs factory.talos.dev/metal-installer/(schematic id):v1.11.6, reboots, waits until it is back and healthy",
     ]);
     expect(o.report).toMatchObject({ warnings: [], errors: [] });
   });

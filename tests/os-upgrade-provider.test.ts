@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
-import { osUpgradeChanges, type OsUpgradeInputs } from "../components/talos/lifecycle/osUpgradeProvider";
+import { osUpgradeChanges, osUpgradeOutputs, readOsUpgrade, type OsUpgradeInputs } from "../components/talos/lifecycle/osUpgradeProvider";
 import { FakeKubernetesApi } from "./fakes/kubernetesApi";
 import { createTestPki, type TestPki } from "./fakes/pki";
 import { FakeTalosApi, workerState } from "./fakes/talosApi";
@@ -29,7 +29,31 @@ describe("OsUpgrade diff", () => {
     };
     const outs = { ...base, observedVersion: "v1.13.0" };
     expect(osUpgradeChanges(outs, { ...base, kubeconfig: "other", timeoutSeconds: 60 })).toEqual([]);
-    expect(osUpgradeChanges(outs, { ...base, image: image("v1.13.9"), targetVersion: "v1.13.9" })).toEqual(["image", "targetVersion"]);
+    expect(osUpgradeChanges(outs, { ...base, image: image("v1.13.9"), targetVersion: "v1.13.9" })).toEqual([
+      "image",
+      "targetVersion",
+      "observedVersion",
+    ]);
+    // A rename is not a reason to call the node.
+    expect(osUpgradeChanges(outs, { ...base, nodeName: "w9", role: "worker", endpoint: "10.25.11.99", port: 50001 })).toEqual([]);
+  });
+
+  it("converges drift: a refresh that found the node on another version makes the same target a change", () => {
+    const base: OsUpgradeInputs = {
+      node: "10.25.11.21",
+      endpoint: "10.25.11.21",
+      port: 50000,
+      nodeName: "w1",
+      role: "worker",
+      clientConfiguration: { caCertificate: "ca", clientCertificate: "crt", clientKey: "key" },
+      kubeconfig: "apiVersion: v1",
+      image: image("v1.13.0"),
+      targetVersion: "v1.13.0",
+      timeoutSeconds: 1800,
+      drainTimeoutSeconds: 600,
+    };
+    expect(osUpgradeChanges({ ...base, observedVersion: "v1.12.5" }, base)).toEqual(["observedVersion"]);
+    expect(osUpgradeChanges({ ...base, observedVersion: "v1.13.0" }, base)).toEqual([]);
   });
 });
 
@@ -111,6 +135,36 @@ describe("OsUpgrade provider as the engine runs it", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it("a refresh reads the version the node runs now (drift), and keeps the recorded one when the node does not answer", async () => {
+    const clientConfiguration = {
+      caCertificate: b64(pki.ca.cert),
+      clientCertificate: b64(pki.client.cert),
+      clientKey: b64(pki.client.key),
+    };
+    const recorded = osUpgradeOutputs(
+      {
+        node: "127.0.0.1",
+        endpoint: "127.0.0.1",
+        port: talos.port,
+        nodeName: "w1",
+        role: "worker",
+        clientConfiguration,
+        kubeconfig: "",
+        image: image("v1.12.9"),
+        targetVersion: "v1.12.9",
+        timeoutSeconds: 60,
+        drainTimeoutSeconds: 5,
+      },
+      "v1.12.9",
+    );
+    const before = talos.state.version;
+    expect(await readOsUpgrade(recorded)).toEqual({ ...recorded, observedVersion: before });
+    const lines: string[] = [];
+    const down = { ...recorded, port: 1 };
+    expect(await readOsUpgrade(down, (line) => lines.push(line))).toEqual(down);
+    expect(lines).toEqual([expect.stringMatching(/^127\.0\.0\.1: version not read \(.+\); keeping v1\.12\.9$/)]);
+  }, 60_000);
+
   it("registers the credentials as secret inputs and a provider that requires only packages", () => {
     for (const key of ["kubeconfig", "clientConfiguration"]) {
       expect((registered.inputs[key] as Record<string, unknown>)[specialSigKey]).toBe(specialSecretSig);
@@ -119,7 +173,7 @@ describe("OsUpgrade provider as the engine runs it", () => {
     expect(required.filter((name) => name.startsWith(".") || path.isAbsolute(name))).toEqual([]);
   });
 
-  it("creates as a record without calling the node, then upgrades on a new target, with no key material in the outputs", async () => {
+  it("creates as a record without calling the node, then upgrades on a new target; only the Talos client configuration is in the outputs (secret in state)", async () => {
     const inputs: Record<string, unknown> = { ...registered.inputs };
     for (const key of ["kubeconfig", "clientConfiguration"]) inputs[key] = (inputs[key] as { value: unknown }).value;
     const request = path.join(dir, "request.json");
@@ -133,8 +187,9 @@ describe("OsUpgrade provider as the engine runs it", () => {
     };
 
     // On a first bring-up the machine is still in maintenance mode: create must not call it.
+    const callsBefore = talos.methodsCalled().length;
     const created = (await step("create", {})).created as { id: string; outs: Record<string, unknown> };
-    expect(talos.methodsCalled()).toEqual([]);
+    expect(talos.methodsCalled().slice(callsBefore)).toEqual([]);
     expect(created.id).toBe("osupgrade-127.0.0.1");
     expect(created.outs.observedVersion).toBe("v1.13.0");
 
@@ -143,9 +198,10 @@ describe("OsUpgrade provider as the engine runs it", () => {
     const updated = result.updated as { outs: Record<string, unknown> };
     expect(updated.outs).toMatchObject({ observedVersion: "v1.13.9", targetVersion: "v1.13.9", image: image("v1.13.9") });
     for (const outs of [created.outs, updated.outs]) {
-      expect(Object.keys(outs)).not.toEqual(expect.arrayContaining(["kubeconfig"]));
-      expect(JSON.stringify(outs)).not.toContain(b64(pki.client.key));
+      expect(Object.keys(outs)).not.toContain("kubeconfig");
+      expect(outs.clientConfiguration).toEqual(inputs.clientConfiguration);
     }
+    expect(registered.additionalSecretOutputs).toContain("clientConfiguration");
     expect(talos.methodsCalled().filter((m) => ["ImagePull", "LifecycleUpgrade", "Reboot", "Upgrade"].includes(m))).toEqual([
       "ImagePull",
       "LifecycleUpgrade",

@@ -12,8 +12,14 @@ import { upgradeNode } from "./osUpgrade";
  * are still in maintenance mode and do not accept the cluster's client certificate. Update (target
  * version or installer changed) upgrades the node, or does nothing when it runs the target already
  * (a half-done run resumed, or someone ran talosctl). Delete does nothing: a node is never
- * downgraded by removing this resource. The credentials are inputs only — update receives the new
- * inputs and delete needs none — so no output carries them.
+ * downgraded by removing this resource.
+ *
+ * Drift (someone ran talosctl): `read` — what `pulumi refresh`, `pulumi up --refresh` and `pulumi
+ * preview --refresh` call, with the state's outputs (sdk/nodejs/cmd/dynamic-provider/index.ts, read)
+ * — asks the node which version it runs; `diff` reports a change when that is not the target, and
+ * the update converges it (an older node is upgraded, a newer one is refused by name). So the Talos
+ * client configuration is an output too, kept secret in state (OsUpgrade's additionalSecretOutputs);
+ * the kubeconfig stays an input only.
  */
 
 export interface OsUpgradeInputs {
@@ -41,7 +47,9 @@ export interface OsUpgradeOutputs {
   targetVersion: string;
   timeoutSeconds: number;
   drainTimeoutSeconds: number;
-  /** The version the node answered with once the resource was done. */
+  /** For `read`: secret in state. */
+  clientConfiguration: ClientConfiguration;
+  /** The version the node answered with once the resource was done, or at the last refresh. */
   observedVersion: string;
 }
 
@@ -53,13 +61,48 @@ export interface OsUpgradeOutputs {
 const upgradeKeys = ["node", "image", "targetVersion"] as const;
 
 export function osUpgradeChanges(olds: Partial<OsUpgradeOutputs>, news: OsUpgradeInputs): string[] {
-  return upgradeKeys.filter((key) => olds[key] !== news[key]);
+  const changed: string[] = upgradeKeys.filter((key) => olds[key] !== news[key]);
+  // A refresh found the node on another version than the one it was brought to.
+  if (olds.observedVersion !== undefined && olds.observedVersion !== news.targetVersion) changed.push("observedVersion");
+  return changed;
 }
 
 /** What a run leaves in state: the inputs without credentials, the node on the target version. */
 export function osUpgradeOutputs(inputs: OsUpgradeInputs, observedVersion = inputs.targetVersion): OsUpgradeOutputs {
-  const { node, endpoint, port, nodeName, role, image, targetVersion, timeoutSeconds, drainTimeoutSeconds } = inputs;
-  return { node, endpoint, port, nodeName, role, image, targetVersion, timeoutSeconds, drainTimeoutSeconds, observedVersion };
+  const { node, endpoint, port, nodeName, role, image, targetVersion, timeoutSeconds, drainTimeoutSeconds, clientConfiguration } = inputs;
+  return {
+    node,
+    endpoint,
+    port,
+    nodeName,
+    role,
+    image,
+    targetVersion,
+    timeoutSeconds,
+    drainTimeoutSeconds,
+    clientConfiguration,
+    observedVersion,
+  };
+}
+
+/** The state after a refresh: the version the node runs now, or the recorded one when it does not answer. */
+export async function readOsUpgrade(props: OsUpgradeOutputs, log: (line: string) => void = () => undefined): Promise<OsUpgradeOutputs> {
+  const talos = createMachineClient({
+    endpoint: props.endpoint,
+    node: props.node,
+    port: props.port,
+    clientConfiguration: props.clientConfiguration,
+    retryForMs: 10_000,
+  });
+  try {
+    return { ...props, observedVersion: (await talos.version()).tag };
+  } catch (error) {
+    // A node that is down must not fail every refresh: keep what is known, say so.
+    log(`${props.node}: version not read (${(error as { message?: string }).message ?? String(error)}); keeping ${props.observedVersion}`);
+    return props;
+  } finally {
+    talos.close();
+  }
 }
 
 export async function runOsUpgrade(inputs: OsUpgradeInputs): Promise<OsUpgradeOutputs> {
@@ -103,6 +146,9 @@ export const osUpgradeProvider: dynamic.ResourceProvider<OsUpgradeInputs, OsUpgr
   },
   async update(_id, _olds, news) {
     return { outs: await runOsUpgrade(news) };
+  },
+  async read(id, props) {
+    return { id, props: props && (await readOsUpgrade(props, (line) => console.log(line))) };
   },
   async delete() {
     // Nothing to undo: removing the resource never downgrades the node.

@@ -12,7 +12,7 @@ export interface OsUpgradeArgs {
   /** Kubernetes Node name (for the drain before a v1.13+ reboot). */
   nodeName: pulumi.Input<string>;
   role: pulumi.Input<NodeRole>;
-  /** Secret in state as an input; never an output. */
+  /** Secret in state, as an input and as an output (a refresh reads the node's version with it). */
   clientConfiguration: pulumi.Input<ClientConfiguration>;
   /** Secret in state as an input; never an output. */
   kubeconfig: pulumi.Input<string>;
@@ -50,7 +50,7 @@ export class OsUpgrade extends pulumi.dynamic.Resource {
         drainTimeoutSeconds: args.drainTimeoutSeconds ?? 600,
         observedVersion: undefined,
       },
-      opts,
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "clientConfiguration"] },
       "talos",
       "OsUpgrade",
     );
