@@ -3,6 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import { rebootExpectation } from "../components/talos/lifecycle/nodeGateProvider";
 import { engineInputs, engineRun, registeredInputs } from "./fakes/engineSide";
+import { FakeKubernetesApi } from "./fakes/kubernetesApi";
 import { createTestPki, type TestPki } from "./fakes/pki";
 import { FakeTalosApi, workerState } from "./fakes/talosApi";
 
@@ -133,6 +134,49 @@ describe("rolling NodeGate as the engine runs it", () => {
     expect(run.results[0]!.outs!.bootId).not.toBe(before);
     expect(run.results[0]!.outs!.bootId).toBe(fake.state.bootId);
     expect(["went down", "rebooted"]).toContain(run.results[0]!.outs!.lastWait);
+  }, 120_000);
+
+  it("with a Kubernetes version to reach, it then waits until the node's kubelet reports it, over the Kubernetes API", async () => {
+    const kube = await FakeKubernetesApi.start(pki);
+    try {
+      kube.addNode("w1", "v1.34.1");
+      const olds = { ...base, bootId: fake.state.bootId, lastWait: "ready" };
+      delete (olds as Record<string, unknown>).clientConfiguration;
+      const kubernetes = { nodeName: "w1", version: "v1.35.0", kubeconfig: kube.kubeconfig(pki) };
+      // Talos restarts the kubelet with the new image a little after the apply.
+      const restarted = setTimeout(() => kube.addNode("w1", "v1.35.0"), 1500);
+      const run = await engineRun(
+        provider,
+        [{ op: "update", olds, inputs: { ...base, fingerprint: "sha256:ffff", applyMode: "no_reboot", kubernetes } }],
+        dir,
+      );
+      clearTimeout(restarted);
+      expect(run.error).toBeUndefined();
+      expect(kube.calls().filter((c) => c === "GET /api/v1/nodes/w1").length).toBeGreaterThan(1);
+      // The kubeconfig is a credential: never an output.
+      expect(JSON.stringify(run.results[0]!.outs)).not.toContain("kubeconfig");
+
+      const stuck = await engineRun(
+        provider,
+        [
+          {
+            op: "update",
+            olds,
+            inputs: {
+              ...base,
+              fingerprint: "sha256:9999",
+              applyMode: "no_reboot",
+              timeoutSeconds: 2,
+              kubernetes: { ...kubernetes, version: "v1.36.0" },
+            },
+          },
+        ],
+        dir,
+      );
+      expect(stuck.error).toMatch(/w1: Kubernetes not on v1\.36\.0 after \d+s: kubelet runs v1\.35\.0/);
+    } finally {
+      await kube.stop();
+    }
   }, 120_000);
 
   it("a no_reboot apply waits for readiness only", async () => {
