@@ -209,5 +209,21 @@ describe("OsUpgrade provider as the engine runs it", () => {
     ]);
     expect(talos.state.version).toBe("v1.13.9");
     expect(kube.nodes.get("w1")?.unschedulable).toBe(false);
+
+    // A new schematic for the same version: the update installs it again (state held the old installer).
+    const otherSchematic = `factory.talos.dev/metal-installer/${"c".repeat(64)}:v1.13.9`;
+    const upgradedState = { id: created.id, outs: updated.outs };
+    const calls = talos.methodsCalled().length;
+    const reinstalled = await step("update", {
+      created: upgradedState,
+      changed: { image: otherSchematic, targetVersion: "v1.13.9" },
+    });
+    expect(reinstalled.diff).toEqual({ changes: true, replaces: [] });
+    expect(
+      talos
+        .methodsCalled()
+        .slice(calls)
+        .filter((m) => ["ImagePull", "LifecycleUpgrade", "Reboot"].includes(m)),
+    ).toEqual(["ImagePull", "LifecycleUpgrade", "Reboot"]);
   }, 120_000);
 });

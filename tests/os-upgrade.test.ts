@@ -121,6 +121,27 @@ describe("OS upgrade, one node", () => {
     expect(fakes.get("w1")?.state.version).toBe("v1.13.9");
   });
 
+  it("reinstalls a node already on the target when its installer changed (new schematic), and waits for the new boot", async () => {
+    const talos = await node("w1", "worker", "v1.13.9");
+    const bootBefore = fakes.get("w1")!.state.bootId;
+    const newInstaller = `factory.talos.dev/metal-installer/${"b".repeat(64)}:v1.13.9`;
+    const result = await upgradeNode(
+      { talos, kube: kubeClient() },
+      { ...request("w1", "worker", "v1.13.9"), image: newInstaller, reinstall: true },
+    );
+    expect(result).toEqual({ previousVersion: "v1.13.9", observedVersion: "v1.13.9", upgraded: true, path: "lifecycle" });
+    const methods = fakes.get("w1")?.methodsCalled() ?? [];
+    expect(methods.filter((m) => ["ImagePull", "LifecycleUpgrade", "Reboot"].includes(m))).toEqual([
+      "ImagePull",
+      "LifecycleUpgrade",
+      "Reboot",
+    ]);
+    expect(fakes.get("w1")!.state.bootId).not.toBe(bootBefore);
+    // Without the flag the same request is a no-op: the version alone cannot tell a new installer.
+    const again = await upgradeNode({ talos, kube: kubeClient() }, { ...request("w1", "worker", "v1.13.9"), image: newInstaller });
+    expect(again.upgraded).toBe(false);
+  });
+
   it("fails naming the node when it comes back on the old version", async () => {
     const talos = await node("w1", "worker", "v1.12.11");
     const fake = fakes.get("w1");

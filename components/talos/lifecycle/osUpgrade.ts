@@ -30,6 +30,11 @@ export interface OsUpgradeRequest {
   drainTimeoutMs: number;
   /** Pause between readiness polls. */
   intervalMs?: number;
+  /**
+   * Install even when the node runs the target already: its installer changed (a new schematic,
+   * same version). The version cannot tell the new boot from the old one then; the new boot id does.
+   */
+  reinstall?: boolean;
 }
 
 export interface OsUpgradeDeps {
@@ -55,7 +60,8 @@ export async function upgradeNode(deps: OsUpgradeDeps, request: OsUpgradeRequest
   const log = deps.log ?? (() => undefined);
   const fail = (detail: string) => talosApiError(request.node, "upgrade", detail);
   const current = (await talos.version()).tag;
-  if (current === request.targetVersion) return { previousVersion: current, observedVersion: current, upgraded: false };
+  if (current === request.targetVersion && !request.reinstall)
+    return { previousVersion: current, observedVersion: current, upgraded: false };
 
   const step = checkOsUpgradeStep(current, request.targetVersion);
   if (!step.allowed) throw fail(`refused: ${step.reason}`);
@@ -96,7 +102,7 @@ export async function upgradeNode(deps: OsUpgradeDeps, request: OsUpgradeRequest
   const intervalMs = request.intervalMs;
   await waitForReboot(talos, previousBootId, { timeoutMs: remaining(), clock, intervalMs });
   const booted = (await talos.version({ retryForMs: remaining() })).tag;
-  if (booted === current)
+  if (booted === current && !request.reinstall)
     throw fail(`the node came back on ${current} after the reboot, not ${request.targetVersion}: the new version did not boot`);
   await waitUntilReady(
     talos,

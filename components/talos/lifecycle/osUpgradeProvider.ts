@@ -105,7 +105,11 @@ export async function readOsUpgrade(props: OsUpgradeOutputs, log: (line: string)
   }
 }
 
-export async function runOsUpgrade(inputs: OsUpgradeInputs): Promise<OsUpgradeOutputs> {
+/**
+ * Runs the upgrade. `previous` is what state holds: a new installer for the same version (a schematic
+ * change) installs it again even though the node runs that version.
+ */
+export async function runOsUpgrade(inputs: OsUpgradeInputs, previous?: Partial<OsUpgradeOutputs>): Promise<OsUpgradeOutputs> {
   const talos = createMachineClient({
     endpoint: inputs.endpoint,
     node: inputs.node,
@@ -124,6 +128,7 @@ export async function runOsUpgrade(inputs: OsUpgradeInputs): Promise<OsUpgradeOu
         targetVersion: inputs.targetVersion,
         timeoutMs: inputs.timeoutSeconds * 1000,
         drainTimeoutMs: inputs.drainTimeoutSeconds * 1000,
+        reinstall: previous !== undefined && previous.image !== inputs.image && previous.targetVersion === inputs.targetVersion,
       },
     );
     return osUpgradeOutputs(inputs, result.observedVersion);
@@ -144,8 +149,8 @@ export const osUpgradeProvider: dynamic.ResourceProvider<OsUpgradeInputs, OsUpgr
   async create(inputs) {
     return { id: `osupgrade-${inputs.node}`, outs: osUpgradeOutputs(inputs) };
   },
-  async update(_id, _olds, news) {
-    return { outs: await runOsUpgrade(news) };
+  async update(_id, olds, news) {
+    return { outs: await runOsUpgrade(news, olds) };
   },
   async read(id, props) {
     return { id, props: props && (await readOsUpgrade(props, (line) => console.log(line))) };
