@@ -22,11 +22,17 @@ describe("configContract", () => {
     expect(configContract(version)).toBe(contract);
   });
 
-  it.each(["v1.10.7", "v1.14.0", "v2.12.0", "1.12.0", "v1.12", "latest"])("refuses %s, naming the supported minors", (version) => {
-    expect(() => configContract(version)).toThrow(
-      `Talos ${version}: no machine-config patches for this version; the patches target v1.11, v1.12, v1.13`,
-    );
-  });
+  it.each(["v1.10.7", "v1.14.0", "v2.12.0", "1.12.0", "v1.12", "latest", "xv1.12.0", "v1.12.0x", "v1.12.0 "])(
+    "refuses %s, naming the supported minors and what adding one takes",
+    (version) => {
+      expect(() => configContract(version)).toThrow(
+        new Error(
+          `Talos ${version}: no machine-config patches for this version; the patches target v1.11, v1.12, v1.13 ` +
+            "(add the minor to components/talos/patches and its schema to contracts/talos first)",
+        ),
+      );
+    },
+  );
 
   it("uses typed network documents from 1.12 on", () => {
     expect(talosContracts.map((c) => [c, usesNetworkDocuments(c)])).toEqual([

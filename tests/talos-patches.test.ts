@@ -156,6 +156,36 @@ describe("merging", () => {
     expect(out.cluster.network.podSubnets).toEqual(["b"]);
   });
 
+  it("appends lists that have no merge key, objects included", () => {
+    const out = mergePatches({}, [
+      { machine: { files: [{ path: "/a" }], certSANs: ["a"] } },
+      { machine: { files: [{ path: "/b" }], certSANs: ["b"] } },
+    ]);
+    expect(out).toEqual({ machine: { files: [{ path: "/a" }, { path: "/b" }], certSANs: ["a", "b"] } });
+  });
+
+  it("appends a keyed list's entries that are not objects", () => {
+    const out = mergePatches({}, [
+      { machine: { network: { interfaces: [{ interface: "bond0" }] } } },
+      { machine: { network: { interfaces: ["eth0"] } } },
+    ]);
+    expect(out).toEqual({ machine: { network: { interfaces: [{ interface: "bond0" }, "eth0"] } } });
+  });
+
+  it("replaces an object by a value that is not one, and a list by an object", () => {
+    const base = { machine: { a: { x: 1 }, b: { x: 1 }, c: { x: 1 }, d: ["x"], e: "s" } };
+    const patch = { machine: { a: "s", b: null, c: ["y"], d: { y: 1 }, e: { y: 1 } } };
+    expect(mergePatches(base, [patch])).toEqual({ machine: { a: "s", b: null, c: ["y"], d: { y: 1 }, e: { y: 1 } } });
+  });
+
+  it("takes a typed document without a name for the one named by the empty string", () => {
+    const out = mergeDocuments(
+      [{ apiVersion: "v1alpha1", kind: "HostnameConfig", auto: "stable" }],
+      [{ apiVersion: "v1alpha1", kind: "HostnameConfig", name: "", auto: "off" }],
+    );
+    expect(out).toEqual([{ apiVersion: "v1alpha1", kind: "HostnameConfig", name: "", auto: "off" }]);
+  });
+
   it("merges typed documents by apiVersion, kind and name, and appends the ones the base lacks", () => {
     const out = mergeDocuments(
       [
