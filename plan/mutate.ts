@@ -16,7 +16,7 @@ export const areas: Readonly<Record<string, { mutate: string[]; tests: string[] 
   },
   patches: {
     mutate: ["components/talos/patches/**/*.ts"],
-    tests: ["talos-patches", "talos-patches-contract", "talos-patches-equivalence", "talos-patches-expected"],
+    tests: ["talos-patches", "talos-patches-contract", "talos-patches-equivalence", "talos-patches-expected", "talos-patches-mutants"],
   },
   charts: {
     mutate: [
