@@ -13,20 +13,21 @@ const schematic = "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b
 const image = (version: string) => `factory.talos.dev/metal-installer/${schematic}:${version}`;
 
 describe("OsUpgrade diff", () => {
+  const base: OsUpgradeInputs = {
+    node: "10.25.11.21",
+    endpoint: "10.25.11.21",
+    port: 50000,
+    nodeName: "w1",
+    role: "worker",
+    clientConfiguration: { caCertificate: "ca", clientCertificate: "crt", clientKey: "key" },
+    kubeconfig: "apiVersion: v1",
+    image: image("v1.13.0"),
+    targetVersion: "v1.13.0",
+    timeoutSeconds: 1800,
+    drainTimeoutSeconds: 600,
+  };
+
   it("upgrades again when the installer image or target changes; credentials and timeouts alone change nothing", () => {
-    const base: OsUpgradeInputs = {
-      node: "10.25.11.21",
-      endpoint: "10.25.11.21",
-      port: 50000,
-      nodeName: "w1",
-      role: "worker",
-      clientConfiguration: { caCertificate: "ca", clientCertificate: "crt", clientKey: "key" },
-      kubeconfig: "apiVersion: v1",
-      image: image("v1.13.0"),
-      targetVersion: "v1.13.0",
-      timeoutSeconds: 1800,
-      drainTimeoutSeconds: 600,
-    };
     const outs = { ...base, observedVersion: "v1.13.0" };
     expect(osUpgradeChanges(outs, { ...base, kubeconfig: "other", timeoutSeconds: 60 })).toEqual([]);
     expect(osUpgradeChanges(outs, { ...base, image: image("v1.13.9"), targetVersion: "v1.13.9" })).toEqual([
@@ -39,19 +40,6 @@ describe("OsUpgrade diff", () => {
   });
 
   it("converges drift: a refresh that found the node on another version makes the same target a change", () => {
-    const base: OsUpgradeInputs = {
-      node: "10.25.11.21",
-      endpoint: "10.25.11.21",
-      port: 50000,
-      nodeName: "w1",
-      role: "worker",
-      clientConfiguration: { caCertificate: "ca", clientCertificate: "crt", clientKey: "key" },
-      kubeconfig: "apiVersion: v1",
-      image: image("v1.13.0"),
-      targetVersion: "v1.13.0",
-      timeoutSeconds: 1800,
-      drainTimeoutSeconds: 600,
-    };
     expect(osUpgradeChanges({ ...base, observedVersion: "v1.12.5" }, base)).toEqual(["observedVersion"]);
     expect(osUpgradeChanges({ ...base, observedVersion: "v1.13.0" }, base)).toEqual([]);
   });
