@@ -97,6 +97,11 @@ async function main(requested: string[]): Promise<void> {
       reporters: ["html", "json", "clear-text", "dots"],
       htmlReporter: { fileName: path.join(reportDir, "index.html") },
       jsonReporter: { fileName: path.join(reportDir, "mutation.json") },
+      // Incremental: a re-run tests only mutants whose code or covering tests changed since the last
+      // run's report (MUTATE_FORCE=1 runs them all), which is what makes adding tests affordable.
+      incremental: true,
+      incrementalFile: path.join(reportDir, "stryker-incremental.json"),
+      force: process.env.MUTATE_FORCE === "1",
       tempDirName: path.join("reports", ".stryker-tmp"),
       cleanTempDir: "always",
     }).runMutationTest();
