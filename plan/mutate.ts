@@ -32,20 +32,27 @@ export const areas: Readonly<Record<string, { mutate: string[]; tests: string[] 
   // Not policy-pack: it installs the packed pack elsewhere and spawns it, which Stryker's sandbox cannot serve.
   policy: { mutate: ["policy/network.ts", "policy/secrets.ts", "policy/values.ts"], tests: ["policy"] },
   plan: { mutate: ["plan/steps.ts", "plan/bringUp.ts", "plan/secrecy.ts"], tests: ["plan", "lifecycle", "diff", "secrets"] },
-  // The day-2 rules and sequencing: what upgrades and removals allow, in what order they call.
+  // The day-2 rules: what upgrades and removals allow, quorum, the retry loop, the versions record.
   lifecycle: {
     mutate: [
       "components/talos/lifecycle/upgradePlan.ts",
       "components/talos/lifecycle/quorum.ts",
+      "components/talos/lifecycle/versionGuardProvider.ts",
+      "components/talos/machineApi/retry.ts",
+    ],
+    tests: ["upgrade-plan", "version-guard", "lifecycle-rules"],
+  },
+  // The day-2 sequencing against the fake apid and Kubernetes API (real gRPC and HTTP on loopback):
+  // seconds per test, so hours per run; run it when the sequencing changes. The *-provider tests
+  // spawn the serialized providers in other processes, which Stryker's sandbox cannot serve.
+  sequencing: {
+    mutate: [
       "components/talos/lifecycle/drain.ts",
       "components/talos/lifecycle/osUpgrade.ts",
       "components/talos/lifecycle/nodeRemoval.ts",
       "components/talos/lifecycle/kubernetesComponents.ts",
-      "components/talos/lifecycle/versionGuardProvider.ts",
-      "components/talos/machineApi/retry.ts",
     ],
-    // The in-process tests: the *-provider tests spawn the serialized providers in other processes.
-    tests: ["upgrade-plan", "node-removal", "os-upgrade", "kubernetes-components", "version-guard", "machine-api"],
+    tests: ["node-removal", "os-upgrade", "kubernetes-components", "machine-api"],
   },
 };
 

@@ -1,7 +1,6 @@
 import { createKubernetesClient, type KubernetesClient } from "../components/kubernetesApi";
 import { decideForPod, drainNode } from "../components/talos/lifecycle/drain";
 import { removeNode, type RemovalDeps, type RemovalRequest } from "../components/talos/lifecycle/nodeRemoval";
-import { assessEtcdHealth, removalKeepsQuorum } from "../components/talos/lifecycle/quorum";
 import { createMachineClient, type Clock, type ClientConfiguration, type MachineClient } from "../components/talos/machineApi";
 import { FakeKubernetesApi } from "./fakes/kubernetesApi";
 import { createTestPki, type TestPki } from "./fakes/pki";
@@ -286,35 +285,5 @@ describe("control-plane removal", () => {
     expect(nodes[1].fake.methodsCalled().filter((m) => m === "Reset" || m === "EtcdLeaveCluster")).toEqual([]);
     // Later in the same run, too.
     await expect(removeNode(deps(2), cpRequest("cp3"))).rejects.toThrow("control plane cp1 already leaves etcd in this run");
-  });
-});
-
-describe("quorum and etcd health rules", () => {
-  it.each([
-    [1, false, false],
-    [1, true, false],
-    [2, false, false],
-    [2, true, true],
-    [3, false, true],
-    [4, false, true],
-    [5, false, true],
-  ])("%i members (allow below majority: %s) → allowed %s", (count, allow, allowed) => {
-    expect(removalKeepsQuorum(count, allow).allowed).toBe(allowed);
-  });
-
-  it("reports a member missing from the answers and an answer from outside the list", () => {
-    const verdict = assessEtcdHealth(
-      members.map((m) => ({ ...m, isLearner: false, peerUrls: [] })),
-      [
-        { endpoint: "cp1", status: { memberId: members[0].id, leader: "1", isLearner: false, errors: [] } },
-        { endpoint: "cp2", status: { memberId: "999", leader: "1", isLearner: false, errors: [] } },
-      ],
-    );
-    expect(verdict).toEqual({
-      allowed: false,
-      reason:
-        "etcd is unhealthy: member cp2 (4211352893648726347) did not answer; member cp3 (16141391453225318400) did not answer; " +
-        "cp2: its member 999 is not in the member list",
-    });
   });
 });
