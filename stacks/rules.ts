@@ -173,15 +173,13 @@ function addressRules(cluster: ParsedCluster): RuleIssue[] {
 }
 
 function cidrRules(cluster: ParsedCluster): RuleIssue[] {
-  const named: Array<[PathSegment[], string]> = [
-    [["network", "nodeSubnet"], cluster.network.nodeSubnet],
-    [["network", "podCidr"], cluster.network.podCidr],
-    [["network", "serviceCidr"], cluster.network.serviceCidr],
-  ];
+  const { network } = cluster;
+  const keys = ["nodeSubnet", "podCidr", "serviceCidr"] as const;
   const issues: RuleIssue[] = [];
-  named.forEach(([pathA, a], i) =>
-    named.slice(i + 1).forEach(([pathB, b]) => {
-      if (overlaps(cidrRange(a), cidrRange(b))) issues.push({ path: pathB, message: `${b} overlaps ${pathA.at(-1)} ${a}` });
+  keys.forEach((a, i) =>
+    keys.slice(i + 1).forEach((b) => {
+      if (overlaps(cidrRange(network[a]), cidrRange(network[b])))
+        issues.push({ path: ["network", b], message: `${network[b]} overlaps ${a} ${network[a]}` });
     }),
   );
   const vlanSeen = new Set<number>();

@@ -4,6 +4,7 @@ import * as path from "path";
 import { crossStackIssues } from "../stacks/crossStack";
 import { StackConfigError } from "../stacks/errors";
 import { chooseNewStack, claimsOf, main } from "../stacks/newStack";
+import { placeholderIssues } from "../stacks/placeholders";
 import { clusterFromStackFile, listStacks, readStackFile } from "../stacks/stackFile";
 import { fixtureDir } from "./support";
 
@@ -144,5 +145,94 @@ describe("npm run new-stack", () => {
     });
     expect(() => chooseNewStack("edge", { ...claims, names: new Set(["edge"]) })).toThrow("a stack or cluster named edge already exists");
     expect(chooseNewStack("lab", claims, 7).id).toBe(7);
+  });
+});
+
+describe("new-stack's choices, exactly", () => {
+  let dir: string;
+  beforeEach(() => (dir = scratchProject()));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const none = { names: new Set<string>(), ids: new Set<number>(), ranges: [] };
+  const slash16 = (octet: number) => ({ first: (10 * 256 + octet) * 65536, last: (10 * 256 + octet) * 65536 + 65535 });
+
+  it("reads names, ids and ranges from every stack file, raw: other cluster names, half-filled templates, empty files", () => {
+    fs.writeFileSync(path.join(dir, "Pulumi.edge.yaml"), "config:\n  talos-gitops:cluster:\n    name: edge-site\n    id: 9\n");
+    fs.writeFileSync(
+      path.join(dir, "Pulumi.half.yaml"),
+      'config:\n  talos-gitops:cluster:\n    name: half\n    id: "<id>"\n    network: { podCidr: "<pods>", serviceCidr: 10.9.0.1/16, nodeSubnet: 10.8.0.0/16 }\n',
+    );
+    fs.writeFileSync(path.join(dir, "Pulumi.empty.yaml"), "");
+    fs.writeFileSync(path.join(dir, "Pulumi.bare.yaml"), "config:\n  talos-gitops:cluster:\n    name: 7\n");
+    const claims = claimsOf(dir);
+    expect([...claims.names].sort()).toEqual(["apps", "bare", "edge", "edge-site", "empty", "half", "infra"]);
+    expect([...claims.ids].sort((a, b) => a - b)).toEqual([1, 2, 9]);
+    // apps, then infra (listStacks order), each pod, service, node subnet; half's valid node subnet only.
+    const n = (ip: string) => ip.split(".").reduce((acc, part) => acc * 256 + Number(part), 0);
+    const range = (first: string, last: string) => ({ first: n(first), last: n(last) });
+    expect(claims.ranges).toEqual([
+      range("10.246.0.0", "10.246.255.255"),
+      range("10.247.0.0", "10.247.255.255"),
+      range("10.25.11.0", "10.25.11.255"),
+      range("10.8.0.0", "10.8.255.255"),
+      range("10.244.0.0", "10.244.255.255"),
+      range("10.245.0.0", "10.245.255.255"),
+      range("10.25.11.0", "10.25.11.255"),
+    ]);
+  });
+
+  it("takes the ids 1 and 255 and refuses 0, 256 and fractions", () => {
+    expect(chooseNewStack("lab", none, 1).id).toBe(1);
+    expect(chooseNewStack("lab", none, 255).id).toBe(255);
+    for (const id of [0, 256, 1.5]) expect(() => chooseNewStack("lab", none, id)).toThrow(new Error(`--id ${id}: a cluster id is 1–255`));
+  });
+
+  it("gives the first free id, 255 last, and fails when none is left", () => {
+    const ids = (count: number) => new Set(Array.from({ length: count }, (_, i) => i + 1));
+    expect(chooseNewStack("lab", { ...none, ids: ids(254) }).id).toBe(255);
+    expect(() => chooseNewStack("lab", { ...none, ids: ids(255) })).toThrow(new Error("every cluster id 1–255 is taken"));
+  });
+
+  it("counts down from 10.255 to 10.16 for the pod and service /16s, and fails with fewer than two free", () => {
+    expect(chooseNewStack("lab", none)).toEqual({
+      name: "lab",
+      id: 1,
+      podCidr: "10.255.0.0/16",
+      serviceCidr: "10.254.0.0/16",
+      corednsIp: "10.254.0.10",
+    });
+    const from = (low: number) => ({ first: slash16(low).first, last: slash16(255).last });
+    expect(chooseNewStack("lab", { ...none, ranges: [from(18)] })).toMatchObject({ podCidr: "10.17.0.0/16", serviceCidr: "10.16.0.0/16" });
+    const oneLeft = { ...none, ranges: [from(17)] };
+    expect(() => chooseNewStack("lab", oneLeft)).toThrow(new Error("no free /16 left in 10.0.0.0/8 for the pod and service networks"));
+  });
+
+  it("reads --id before or after the name, and prints usage for a missing name or id value", () => {
+    const run = (argv: string[]) => quietly(() => main(argv, dir));
+    expect(run(["--id", "7", "lab"])).toEqual({
+      result: 0,
+      out:
+        "wrote Pulumi.lab.yaml (cluster id 7, pods 10.255.0.0/16, services 10.254.0.0/16).\n" +
+        "Next: replace its <placeholders>, then `npm run plan -- lab` until it plans cleanly, `npm run schema`, and `pulumi stack init lab`.\n",
+      err: "",
+    });
+    expect(run(["--verbose", "edge", "--id", "8"])).toMatchObject({
+      result: 0,
+      out: expect.stringContaining("wrote Pulumi.edge.yaml (cluster id 8,"),
+    });
+    const usage = { result: 2, out: "", err: "usage: npm run new-stack -- <name> [--id <1-255>]\n" };
+    expect(run(["site", "--id"])).toEqual(usage);
+    expect(run(["--id", "7"])).toEqual(usage);
+    expect(run([])).toEqual(usage);
+    expect(listStacks(dir)).toEqual(["apps", "edge", "infra", "lab"]);
+  });
+});
+
+describe("placeholderIssues", () => {
+  it("names every <placeholder> by path, in objects and arrays, and passes other values and nulls", () => {
+    expect(placeholderIssues({ a: "<x>", b: [1, "<y y>", null], c: { d: "not <z>", e: "<>", f: "<a<b>" }, g: null, h: 5 })).toEqual([
+      { path: ["a"], message: "is still the template placeholder <x>: replace it with this cluster's value" },
+      { path: ["b", 1], message: "is still the template placeholder <y y>: replace it with this cluster's value" },
+    ]);
   });
 });

@@ -1,6 +1,7 @@
 import { formatPath } from "../stacks/errors";
 import { cidrRange, hostRange, ipToNumber, isIpv4, isIpv4Cidr, numberToIp, overlaps, prefixLength, privateKind } from "../stacks/ipv4";
-import { clusterRuleIssues } from "../stacks/rules";
+import { claimedRanges, clusterRuleIssues, versionRules } from "../stacks/rules";
+import { versions } from "../stacks/versions";
 import { clusterSchema } from "../stacks/schema";
 import { readStackFile } from "../stacks/stackFile";
 import { clone, fixtureDir, type RawCluster } from "./support";
@@ -72,6 +73,27 @@ const accepted: Array<[string, (c: RawCluster) => void]> = [
   ],
   ["Kubernetes at the top of Talos 1.11's range", (c) => (c.talos.kubernetesVersion = "v1.34.9")],
   ["Kubernetes at the bottom of the range Cilium and Talos 1.11 share", (c) => (c.talos.kubernetesVersion = "v1.33.0")],
+  ["the CA read from a member of the mesh", (c) => (c.cilium.clustermesh = { peers: ["apps"], caFrom: "apps" })],
+  ["no ClusterMesh", (c) => delete c.cilium.clustermesh],
+  [
+    "a pool wholly outside the node subnet (announced by BGP)",
+    (c) => {
+      c.cilium.loadBalancerPool = { start: "10.25.12.0", end: "10.25.12.19" };
+      c.cilium.clustermeshIp = "10.25.12.0";
+      c.cilium.gatewayIp = "10.25.12.19";
+    },
+  ],
+  [
+    "public A and AAAA records, and an AAAA that only starts like loopback",
+    (c) =>
+      (c.cloudflare.records = [
+        { name: "a", type: "A", content: "1.1.1.1" },
+        { name: "b", type: "AAAA", content: "2606:4700::1111" },
+        { name: "c", type: "AAAA", content: "::1:2" },
+        { name: "d", type: "CNAME", content: "10.0.0.1" },
+      ]),
+  ],
+  ["official extensions that still exist", (c) => (c.talos.schematic.officialExtensions = ["siderolabs/i915", "siderolabs/amdgpu"])],
 ];
 
 const refused: Array<[string, (c: RawCluster) => void, string[]]> = [
@@ -243,6 +265,55 @@ const refused: Array<[string, (c: RawCluster) => void, string[]]> = [
     (c) => (c.talos.kubernetesVersion = "v1.35.0"),
     ["talos.kubernetesVersion: v1.35.0 is outside what Talos v1.11 supports (v1.29 to v1.34)"],
   ],
+  [
+    "ClusterMesh peers naming this cluster, and a peer twice",
+    (c) => (c.cilium.clustermesh = { peers: ["apps", "infra", "apps"] }),
+    [
+      "cilium.clustermesh.peers[1]: infra is this cluster; list only the other members",
+      "cilium.clustermesh.peers[2]: apps is already peers[0]",
+    ],
+  ],
+  [
+    "the CA taken from this cluster itself",
+    (c) => (c.cilium.clustermesh = { peers: ["apps"], caFrom: "infra" }),
+    ["cilium.clustermesh.caFrom: names this cluster; the CA owner leaves caFrom out"],
+  ],
+  [
+    "the CA taken from a cluster outside the mesh, with a CA generation of its own",
+    (c) => (c.cilium.clustermesh = { peers: ["apps"], caFrom: "edge", caGeneration: 2 }),
+    [
+      "cilium.clustermesh.caFrom: edge is not one of peers; the CA owner must be a member of the mesh",
+      "cilium.clustermesh.caGeneration: only the CA owner (edge) sets caGeneration; the other members follow it through the owner's stack file",
+    ],
+  ],
+  [
+    "a pool that takes the node subnet's broadcast address",
+    (c) => {
+      c.cilium.loadBalancerPool = { start: "10.25.11.240", end: "10.25.11.255" };
+      c.cilium.clustermeshIp = "10.25.11.240";
+      c.cilium.gatewayIp = "10.25.11.241";
+    },
+    [
+      "cilium.loadBalancerPool: 10.25.11.240-10.25.11.255 straddles the boundary of the node subnet 10.25.11.0/24 (or takes its network or broadcast address): " +
+        "a pool inside the subnet is announced by L2 (ARP), one wholly outside it by BGP only; put it entirely on one side",
+    ],
+  ],
+  [
+    "a Talos line this program has no patches for",
+    (c) => (c.talos.version = "v1.10.7"),
+    ["talos.version: v1.10.7 is not a supported Talos line (v1.11, v1.12, v1.13); this program's patches are written for those"],
+  ],
+  [
+    "retired official extensions, cluster-wide and on one node",
+    (c) => {
+      c.talos.schematic.officialExtensions = ["siderolabs/iscsi-tools", "siderolabs/i915-ucode"];
+      c.nodes[1].schematic = { ...c.talos.schematic, officialExtensions: ["siderolabs/amdgpu-firmware"] };
+    },
+    [
+      "talos.schematic.officialExtensions[1]: siderolabs/i915-ucode no longer exists (since Talos 1.9); use siderolabs/i915",
+      "nodes[1].schematic.officialExtensions[0]: siderolabs/amdgpu-firmware no longer exists (since Talos 1.9); use siderolabs/amdgpu",
+    ],
+  ],
 ];
 
 describe("single-stack rules: boundaries and near misses", () => {
@@ -251,6 +322,41 @@ describe("single-stack rules: boundaries and near misses", () => {
   });
   it.each(refused)("refuses %s, with exactly these messages", (_what, mutate, expected) => {
     expect(issues(mutate)).toEqual(expected);
+  });
+});
+
+describe("single-stack rules beyond the schema's guarantees", () => {
+  const parsed = () => clusterSchema.parse(clone(raw));
+
+  it("run on a cluster without nodes (the schema requires one; the rules do not rely on it)", () => {
+    const cluster = { ...parsed(), nodes: [] };
+    expect(clusterRuleIssues(cluster).map((i) => `${formatPath(i.path)}: ${i.message}`)).toEqual([
+      "nodes: needs at least one node with role controlplane",
+    ]);
+  });
+
+  it("report a pin of Cilium outside the compatibility matrix once, and skip the Kubernetes check it cannot make", () => {
+    const pins = { ...versions, charts: { ...versions.charts, cilium: "0.9.0" } };
+    expect(versionRules(parsed(), pins).map((i) => `${formatPath(i.path)}: ${i.message}`)).toEqual([
+      expect.stringMatching(/^: stacks\/versions\.ts: charts\.cilium: 0\.9\.0 has no entry in the compatibility matrix \(known: /),
+    ]);
+  });
+
+  it("claim the pod and service CIDRs, the pool, the VIP and each node for the cross-stack check", () => {
+    const n = ipToNumber;
+    expect(claimedRanges(parsed())).toEqual([
+      { path: "network.podCidr", what: "pod CIDR 10.244.0.0/16", range: { first: n("10.244.0.0"), last: n("10.244.255.255") } },
+      { path: "network.serviceCidr", what: "service CIDR 10.245.0.0/16", range: { first: n("10.245.0.0"), last: n("10.245.255.255") } },
+      {
+        path: "cilium.loadBalancerPool",
+        what: "LoadBalancer pool 10.25.11.100-10.25.11.119",
+        range: { first: n("10.25.11.100"), last: n("10.25.11.119") },
+      },
+      { path: "network.vip", what: "VIP 10.25.11.10", range: { first: n("10.25.11.10"), last: n("10.25.11.10") } },
+      { path: "nodes[0].ip", what: "node infra-01 10.25.11.11", range: { first: n("10.25.11.11"), last: n("10.25.11.11") } },
+      { path: "nodes[1].ip", what: "node infra-02 10.25.11.12", range: { first: n("10.25.11.12"), last: n("10.25.11.12") } },
+      { path: "nodes[2].ip", what: "node infra-03 10.25.11.13", range: { first: n("10.25.11.13"), last: n("10.25.11.13") } },
+    ]);
   });
 });
 
@@ -264,13 +370,13 @@ describe("IPv4 arithmetic", () => {
     expect(["0.0.0.0", "255.255.255.255", "10.0.0.1"].map(isIpv4)).toEqual([true, true, true]);
     expect(["256.0.0.1", "1.2.3", "1.2.3.4.5", "01.2.3.4", "a.b.c.d", ""].map(isIpv4)).toEqual([false, false, false, false, false, false]);
     expect(["10.0.0.0/8", "10.25.11.0/24", "0.0.0.0/0", "10.0.0.1/32"].map(isIpv4Cidr)).toEqual([true, true, true, true]);
-    expect(["10.0.0.1/8", "10.0.0.0/33", "10.0.0.0", "10.0.0.0/8/1", "10.0.0.0/x"].map(isIpv4Cidr)).toEqual([
-      false,
-      false,
-      false,
-      false,
-      false,
-    ]);
+    // Near misses: host bits set (also under /0), prefixes past 32 (the mask arithmetic alone would
+    // wrap them), and prefixes with blanks that Number() would forgive.
+    expect(
+      ["10.0.0.1/8", "10.0.0.0/33", "0.0.0.0/99", "1.0.0.0/0", "10.0.0.0", "10.0.0.0/8/1", "10.0.0.0/x", "10.0.0.0/ 8", "10.0.0.0/8 "].map(
+        isIpv4Cidr,
+      ),
+    ).toEqual(Array(9).fill(false));
   });
 
   it("ranges, host ranges, overlap and prefix length", () => {
