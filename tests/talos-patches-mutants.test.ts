@@ -1,8 +1,10 @@
 import {
   effectiveSettings,
+  mergePatches,
   schematicYaml,
   type ConfigDocument,
   type Nic,
+  type PatchDoc,
   type TalosContract,
   type TypedDoc,
 } from "../components/talos/patches";
@@ -594,5 +596,15 @@ describe("schematicYaml", () => {
         "    officialExtensions:\n" +
         "      - siderolabs/i915\n",
     );
+  });
+});
+
+describe("mergePatches on keyed lists", () => {
+  it("merges items by their key, appends new keys, and appends what is not an object", () => {
+    const base = { machine: { network: { interfaces: [{ interface: "bond0", mtu: 1500 }, { interface: "eth9" }] } } };
+    const patch: PatchDoc = { machine: { network: { interfaces: [{ interface: "bond0", mtu: 9000 }, "stray", { interface: "eth1" }] } } };
+    expect(mergePatches(base, [patch])).toEqual({
+      machine: { network: { interfaces: [{ interface: "bond0", mtu: 9000 }, { interface: "eth9" }, "stray", { interface: "eth1" }] } },
+    });
   });
 });

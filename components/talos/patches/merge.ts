@@ -55,8 +55,8 @@ function mergeList(existing: unknown[], added: unknown[], key: string | undefine
   const out = [...existing];
   for (const item of added) {
     const index = isDoc(item) ? out.findIndex((e) => isDoc(e) && e[key] === item[key]) : -1;
-    if (index >= 0 && isDoc(item)) out[index] = mergeObject(out[index] as Doc, item);
-    else out.push(item);
+    if (index < 0) out.push(item);
+    else out[index] = mergeObject(out[index] as Doc, item as Doc);
   }
   return out;
 }
