@@ -73,10 +73,9 @@ export const ciliumAndTalosAgree: StackValidationPolicy = {
   enforcementLevel: "mandatory",
   validateStack: (args: StackValidationArgs, report) => {
     const cilium = args.resources.find((r) => r.type === helmRelease && releaseName(r) === "cilium");
-    const applies = args.resources.filter((r) => r.type === talosApply);
-    if (!cilium || applies.length === 0) return;
+    if (!cilium) return;
     const replacement = on(get(cilium.props.values, "kubeProxyReplacement"));
-    for (const apply of applies) {
+    for (const apply of args.resources.filter((r) => r.type === talosApply)) {
       const proxyDisabled = talosPatches(apply.props).some((d) => get(d, "cluster.proxy.disabled") === true);
       if (replacement !== proxyDisabled)
         report(`Cilium kubeProxyReplacement is ${replacement} but this node's kube-proxy disabled is ${proxyDisabled}`, apply.urn);
@@ -215,7 +214,7 @@ export const publicDnsIsPublic: ResourceValidationPolicy = {
   validateResource: (args, report) => {
     if (args.type !== "cloudflare:index/dnsRecord:DnsRecord") return;
     const type = String(args.props.type);
-    const content = String(args.props.content ?? "");
+    const content = String(args.props.content);
     if ((type === "A" || type === "AAAA") && isIpv4(content) && privateKind(content))
       report(`${args.props.name} publishes ${content}, a ${privateKind(content)} address`);
     if (["A", "AAAA", "CNAME"].includes(type) && args.props.proxied !== true)

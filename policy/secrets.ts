@@ -47,10 +47,10 @@ export const noCredentialLiterals: ResourceValidationPolicy = {
         : args.type === "kubernetes:core/v1:ConfigMap"
           ? args.props.data
           : undefined;
-    for (const [path, value] of stringLeaves(where ?? {})) {
-      const key = path.split(/[.[]/).pop() ?? "";
-      // The rule never repeats the value it found.
-      if (credentialKey.test(key) && value !== "") report(`${path} holds a literal credential-looking value; reference a Secret instead`);
+    // Without values or data there is no string leaf. The path ends with the key's name and no key name
+    // pattern holds a "." or "[", so testing the path tests the key. The rule never repeats the value it found.
+    for (const [path, value] of stringLeaves(where)) {
+      if (credentialKey.test(path) && value !== "") report(`${path} holds a literal credential-looking value; reference a Secret instead`);
     }
   },
 };
