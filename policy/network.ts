@@ -109,7 +109,8 @@ export const namespacesDenyByDefault: StackValidationPolicy = {
           !spec.egress
         );
       });
-      const dns = inNs.some((p) => JSON.stringify(p.props.spec ?? {}).includes('"port":53'));
+      // An egress rule to port 53 itself: not 5353 or 530, not an ingress rule that lets others query this namespace.
+      const dns = inNs.some((p) => /"port":53\b/.test(JSON.stringify(get(p.props, "spec.egress"))));
       if (!denyAll)
         report(
           `namespace ${name} has no default-deny NetworkPolicy for ingress and egress (or an exemption with a reason in the policy config)`,

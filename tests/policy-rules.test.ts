@@ -238,6 +238,29 @@ describe("namespace-default-deny", () => {
     const specless: StackResource = { type: networkPolicy, name: "empty", props: { metadata: { namespace: "apps" } } };
     expect(await stackViolationsOf(rule, [ns("apps"), specless, dns("apps")])).toEqual([noDeny("apps")]);
   });
+
+  it("wants an egress rule to port 53 itself, in a NetworkPolicy", async () => {
+    // Port 5353 (mDNS) or 530 is not DNS.
+    expect(await stackViolationsOf(rule, [ns("apps"), deny("apps"), policyIn("apps", "mdns", dnsSpec(5353))])).toEqual([noDns("apps")]);
+    expect(await stackViolationsOf(rule, [ns("apps"), deny("apps"), policyIn("apps", "p530", dnsSpec(530))])).toEqual([noDns("apps")]);
+    // Letting others query this namespace on 53 is not a way out to CoreDNS.
+    const ingress53 = { podSelector: {}, policyTypes: ["Ingress"], ingress: [{ ports: [{ protocol: "UDP", port: 53 }] }] };
+    expect(await stackViolationsOf(rule, [ns("apps"), deny("apps"), policyIn("apps", "serve", ingress53)])).toEqual([noDns("apps")]);
+    // A Service on port 53 is no allowance.
+    const dnsService: StackResource = {
+      type: service,
+      name: "resolver",
+      props: { metadata: { namespace: "apps" }, spec: { ports: [{ protocol: "UDP", port: 53 }] } },
+    };
+    expect(await stackViolationsOf(rule, [ns("apps"), deny("apps"), dnsService])).toEqual([noDns("apps")]);
+    // TCP alone, with a peer, is DNS all the same.
+    const tcpOnly = {
+      podSelector: {},
+      policyTypes: ["Egress"],
+      egress: [{ to: [{ podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }], ports: [{ protocol: "TCP", port: 53 }] }],
+    };
+    expect(await stackViolationsOf(rule, [ns("apps"), deny("apps"), policyIn("apps", "tcp", tcpOnly)])).toEqual([]);
+  });
 });
 
 describe("loadbalancer-from-pool", () => {
