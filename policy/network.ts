@@ -183,8 +183,12 @@ export const poolPlacement: StackValidationPolicy = {
     ];
     for (const r of args.resources.filter((x) => x.type === "kubernetes:cilium.io/v2:CiliumLoadBalancerIPPool")) {
       for (const block of (get(r.props, "spec.blocks") as Props[] | undefined) ?? []) {
-        if (typeof block.start === "string" && typeof block.stop === "string")
-          pools.push({ urn: r.urn, label: `${block.start}-${block.stop}`, range: ipRange(block.start, block.stop) });
+        // A range, or a lone start: one address (Cilium's LB IPAM docs, "CIDRs, Ranges and reserved IPs").
+        if (typeof block.start === "string") {
+          const stop = typeof block.stop === "string" ? block.stop : block.start;
+          const label = typeof block.stop === "string" ? `${block.start}-${block.stop}` : block.start;
+          pools.push({ urn: r.urn, label, range: ipRange(block.start, stop) });
+        }
         if (typeof block.cidr === "string") pools.push({ urn: r.urn, label: block.cidr, range: cidrRange(block.cidr) });
       }
     }

@@ -409,6 +409,13 @@ describe("lb-pool-placement", () => {
     ]);
   });
 
+  it("reads a lone start as one address", async () => {
+    expect(await stackReportsOf(rule, [pool("vip", [{ start: "10.25.11.10" }])])).toEqual([
+      ["pool 10.25.11.10 contains 10.25.11.10, the VIP", "urn:vip"],
+    ]);
+    expect(await stackViolationsOf(rule, [pool("p", [{ start: "10.25.11.150" }])])).toEqual([]);
+  });
+
   it("reads only LoadBalancer IP pools", async () => {
     const other: StackResource = {
       type: "kubernetes:cilium.io/v2:CiliumPodIPPool",
