@@ -2,8 +2,11 @@ import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { factsSchema, type FactsConfig } from "./facts";
 import { get, stringLeaves, type Props } from "./values";
 
-/** Key names that hold credentials when their value is a literal string. */
-const credentialKey = /(password|passwd|token|secret|privateKey|apiKey|accessKey|secretKey|clientKey)$/i;
+/**
+ * Key names that hold credentials when their value is a literal string. Not `existingSecret` (charts'
+ * key for the name of a Secret to read): that is a reference, the very thing the rule asks for.
+ */
+const credentialKey = /(?<!existing)(password|passwd|token|secret|privateKey|apiKey|accessKey|secretKey|clientKey)$/i;
 
 export const onlyBootstrapSecrets: ResourceValidationPolicy = {
   name: "secrets-allow-listed",

@@ -670,6 +670,14 @@ describe("no-credential-literals", () => {
     for (const value of ["hunter2", "k3y-v4lue", "AKIA-EXAMPLE"]) expect(found.join("\n")).not.toContain(value);
   });
 
+  it("accepts a reference to a Secret by name, and empty values", async () => {
+    expect(
+      await violationsOf(rule, release, {
+        values: { auth: { existingSecret: "db-credentials", password: "" }, tls: { userExistingSecret: "db-tls" } },
+      }),
+    ).toEqual([]);
+  });
+
   it("finds literals in a ConfigMap's data", async () => {
     const found = await violationsOf(rule, configMap, {
       data: { SECRET_DOMAIN: "monosense.io", DB_PASSWORD: "hunter2", EMPTY_TOKEN: "", "client.secret": "s3cr3t" },
