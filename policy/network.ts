@@ -98,9 +98,10 @@ export const namespacesDenyByDefault: StackValidationPolicy = {
       const inNs = policies.filter((p) => get(p.props, "metadata.namespace") === name);
       const denyAll = inNs.some((p) => {
         const spec = (p.props.spec ?? {}) as Props;
-        const types = (spec.policyTypes as string[] | undefined) ?? [];
+        const types = spec.policyTypes;
         const selector = spec.podSelector as Props | undefined;
         return (
+          Array.isArray(types) &&
           types.includes("Ingress") &&
           types.includes("Egress") &&
           selector !== undefined &&
@@ -163,8 +164,8 @@ export const loadBalancersFromOwnPool: ResourceValidationPolicy = {
     if (allowed) return;
     for (const spec of podSpecs(args.props)) {
       if (spec.hostNetwork === true) report("hostNetwork pods are allowed only for allow-listed system components (Cilium, Spegel)");
-      const containers = [...((spec.containers as Props[] | undefined) ?? []), ...((spec.initContainers as Props[] | undefined) ?? [])];
-      if (containers.some((c) => ((c.ports as Props[] | undefined) ?? []).some((p) => p.hostPort !== undefined)))
+      const containers = [spec.containers, spec.initContainers].filter(Array.isArray).flat() as Props[];
+      if (containers.some((c) => Array.isArray(c.ports) && (c.ports as Props[]).some((p) => p.hostPort !== undefined)))
         report("hostPort is allowed only for allow-listed system components (Cilium, Spegel)");
     }
   },
