@@ -32,6 +32,10 @@ const ciliumResource = (values: Record<string, unknown>, name = "cilium"): Stack
   props: { name: "cilium", values },
 });
 
+/** Not the cilium release, though named cilium: the stack rules must pass over it. */
+const ciliumNamespace: StackResource = { type: namespace, name: "cilium", props: { metadata: { name: "cilium" } } };
+const spegelRelease: StackResource = { type: release, name: "spegel", props: { name: "spegel", values: {} } };
+
 const cniNone = "cluster:\n  network:\n    cni:\n      name: none\n";
 const proxyOff = "cluster:\n  proxy:\n    disabled: true\n";
 const proxyOn = "cluster:\n  proxy:\n    disabled: false\n";
@@ -151,8 +155,10 @@ describe("cilium-talos-agree", () => {
   });
 
   it("judges the release named cilium, found by its Helm name or its resource name", async () => {
-    const spegel: StackResource = { type: release, name: "spegel", props: { name: "spegel", values: {} } };
-    expect(await stackViolationsOf(rule, [spegel, ciliumResource(ciliumValues), node("cp1", proxyOff)])).toEqual([]);
+    expect(await stackViolationsOf(rule, [spegelRelease, ciliumResource(ciliumValues), node("cp1", proxyOff)])).toEqual([]);
+    expect(await stackViolationsOf(rule, [ciliumNamespace, ciliumResource(ciliumValues), node("cp1", proxyOn)])).toEqual([
+      disagree(true, false),
+    ]);
     const byResourceName: StackResource = { type: release, name: "cilium", props: { values: ciliumValues } };
     expect(await stackViolationsOf(rule, [byResourceName, node("cp1", proxyOn)])).toEqual([disagree(true, false)]);
   });
@@ -545,8 +551,10 @@ describe("cilium-api-server-access", () => {
 
   it("has nothing to check without the cilium release", async () => {
     expect(await stackViolationsOf(rule, [node("cp1", off)])).toEqual([]);
-    const other: StackResource = { type: release, name: "spegel", props: { name: "spegel", values: {} } };
-    expect(await stackViolationsOf(rule, [other, node("cp1", on)])).toEqual([]);
+    expect(await stackViolationsOf(rule, [spegelRelease, node("cp1", on)])).toEqual([]);
+    expect(await stackViolationsOf(rule, [ciliumNamespace, spegelRelease, prism(7444), node("cp1", on)])).toEqual([
+      mismatch("127.0.0.1:7444", 7445),
+    ]);
   });
 });
 
@@ -571,6 +579,12 @@ describe("cilium-masquerade-host-dns", () => {
     ]);
     expect(await stackViolationsOf(rule, [masq("true"), node("cp1", "machine: {}\n")])).toEqual([
       forwarding("unset, which Talos turns on"),
+    ]);
+  });
+
+  it("judges the cilium release, not another release or another resource named cilium", async () => {
+    expect(await stackViolationsOf(rule, [ciliumNamespace, spegelRelease, masq(true), node("cp1", forward(true))])).toEqual([
+      forwarding("true"),
     ]);
   });
 
@@ -777,6 +791,10 @@ describe("no-sops", () => {
     expect(await violationsOf(rule, release, { values: { env: [{ value: "plain" }, { value: "ENC[AES256_GCM,data:x]" }] } })).toEqual([
       material("values.env[1].value"),
     ]);
+  });
+
+  it("calls a value at the top under an empty key a value", async () => {
+    expect(await violationsOf(rule, configMap, { "": "AGE-SECRET-KEY-1QQQ" })).toEqual([material("a value")]);
   });
 
   it("reports SOPS metadata on the resource itself", async () => {
