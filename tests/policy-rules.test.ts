@@ -245,6 +245,14 @@ describe("namespace-default-deny", () => {
     expect(await stackViolationsOf(rule, [ns("apps"), specless, dns("apps")])).toEqual([noDeny("apps")]);
   });
 
+  it("counts Kubernetes NetworkPolicies only (the program creates them before Cilium's CRDs exist)", async () => {
+    const asCilium = (r: StackResource): StackResource => ({ ...r, type: "kubernetes:cilium.io/v2:CiliumNetworkPolicy" });
+    expect(await stackViolationsOf(rule, [ns("apps"), asCilium(deny("apps")), asCilium(dns("apps"))])).toEqual([
+      noDeny("apps"),
+      noDns("apps"),
+    ]);
+  });
+
   it("wants an egress rule to port 53 itself, in a NetworkPolicy", async () => {
     // Port 5353 (mDNS) or 530 is not DNS.
     expect(await stackViolationsOf(rule, [ns("apps"), deny("apps"), policyIn("apps", "mdns", dnsSpec(5353))])).toEqual([noDns("apps")]);
@@ -309,6 +317,11 @@ describe("loadbalancer-from-pool", () => {
     expect(await violationsOf(rule, service, lb("10.25.11.130"), { name: "cilium" })).toEqual([outside("10.25.11.130")]);
   });
 
+  it("judges requested addresses on LoadBalancer Services only", async () => {
+    // A loadBalancerIP left behind on a Service switched to ClusterIP asks for nothing.
+    expect(await violationsOf(rule, service, { spec: { type: "ClusterIP", loadBalancerIP: "10.25.11.200" } })).toEqual([]);
+  });
+
   it("refuses NodePort Services outside the allow-list, by resource name or metadata.name", async () => {
     expect(await violationsOf(rule, service, { spec: { type: "NodePort" } })).toEqual([nodePort]);
     expect(await violationsOf(rule, service, { spec: { type: "NodePort" } }, { name: "spegel" })).toEqual([]);
@@ -337,6 +350,9 @@ describe("loadbalancer-from-pool", () => {
     expect(await violationsOf(rule, pod, { spec: { containers: [{ name: "c", ports: [{ hostPort: 53 }] }] } })).toEqual([hostPort]);
     expect(await violationsOf(rule, pod, { kind: "Pod", spec: null })).toEqual([]);
     expect(await violationsOf(rule, configMap, { data: { hostNetwork: "true" } })).toEqual([]);
+    // A workload's own spec is no pod spec: only its template is.
+    const misplaced = { spec: { hostNetwork: true, template: { spec: { containers: [{ name: "c" }] } } } };
+    expect(await violationsOf(rule, "kubernetes:apps/v1:Deployment", misplaced)).toEqual([]);
   });
 
   it("finds a hostPort on any container or init container, on any port", async () => {
@@ -463,6 +479,16 @@ describe("public-dns-no-private", () => {
     expect(await violationsOf(rule, record, { name: "a.monosense.io", type: "A", proxied: false })).toEqual([proxied("a.monosense.io")]);
   });
 
+  it("judges an IPv4 address in an AAAA record too (preview runs before Cloudflare's API refuses it)", async () => {
+    expect(await violationsOf(rule, record, { name: "v6.monosense.io", type: "AAAA", content: "192.168.1.1", proxied: true })).toEqual([
+      "v6.monosense.io publishes 192.168.1.1, a private (RFC 1918) address",
+    ]);
+  });
+
+  it("reads the content as an address only when it is a plain IPv4 address", async () => {
+    expect(await violationsOf(rule, record, { name: "z.monosense.io", type: "A", content: "10.0.0.010", proxied: true })).toEqual([]);
+  });
+
   it("looks only at DNS records", async () => {
     expect(await violationsOf(rule, "cloudflare:index/zone:Zone", { name: "monosense.io", type: "A", content: "10.0.0.1" })).toEqual([]);
   });
@@ -493,6 +519,10 @@ describe("talos-api-endpoints", () => {
     expect(await violationsOf(rule, "talos:cluster/kubeconfig:Kubeconfig", { node: "198.51.100.1" })).toEqual([
       notPrivate("node", "198.51.100.1"),
     ]);
+  });
+
+  it("refuses a zero-padded address, though it reads as a node", async () => {
+    expect(await violationsOf(rule, boot, { node: "10.25.11.011" })).toEqual([notPrivate("node", "10.25.11.011")]);
   });
 
   it("reads only string addresses of the machine and cluster resources", async () => {
@@ -705,7 +735,10 @@ describe("no-credential-literals", () => {
     expect(await violationsOf(rule, configMap, {})).toEqual([]);
     expect(await violationsOf(rule, release, { name: "db", data: { password: "x" } })).toEqual([]);
     expect(await violationsOf(rule, configMap, { values: { password: "x" } })).toEqual([]);
-    expect(await violationsOf(rule, "kubernetes:core/v1:Secret", { stringData: { password: "x" } })).toEqual([]);
+    // A Secret is where a credential belongs.
+    expect(await violationsOf(rule, "kubernetes:core/v1:Secret", { stringData: { password: "x" }, data: { password: "eA==" } })).toEqual(
+      [],
+    );
   });
 });
 
@@ -727,6 +760,10 @@ describe("cloudflare-token-scope", () => {
     for (const type of [token, "cloudflare:index/apiToken:ApiToken"])
       for (const n of [1, 2]) expect(await violationsOf(rule, type, { policies: [policy({ [zone]: "*" }, n)] })).toEqual([]);
     expect(await violationsOf(rule, token, {})).toEqual([]);
+  });
+
+  it("judges user API tokens like account tokens", async () => {
+    expect(await violationsOf(rule, "cloudflare:index/apiToken:ApiToken", { policies: [policy({ [zone]: "*" }, 3)] })).toEqual([groups(3)]);
   });
 
   it("reports no permission group or more than two", async () => {

@@ -43,6 +43,12 @@ describe("the pack over the real stacks", () => {
     for (const p of packPolicies) expect(p.description.length > 10 && p.enforcementLevel !== undefined).toBe(true);
   });
 
+  it("exempts namespaces from default-deny only with a reason (spegel for its hostPort)", () => {
+    const exempt = clusterFacts(fixture("infra")).networkPolicyExempt;
+    expect(exempt.spegel).toContain("hostPort");
+    expect(Object.entries(exempt).filter(([, reason]) => reason.length < 20)).toEqual([]);
+  });
+
   it.each(stacks)("%s has no mandatory violation", async (stack) => {
     const r = await recordFixture({ stack });
     const report = await runPolicyPack(r, clusterFacts(fixture(stack)));
