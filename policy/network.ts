@@ -33,7 +33,7 @@ const kubePrismDefaultPort = 7445;
 /** Talos patch documents of an apply, parsed. */
 export function talosPatches(props: Props): Props[] {
   const patches = Array.isArray(props.configPatches) ? props.configPatches : [];
-  return patches.flatMap((p) => (typeof p === "string" ? parseAllDocuments(p).map((d) => d.toJS() as Props) : []));
+  return patches.filter((p): p is string => typeof p === "string").flatMap((p) => parseAllDocuments(p).map((d) => d.toJS() as Props));
 }
 
 export const ciliumReplacesKubeProxy: ResourceValidationPolicy = {
