@@ -26,9 +26,9 @@ const ciliumValues = {
 };
 /** The cilium release with some values replaced. */
 const cilium = (values: Record<string, unknown> = {}) => ({ name: "cilium", values: { ...ciliumValues, ...values } });
-const ciliumResource = (values: Record<string, unknown>, name = "cilium"): StackResource => ({
+const ciliumResource = (values: Record<string, unknown>): StackResource => ({
   type: release,
-  name,
+  name: "cilium",
   props: { name: "cilium", values },
 });
 
@@ -76,7 +76,7 @@ describe("cilium-kube-proxy-replacement", () => {
 
   it("wants kube-proxy replacement on", async () => {
     for (const off of [false, "false", "strict", undefined])
-      expect(await violationsOf(rule, release, cilium({ kubeProxyReplacement: off }))).toEqual([kubeProxy]);
+      expect({ off, found: await violationsOf(rule, release, cilium({ kubeProxyReplacement: off })) }).toEqual({ off, found: [kubeProxy] });
   });
 
   it("wants both the API server host and port", async () => {
@@ -93,9 +93,10 @@ describe("cilium-kube-proxy-replacement", () => {
   });
 
   it("wants a cluster name and an id from 1 to 255", async () => {
-    for (const id of [1, 255]) expect(await violationsOf(rule, release, cilium({ cluster: { name: "infra", id } }))).toEqual([]);
+    for (const id of [1, 255])
+      expect({ id, found: await violationsOf(rule, release, cilium({ cluster: { name: "infra", id } })) }).toEqual({ id, found: [] });
     for (const id of [0, 256, "1", undefined])
-      expect(await violationsOf(rule, release, cilium({ cluster: { name: "infra", id } }))).toEqual([mesh]);
+      expect({ id, found: await violationsOf(rule, release, cilium({ cluster: { name: "infra", id } })) }).toEqual({ id, found: [mesh] });
     expect(await violationsOf(rule, release, cilium({ cluster: { id: 1 } }))).toEqual([mesh]);
     expect(await violationsOf(rule, release, cilium({ cluster: { name: "", id: 1 } }))).toEqual([mesh]);
   });
