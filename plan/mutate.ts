@@ -34,8 +34,9 @@ export const areas: Readonly<Record<string, { mutate: string[]; tests: string[] 
     // components wire these values (fluxHandover.ts included) is theirs to cover, not this area's.
     tests: ["values-functions"],
   },
-  // Not policy-pack: it installs the packed pack elsewhere and spawns it, which Stryker's sandbox cannot serve.
-  policy: { mutate: ["policy/network.ts", "policy/secrets.ts", "policy/values.ts"], tests: ["policy"] },
+  // The rules over hand-built args only: policy.test.ts records whole stacks (seconds per mutant), and
+  // policy-pack installs the packed pack elsewhere and spawns it, which Stryker's sandbox cannot serve.
+  policy: { mutate: ["policy/network.ts", "policy/secrets.ts", "policy/values.ts"], tests: ["policy-rules"] },
   plan: { mutate: ["plan/steps.ts", "plan/bringUp.ts", "plan/secrecy.ts"], tests: ["plan", "lifecycle", "diff", "secrets"] },
   // The day-2 rules: what upgrades and removals allow, quorum, the retry loop, the versions record.
   lifecycle: {

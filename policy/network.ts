@@ -33,7 +33,7 @@ const kubePrismDefaultPort = 7445;
 /** Talos patch documents of an apply, parsed. */
 export function talosPatches(props: Props): Props[] {
   const patches = Array.isArray(props.configPatches) ? props.configPatches : [];
-  return patches.flatMap((p) => (typeof p === "string" ? parseAllDocuments(p).map((d) => d.toJS() as Props) : []));
+  return patches.filter((p): p is string => typeof p === "string").flatMap((p) => parseAllDocuments(p).map((d) => d.toJS() as Props));
 }
 
 export const ciliumReplacesKubeProxy: ResourceValidationPolicy = {
@@ -73,10 +73,9 @@ export const ciliumAndTalosAgree: StackValidationPolicy = {
   enforcementLevel: "mandatory",
   validateStack: (args: StackValidationArgs, report) => {
     const cilium = args.resources.find((r) => r.type === helmRelease && releaseName(r) === "cilium");
-    const applies = args.resources.filter((r) => r.type === talosApply);
-    if (!cilium || applies.length === 0) return;
+    if (!cilium) return;
     const replacement = on(get(cilium.props.values, "kubeProxyReplacement"));
-    for (const apply of applies) {
+    for (const apply of args.resources.filter((r) => r.type === talosApply)) {
       const proxyDisabled = talosPatches(apply.props).some((d) => get(d, "cluster.proxy.disabled") === true);
       if (replacement !== proxyDisabled)
         report(`Cilium kubeProxyReplacement is ${replacement} but this node's kube-proxy disabled is ${proxyDisabled}`, apply.urn);
@@ -99,9 +98,10 @@ export const namespacesDenyByDefault: StackValidationPolicy = {
       const inNs = policies.filter((p) => get(p.props, "metadata.namespace") === name);
       const denyAll = inNs.some((p) => {
         const spec = (p.props.spec ?? {}) as Props;
-        const types = (spec.policyTypes as string[] | undefined) ?? [];
+        const types = spec.policyTypes;
         const selector = spec.podSelector as Props | undefined;
         return (
+          Array.isArray(types) &&
           types.includes("Ingress") &&
           types.includes("Egress") &&
           selector !== undefined &&
@@ -110,7 +110,8 @@ export const namespacesDenyByDefault: StackValidationPolicy = {
           !spec.egress
         );
       });
-      const dns = inNs.some((p) => JSON.stringify(p.props.spec ?? {}).includes('"port":53'));
+      // An egress rule to port 53 itself: not 5353 or 530, not an ingress rule that lets others query this namespace.
+      const dns = inNs.some((p) => /"port":53\b/.test(JSON.stringify(get(p.props, "spec.egress"))));
       if (!denyAll)
         report(
           `namespace ${name} has no default-deny NetworkPolicy for ingress and egress (or an exemption with a reason in the policy config)`,
@@ -163,8 +164,8 @@ export const loadBalancersFromOwnPool: ResourceValidationPolicy = {
     if (allowed) return;
     for (const spec of podSpecs(args.props)) {
       if (spec.hostNetwork === true) report("hostNetwork pods are allowed only for allow-listed system components (Cilium, Spegel)");
-      const containers = [...((spec.containers as Props[] | undefined) ?? []), ...((spec.initContainers as Props[] | undefined) ?? [])];
-      if (containers.some((c) => ((c.ports as Props[] | undefined) ?? []).some((p) => p.hostPort !== undefined)))
+      const containers = [spec.containers, spec.initContainers].filter(Array.isArray).flat() as Props[];
+      if (containers.some((c) => Array.isArray(c.ports) && (c.ports as Props[]).some((p) => p.hostPort !== undefined)))
         report("hostPort is allowed only for allow-listed system components (Cilium, Spegel)");
     }
   },
@@ -183,8 +184,12 @@ export const poolPlacement: StackValidationPolicy = {
     ];
     for (const r of args.resources.filter((x) => x.type === "kubernetes:cilium.io/v2:CiliumLoadBalancerIPPool")) {
       for (const block of (get(r.props, "spec.blocks") as Props[] | undefined) ?? []) {
-        if (typeof block.start === "string" && typeof block.stop === "string")
-          pools.push({ urn: r.urn, label: `${block.start}-${block.stop}`, range: ipRange(block.start, block.stop) });
+        // A range, or a lone start: one address (Cilium's LB IPAM docs, "CIDRs, Ranges and reserved IPs").
+        if (typeof block.start === "string") {
+          const stop = typeof block.stop === "string" ? block.stop : block.start;
+          const label = typeof block.stop === "string" ? `${block.start}-${block.stop}` : block.start;
+          pools.push({ urn: r.urn, label, range: ipRange(block.start, stop) });
+        }
         if (typeof block.cidr === "string") pools.push({ urn: r.urn, label: block.cidr, range: cidrRange(block.cidr) });
       }
     }
@@ -215,7 +220,7 @@ export const publicDnsIsPublic: ResourceValidationPolicy = {
   validateResource: (args, report) => {
     if (args.type !== "cloudflare:index/dnsRecord:DnsRecord") return;
     const type = String(args.props.type);
-    const content = String(args.props.content ?? "");
+    const content = String(args.props.content);
     if ((type === "A" || type === "AAAA") && isIpv4(content) && privateKind(content))
       report(`${args.props.name} publishes ${content}, a ${privateKind(content)} address`);
     if (["A", "AAAA", "CNAME"].includes(type) && args.props.proxied !== true)

@@ -2,8 +2,11 @@ import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { factsSchema, type FactsConfig } from "./facts";
 import { get, stringLeaves, type Props } from "./values";
 
-/** Key names that hold credentials when their value is a literal string. */
-const credentialKey = /(password|passwd|token|secret|privateKey|apiKey|accessKey|secretKey|clientKey)$/i;
+/**
+ * Key names that hold credentials when their value is a literal string. Not `existingSecret` (charts'
+ * key for the name of a Secret to read): that is a reference, the very thing the rule asks for.
+ */
+const credentialKey = /(?<!existing)(password|passwd|token|secret|privateKey|apiKey|accessKey|secretKey|clientKey)$/i;
 
 export const onlyBootstrapSecrets: ResourceValidationPolicy = {
   name: "secrets-allow-listed",
@@ -47,10 +50,10 @@ export const noCredentialLiterals: ResourceValidationPolicy = {
         : args.type === "kubernetes:core/v1:ConfigMap"
           ? args.props.data
           : undefined;
-    for (const [path, value] of stringLeaves(where ?? {})) {
-      const key = path.split(/[.[]/).pop() ?? "";
-      // The rule never repeats the value it found.
-      if (credentialKey.test(key) && value !== "") report(`${path} holds a literal credential-looking value; reference a Secret instead`);
+    // Without values or data there is no string leaf. The path ends with the key's name and no key name
+    // pattern holds a "." or "[", so testing the path tests the key. The rule never repeats the value it found.
+    for (const [path, value] of stringLeaves(where)) {
+      if (credentialKey.test(path) && value !== "") report(`${path} holds a literal credential-looking value; reference a Secret instead`);
     }
   },
 };
