@@ -1,6 +1,7 @@
 import { status } from "@grpc/grpc-js";
 import { assessEtcdHealth, claimControlPlaneRemoval, removalKeepsQuorum } from "../components/talos/lifecycle/quorum";
-import { versionGuardProvider, type VersionGuardInputs } from "../components/talos/lifecycle/versionGuardProvider";
+import { checkKubernetesUpgrade, checkOsUpgradeStep, parseVersion, upgradePlan } from "../components/talos/lifecycle/upgradePlan";
+import { versionGuardProvider, versionRefusals, type VersionGuardInputs } from "../components/talos/lifecycle/versionGuardProvider";
 import type { Clock } from "../components/talos/machineApi/clock";
 import { talosApiError } from "../components/talos/machineApi/errors";
 import type { EtcdMemberInfo } from "../components/talos/machineApi/replies";
@@ -83,6 +84,13 @@ describe("assessEtcdHealth", () => {
       reason:
         "etcd is unhealthy: member cp1 (11) reports errors: NOSPACE; CORRUPT; member cp2 (22) did not answer; " +
         "member cp3 (33) did not answer; 10.0.0.2: connection refused; 10.0.0.9: its member 99 is not in the member list",
+    });
+  });
+
+  it("takes an endpoint that gave neither status nor error as no answer", () => {
+    expect(assessEtcdHealth([member("11", "cp1")], [{ endpoint: "10.0.0.1" }])).toEqual({
+      allowed: false,
+      reason: "etcd is unhealthy: member cp1 (11) did not answer",
     });
   });
 
@@ -309,5 +317,81 @@ describe("the versions record's provider", () => {
     expect(await versionGuardProvider.create!(withExtra)).toEqual({ id: "versions", outs: next });
     expect(await versionGuardProvider.update!("versions", inputs("v1.12.1", "v1.34.1"), withExtra)).toEqual({ outs: next });
     await expect(versionGuardProvider.delete!("versions", next)).resolves.toBeUndefined();
+  });
+});
+
+describe("version arithmetic of the upgrade rules", () => {
+  it("parses Talos and Kubernetes versions, with or without v, blanks around, pre-release and build ignored", () => {
+    expect(
+      ["v1.12.3", "1.12.3", " v1.13.0-beta.1 ", "v10.20.30+build.5", "v1.2.3-b"].map((v) => Object.values(parseVersion(v)).join(".")),
+    ).toEqual(["1.12.3", "1.12.3", "1.13.0", "10.20.30", "1.2.3"]);
+  });
+
+  it.each(["v1.12", "x1.12.3", "v1.12.3x", "vv1.2.3", "v1.12.3-", "v1.12.3_beta", "v1.12.3-be ta", "1.12.3.4", ""])(
+    "refuses %j as a version",
+    (version) => {
+      expect(() => parseVersion(version)).toThrow(new Error(`not a version: ${JSON.stringify(version)} (expected e.g. v1.13.2)`));
+    },
+  );
+
+  it("refuses a change of major version", () => {
+    expect(checkOsUpgradeStep("v1.12.3", "v2.0.0")).toEqual({ allowed: false, reason: "v1.12.3 → v2.0.0 changes the major version" });
+  });
+
+  it("cuts the workers into whole batches, the last one shorter, no empty batch", () => {
+    const nodes = ["w1", "w2", "w3", "w4"].map((name) => ({ name, role: "worker" as const }));
+    expect(upgradePlan(nodes, { maxUnavailableWorkers: 2 })).toEqual([
+      { role: "worker", nodes: ["w1", "w2"] },
+      { role: "worker", nodes: ["w3", "w4"] },
+    ]);
+    expect(upgradePlan(nodes.slice(0, 3), { maxUnavailableWorkers: 2 })).toEqual([
+      { role: "worker", nodes: ["w1", "w2"] },
+      { role: "worker", nodes: ["w3"] },
+    ]);
+  });
+
+  const range = { min: "1.30", max: "1.35" };
+  it("keeps Kubernetes inside the Talos range at both ends, by major as well as minor", () => {
+    const outside = (to: string, r = range) => ({
+      allowed: false,
+      reason: `Kubernetes ${to} is outside the range the target Talos supports (${r.min} to ${r.max})`,
+    });
+    expect(checkKubernetesUpgrade("v1.29.9", "v1.29.10", range)).toEqual(outside("v1.29.10"));
+    expect(checkKubernetesUpgrade("v1.29.9", "v1.30.0", range)).toEqual({ allowed: true });
+    expect(checkKubernetesUpgrade("v1.35.0", "v1.35.9", range)).toEqual({ allowed: true });
+    expect(checkKubernetesUpgrade("v1.35.0", "v1.36.0", range)).toEqual(outside("v1.36.0"));
+    expect(checkKubernetesUpgrade("v0.40.0", "v0.40.1", range)).toEqual(outside("v0.40.1"));
+    expect(checkKubernetesUpgrade("v1.35.0", "v2.0.0", range)).toEqual(outside("v2.0.0"));
+    const wide = { min: " v0.9 ", max: "v2.5" };
+    expect(checkKubernetesUpgrade("v0.40.0", "v1.0.0", wide)).toEqual({
+      allowed: false,
+      reason: "Kubernetes v0.40.0 → v1.0.0 changes the major version",
+    });
+    expect(checkKubernetesUpgrade("v1.34.1", "v1.34.1", range)).toEqual({ allowed: true });
+    expect(checkKubernetesUpgrade("v1.34.1", "v1.34.0", range)).toEqual({
+      allowed: false,
+      reason: "Kubernetes v1.34.1 → v1.34.0 is a downgrade",
+    });
+    expect(checkKubernetesUpgrade("v10.3.0", "v10.4.0", { min: "10.1", max: "10.9" })).toEqual({ allowed: true });
+  });
+
+  it.each(["1.30.1", "x1.30", "1.30x", "1", ""])("refuses %j as a range end", (min) => {
+    expect(() => checkKubernetesUpgrade("v1.34.1", "v1.34.2", { min, max: "1.35" })).toThrow(
+      new Error(`not a minor: ${JSON.stringify(min)} (expected e.g. 1.34)`),
+    );
+  });
+});
+
+describe("the versions record's refusals", () => {
+  const news: VersionGuardInputs = {
+    file: "Pulumi.lab.yaml",
+    talosVersion: "v1.12.2",
+    kubernetesVersion: "v1.34.1",
+    kubernetesRange: { min: "1.30", max: "1.35" },
+  };
+  it("check nothing on a first record", () => {
+    expect(versionRefusals({}, news)).toEqual([]);
+    expect(versionRefusals({ talosVersion: "v1.12.2" }, news)).toEqual([]);
+    expect(versionRefusals({ kubernetesVersion: "v1.34.1" }, news)).toEqual([]);
   });
 });

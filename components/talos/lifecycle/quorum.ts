@@ -43,20 +43,20 @@ export interface EtcdStatusObservation {
 export function assessEtcdHealth(members: readonly EtcdMemberInfo[], observations: readonly EtcdStatusObservation[]): Verdict {
   if (members.length === 0) return { allowed: false, reason: "etcd member list is empty" };
   const problems: string[] = [];
-  const byId = new Map(observations.filter((o) => o.status).map((o) => [o.status?.memberId, o]));
+  const byId = new Map<string, EtcdStatusInfo>();
+  for (const o of observations) if (o.status) byId.set(o.status.memberId, o.status);
   for (const member of members) {
     const seen = byId.get(member.id);
-    if (!seen?.status) {
+    if (!seen) {
       problems.push(`member ${member.hostname} (${member.id}) did not answer`);
       continue;
     }
-    if (seen.status.errors.length > 0)
-      problems.push(`member ${member.hostname} (${member.id}) reports errors: ${seen.status.errors.join("; ")}`);
+    if (seen.errors.length > 0) problems.push(`member ${member.hostname} (${member.id}) reports errors: ${seen.errors.join("; ")}`);
   }
-  for (const o of observations) {
-    if (o.error) problems.push(`${o.endpoint}: ${o.error}`);
-    else if (o.status && !members.some((m) => m.id === o.status?.memberId))
-      problems.push(`${o.endpoint}: its member ${o.status.memberId} is not in the member list`);
+  const listed = new Set(members.map((m) => m.id));
+  for (const { endpoint, status, error } of observations) {
+    if (error) problems.push(`${endpoint}: ${error}`);
+    else if (status && !listed.has(status.memberId)) problems.push(`${endpoint}: its member ${status.memberId} is not in the member list`);
   }
   return problems.length === 0 ? { allowed: true } : { allowed: false, reason: `etcd is unhealthy: ${problems.join("; ")}` };
 }
