@@ -373,6 +373,8 @@ describe("version arithmetic of the upgrade rules", () => {
       reason: "Kubernetes v1.34.1 → v1.34.0 is a downgrade",
     });
     expect(checkKubernetesUpgrade("v10.3.0", "v10.4.0", { min: "10.1", max: "10.9" })).toEqual({ allowed: true });
+    // Below the top major, any minor is inside.
+    expect(checkKubernetesUpgrade("v1.39.0", "v1.40.0", { min: "1.30", max: "2.5" })).toEqual({ allowed: true });
   });
 
   it.each(["1.30.1", "x1.30", "1.30x", "1", ""])("refuses %j as a range end", (min) => {

@@ -87,8 +87,8 @@ export function upgradeDependencies(batches: readonly UpgradeBatch[]): Map<strin
  */
 export function configContractAfter(observedVersions: readonly string[]): string {
   if (observedVersions.length === 0) throw new Error("no observed versions: the contract follows the nodes");
-  const lowest = observedVersions.map(parseVersion).reduce((a, b) => (compare(b, a) < 0 ? b : a));
-  return minorOf(lowest);
+  const [lowest] = observedVersions.map(parseVersion).sort(compare);
+  return minorOf(lowest!);
 }
 
 /** The Kubernetes minors a Talos minor supports, inclusive (compatibility/talos113: 1.31 to 1.36). */

@@ -23,15 +23,16 @@ const guarded = ["talosVersion", "kubernetesVersion"] as const;
 
 /**
  * Why the change from the recorded versions to the new ones cannot be rolled out, one line per
- * version key (`<file> talos.version: ...`); empty when it can.
+ * version key (`<file> talos.version: ...`); empty when it can. An unchanged version passes the
+ * step checks, so only a first record (nothing before) skips them.
  */
 export function versionRefusals(olds: Partial<VersionGuardOutputs>, news: VersionGuardInputs): string[] {
   const refusals: string[] = [];
-  if (olds.talosVersion !== undefined && olds.talosVersion !== news.talosVersion) {
+  if (olds.talosVersion !== undefined) {
     const step = checkOsUpgradeStep(olds.talosVersion, news.talosVersion);
     if (!step.allowed) refusals.push(`${news.file} talos.version: ${step.reason}`);
   }
-  if (olds.kubernetesVersion !== undefined && olds.kubernetesVersion !== news.kubernetesVersion) {
+  if (olds.kubernetesVersion !== undefined) {
     const step = checkKubernetesUpgrade(olds.kubernetesVersion, news.kubernetesVersion, news.kubernetesRange);
     if (!step.allowed) refusals.push(`${news.file} talos.kubernetesVersion: ${step.reason}`);
   }
