@@ -140,7 +140,8 @@ config:
 export function main(argv: readonly string[], projectDir = path.resolve(__dirname, "..")): number {
   const idAt = argv.indexOf("--id");
   const name = argv.find((a, i) => !a.startsWith("--") && (idAt < 0 || i !== idAt + 1));
-  if (!name || (idAt >= 0 && argv[idAt + 1] === undefined)) {
+  // `--id` last: its value is missing.
+  if (!name || argv.at(-1) === "--id") {
     process.stderr.write("usage: npm run new-stack -- <name> [--id <1-255>]\n");
     return 2;
   }

@@ -118,13 +118,13 @@ function addressRules(cluster: ParsedCluster): RuleIssue[] {
   const issues: RuleIssue[] = [];
   const { network, cilium } = cluster;
   const hosts = hostRange(network.nodeSubnet);
-  const nodeAt = new Map(cluster.nodes.map((n, i) => [n.ip, i]));
+  const nodeAt = new Map(cluster.nodes.map((n, i) => [n.ip, `nodes[${i}] (${n.name})`]));
   const inSubnet = (path: PathSegment[], ip: string) => {
     if (!contains(hosts, single(ip))) issues.push({ path, message: `${ip} is outside the node subnet ${network.nodeSubnet}` });
   };
   const notANode = (path: PathSegment[], ip: string) => {
-    const i = nodeAt.get(ip);
-    if (i !== undefined) issues.push({ path, message: `${ip} is the address of nodes[${i}] (${cluster.nodes[i]?.name})` });
+    const node = nodeAt.get(ip);
+    if (node !== undefined) issues.push({ path, message: `${ip} is the address of ${node}` });
   };
 
   inSubnet(["network", "gateway"], network.gateway);
@@ -186,7 +186,7 @@ function cidrRules(cluster: ParsedCluster): RuleIssue[] {
   cluster.network.vlans.forEach((vlan, i) => {
     if (vlanSeen.has(vlan.id)) issues.push({ path: ["network", "vlans", i, "id"], message: `VLAN ${vlan.id} is listed twice` });
     vlanSeen.add(vlan.id);
-    if (vlan.mtu !== undefined && vlan.mtu > cluster.network.mtu) {
+    if ((vlan.mtu ?? 0) > cluster.network.mtu) {
       issues.push({ path: ["network", "vlans", i, "mtu"], message: `${vlan.mtu} is larger than the bond MTU ${cluster.network.mtu}` });
     }
   });
@@ -222,7 +222,7 @@ export function versionRules(cluster: ParsedCluster, pins: Pins = versions): Rul
   const issues: RuleIssue[] = pinIssues(pins).map((i) => ({ path: [], message: `stacks/versions.ts: ${i.key}: ${i.message}` }));
   const talos = cluster.talos.version ?? pins.talos;
   const talosLine = minorLine(talos);
-  const talosRange = talosLine === undefined ? undefined : talosKubernetes[talosLine];
+  const talosRange = talosKubernetes[talosLine ?? ""];
   if (talosRange === undefined) {
     issues.push({
       path: ["talos", "version"],
@@ -235,7 +235,7 @@ export function versionRules(cluster: ParsedCluster, pins: Pins = versions): Rul
     issues.push({ path: kubePath, message: `${kube} is outside what Talos v${talosLine} supports (${formatRange(talosRange)})` });
   }
   const ciliumLine = minorLine(pins.charts.cilium);
-  const cilium = ciliumLine === undefined ? undefined : ciliumMatrix[ciliumLine];
+  const cilium = ciliumMatrix[ciliumLine ?? ""];
   if (cilium !== undefined && !kubernetesInRange(kube, cilium.kubernetes)) {
     issues.push({
       path: kubePath,
@@ -276,9 +276,9 @@ function fluxRules(cluster: ParsedCluster): RuleIssue[] {
 }
 
 function cloudflareRules(cluster: ParsedCluster): RuleIssue[] {
-  const records = cluster.cloudflare?.records ?? [];
+  if (!cluster.cloudflare) return [];
   const issues: RuleIssue[] = [];
-  records.forEach((record, i) => {
+  cluster.cloudflare.records.forEach((record, i) => {
     const path = ["cloudflare", "records", i, "content"];
     if (record.type === "A") {
       if (!isIpv4(record.content)) {

@@ -75,6 +75,7 @@ const accepted: Array<[string, (c: RawCluster) => void]> = [
   ["Kubernetes at the bottom of the range Cilium and Talos 1.11 share", (c) => (c.talos.kubernetesVersion = "v1.33.0")],
   ["the CA read from a member of the mesh", (c) => (c.cilium.clustermesh = { peers: ["apps"], caFrom: "apps" })],
   ["no ClusterMesh", (c) => delete c.cilium.clustermesh],
+  ["no Cloudflare", (c) => delete c.cloudflare],
   [
     "a pool wholly outside the node subnet (announced by BGP)",
     (c) => {
@@ -91,6 +92,8 @@ const accepted: Array<[string, (c: RawCluster) => void]> = [
         { name: "b", type: "AAAA", content: "2606:4700::1111" },
         { name: "c", type: "AAAA", content: "::1:2" },
         { name: "d", type: "CNAME", content: "10.0.0.1" },
+        { name: "e", type: "CNAME", content: "fd-gw.example.net" },
+        { name: "f", type: "TXT", content: "fe80 is link-local" },
       ]),
   ],
   ["official extensions that still exist", (c) => (c.talos.schematic.officialExtensions = ["siderolabs/i915", "siderolabs/amdgpu"])],
