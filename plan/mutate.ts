@@ -62,6 +62,8 @@ export const areas: Readonly<Record<string, { mutate: string[]; tests: string[] 
   },
 };
 
+type Report = { files: Record<string, { mutants: Array<{ status: string }> }> };
+
 interface ModuleScore {
   readonly file: string;
   readonly killed: number;
@@ -71,7 +73,7 @@ interface ModuleScore {
 }
 
 /** Mutation score per file from Stryker's JSON report (killed + timeout over all valid mutants). */
-export function scoresFromReport(report: { files: Record<string, { mutants: Array<{ status: string }> }> }): ModuleScore[] {
+export function scoresFromReport(report: Report): ModuleScore[] {
   return Object.entries(report.files).map(([file, { mutants }]) => {
     const count = (status: string) => mutants.filter((m) => m.status === status).length;
     return { file, killed: count("Killed"), survived: count("Survived"), noCoverage: count("NoCoverage"), timeout: count("Timeout") };
@@ -81,6 +83,19 @@ export function scoresFromReport(report: { files: Record<string, { mutants: Arra
 export function scoreOf(s: Pick<ModuleScore, "killed" | "survived" | "noCoverage" | "timeout">): number {
   const valid = s.killed + s.survived + s.noCoverage + s.timeout;
   return valid === 0 ? 100 : (100 * (s.killed + s.timeout)) / valid;
+}
+
+/**
+ * The incremental file without the mutants that were not detected, so every run tests its survivors
+ * afresh: the jest runner reports where a test starts, not where it ends, so Stryker's incremental
+ * differ can take a test edited in place for unchanged and keep a stale "survived".
+ */
+export function keepingOnlyDetected<T extends Report>(report: T): T {
+  const detected = new Set(["Killed", "Timeout"]);
+  const files = Object.fromEntries(
+    Object.entries(report.files).map(([file, entry]) => [file, { ...entry, mutants: entry.mutants.filter((m) => detected.has(m.status)) }]),
+  );
+  return { ...report, files };
 }
 
 async function main(requested: string[]): Promise<void> {
@@ -98,6 +113,11 @@ async function main(requested: string[]): Promise<void> {
     // Exact files: a prefix would also pick up tests that cannot run in Stryker's sandbox.
     const testMatch = tests.map((t) => `<rootDir>/tests/${t}.test.ts`);
     const reportDir = path.join("reports", "mutation", area);
+    const incrementalFile = path.join(reportDir, "stryker-incremental.json");
+    if (fs.existsSync(path.join(root, incrementalFile))) {
+      const previous = JSON.parse(fs.readFileSync(path.join(root, incrementalFile), "utf8")) as Report;
+      fs.writeFileSync(path.join(root, incrementalFile), JSON.stringify(keepingOnlyDetected(previous)));
+    }
     await new Stryker({
       testRunner: "jest",
       plugins: ["@stryker-mutator/jest-runner"],
@@ -112,9 +132,9 @@ async function main(requested: string[]): Promise<void> {
       htmlReporter: { fileName: path.join(reportDir, "index.html") },
       jsonReporter: { fileName: path.join(reportDir, "mutation.json") },
       // Incremental: a re-run tests only mutants whose code or covering tests changed since the last
-      // run's report (MUTATE_FORCE=1 runs them all), which is what makes adding tests affordable.
+      // run's report, and the survivors (MUTATE_FORCE=1 runs them all): adding tests stays affordable.
       incremental: true,
-      incrementalFile: path.join(reportDir, "stryker-incremental.json"),
+      incrementalFile,
       force: process.env.MUTATE_FORCE === "1",
       tempDirName: path.join("reports", ".stryker-tmp"),
       cleanTempDir: "always",

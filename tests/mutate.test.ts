@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { areas, scoreOf } from "../plan/mutate";
+import { areas, keepingOnlyDetected, scoreOf } from "../plan/mutate";
 
 const root = path.resolve(__dirname, "..");
 
@@ -15,5 +15,28 @@ describe("npm run mutate areas", () => {
     expect(scoreOf({ killed: 8, timeout: 1, survived: 1, noCoverage: 0 })).toBe(90);
     expect(scoreOf({ killed: 0, timeout: 0, survived: 1, noCoverage: 1 })).toBe(0);
     expect(scoreOf({ killed: 0, timeout: 0, survived: 0, noCoverage: 0 })).toBe(100);
+  });
+
+  it("keeps only detected mutants in the incremental file, so survivors are tested afresh", () => {
+    const report = {
+      schemaVersion: "2",
+      files: {
+        "a.ts": { source: "x", mutants: ["Killed", "Survived", "Timeout", "NoCoverage", "Ignored"].map((status, id) => ({ id, status })) },
+        "b.ts": { source: "y", mutants: [{ id: 9, status: "Survived" }] },
+      },
+    };
+    expect(keepingOnlyDetected(report)).toEqual({
+      schemaVersion: "2",
+      files: {
+        "a.ts": {
+          source: "x",
+          mutants: [
+            { id: 0, status: "Killed" },
+            { id: 2, status: "Timeout" },
+          ],
+        },
+        "b.ts": { source: "y", mutants: [] },
+      },
+    });
   });
 });
