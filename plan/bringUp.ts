@@ -154,7 +154,10 @@ export function simulateBringUp(
   let last: string | undefined;
   for (const [urn, f] of finish) if (last === undefined || f.at > (finish.get(last)?.at ?? 0)) last = urn;
   const path: string[] = [];
-  for (let urn = last; urn !== undefined; urn = finish.get(urn)?.via) {
+  // Each step once: a cycle (which the engine would refuse anyway) must not walk forever.
+  const walked = new Set<string>();
+  for (let urn = last; urn !== undefined && !walked.has(urn); urn = finish.get(urn)?.via) {
+    walked.add(urn);
     const r = byUrn.get(urn);
     if (r && duration(r) > 0) path.unshift(r.name);
   }
