@@ -264,6 +264,19 @@ const refused: Array<[string, (c: RawCluster) => void, string[]]> = [
     ],
   ],
   [
+    "Kubernetes one minor below the range Cilium is tested with",
+    (c) => (c.talos.kubernetesVersion = "v1.32.9"),
+    ["talos.kubernetesVersion: v1.32.9 is outside the Kubernetes range Cilium 1.20 is tested with (v1.33 to v1.36)"],
+  ],
+  [
+    "Kubernetes one minor below Talos 1.11's range",
+    (c) => (c.talos.kubernetesVersion = "v1.28.15"),
+    [
+      "talos.kubernetesVersion: v1.28.15 is outside what Talos v1.11 supports (v1.29 to v1.34)",
+      "talos.kubernetesVersion: v1.28.15 is outside the Kubernetes range Cilium 1.20 is tested with (v1.33 to v1.36)",
+    ],
+  ],
+  [
     "Kubernetes one minor above Talos 1.11's range",
     (c) => (c.talos.kubernetesVersion = "v1.35.0"),
     ["talos.kubernetesVersion: v1.35.0 is outside what Talos v1.11 supports (v1.29 to v1.34)"],
