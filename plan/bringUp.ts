@@ -32,12 +32,8 @@ import type { RecordedResource } from "./harness";
 export const nominalSeconds: ReadonlyArray<readonly [match: (r: RecordedResource) => boolean, seconds: number]> = [
   [(r) => r.type.startsWith("kubernetes:yaml/v2:"), 20],
   [(r) => !isStep(r), 0],
-  [(r) => r.type === "talos:machine/secrets:Secrets", 1],
   [(r) => r.type === "talos:imageFactory/schematic:Schematic", 3],
   [(r) => r.type === "talos:machine/configurationApply:ConfigurationApply", 10],
-  [(r) => r.type === nodeGateType, 1],
-  [(r) => recordTypes.includes(r.type), 1],
-  [(r) => r.type.startsWith("tls:"), 1],
   [(r) => r.type === "talos:machine/bootstrap:Bootstrap", 60],
   [(r) => r.type === "talos:cluster/kubeconfig:Kubeconfig", 10],
   [(r) => r.type === clusterReadyType, 180],
@@ -47,18 +43,13 @@ export const nominalSeconds: ReadonlyArray<readonly [match: (r: RecordedResource
   [(r) => r.type.includes("CustomResourceDefinition"), 20],
   [(r) => r.type.startsWith("kubernetes:"), 5],
   [(r) => r.type.startsWith("cloudflare:"), 5],
+  // Anything else (machine secrets, node gates, the lifecycle records, tls): 1 s, durationOf's default.
 ];
 
 export const applyType = "talos:machine/configurationApply:ConfigurationApply";
 export const nodeGateType = "pulumi-nodejs:dynamic/talos:NodeGate";
 export const clusterReadyType = "pulumi-nodejs:dynamic/talos:ClusterReady";
 export const clusterHealthType = "pulumi-nodejs:dynamic/talos:ClusterHealth";
-/** Lifecycle resources whose create only records. */
-const recordTypes = [
-  "pulumi-nodejs:dynamic/talos:OsUpgrade",
-  "pulumi-nodejs:dynamic/talos:NodeMembership",
-  "pulumi-nodejs:dynamic/talos:VersionGuard",
-];
 
 /** A node installs and reboots this long after its (first) apply returned. */
 export const installSeconds = 300;
@@ -143,9 +134,9 @@ export function simulateBringUp(
     }
     const at = start + duration(resource);
     const entry = { at, installed, installedVia, via };
-    // An apply sets its node installing in the background: done `install` seconds after the RPC.
-    if (resource.type === applyType && install > 0 && at + install >= installed)
-      Object.assign(entry, { installed: at + install, installedVia: urn });
+    // An apply sets its node installing in the background: done `install` seconds after the RPC (at
+    // or after every install upstream of it, which started earlier).
+    if (resource.type === applyType) Object.assign(entry, { installed: at + install, installedVia: urn });
     finish.set(urn, entry);
     return entry;
   };
@@ -164,8 +155,7 @@ export function simulateBringUp(
   return {
     criticalPathSeconds: last ? (finish.get(last)?.at ?? 0) : 0,
     sequentialSeconds:
-      resources.reduce((sum, r) => sum + duration(r), 0) +
-      (install > 0 ? resources.filter((r) => r.type === applyType).length * install : 0),
+      resources.reduce((sum, r) => sum + duration(r), 0) + resources.filter((r) => r.type === applyType).length * install,
     path,
   };
 }

@@ -8,9 +8,8 @@ const credentialName =
 const referenceName = /(SecretRef|SecretName|TokenSecret|^pullSecret|secretsNamespace)$/i;
 
 function leafPaths(value: unknown): string[] {
-  return leaves(value)
-    .map(([path]) => path)
-    .filter((path) => path !== "");
+  // A bare value at the root has the path "", which names no credential.
+  return leaves(value).map(([path]) => path);
 }
 
 function isCovered(path: string, secretPaths: readonly string[]): boolean {

@@ -1,5 +1,5 @@
 import type { Baseline, StateResource } from "../plan/baseline";
-import { durationOf, simulateBringUp, waitsFor, withoutRollingChain } from "../plan/bringUp";
+import { durationOf, isStep, simulateBringUp, waitsFor, withoutRollingChain } from "../plan/bringUp";
 import type { RecordedResource, Recording } from "../plan/harness";
 import type { Json } from "../plan/wire";
 import { exposedCredentials } from "../plan/secrecy";
@@ -175,6 +175,31 @@ describe("planSteps: what each resource does", () => {
       { name: "ns", op: "replace", reason: "its provider is replaced", changed: [], wave: 2, deleteBeforeReplace: false, deleteWave: 3 },
     ]);
   });
+  it("names every replace trigger, and replaces Talos machine secrets only when the version goes down", () => {
+    const record = resource("www", { type: "cloudflare:index/dnsRecord:DnsRecord", inputs: { zoneId: "z2", type: "A" } });
+    const both = planSteps(baseline([stateOf(record, { inputs: { zoneId: "z1", type: "AAAA" } })]), [record], noVerdicts);
+    expect(both.steps.map((s) => s.reason)).toEqual(["cloudflare replaces on zoneId, type"]);
+    const onChanges = resource("cm", { inputs: { a: 2, b: 2 }, replaceOnChanges: ["a", "b"] });
+    const two = planSteps(baseline([stateOf(onChanges, { inputs: { a: 1, b: 1 } })]), [onChanges], noVerdicts);
+    expect(two.steps.map((s) => s.reason)).toEqual(["replaceOnChanges: a, b"]);
+    const secrets = resource("secrets", { type: "talos:machine/secrets:Secrets", inputs: { talosVersion: "v1.12.0" } });
+    const stepOn = (from: string) =>
+      planSteps(baseline([stateOf(secrets, { inputs: { talosVersion: from } })]), [secrets], noVerdicts).steps.map((s) => [s.op, s.reason]);
+    expect(stepOn("v1.13.0")).toEqual([["replace", "talos replaces on talosVersion"]]);
+    expect(stepOn("v1.11.0")).toEqual([["update", "inputs changed"]]);
+  });
+
+  it("keeps a resource whose provider stays, and a delete step carries only its reason", () => {
+    const provider = resource("k8s", { type: "pulumi:providers:kubernetes", inputs: { kubeconfig: "same" } });
+    const child = resource("ns", { type: "kubernetes:core/v1:Namespace", provider: provider.urn });
+    const gone = resource("gone");
+    const plan = planSteps(baseline([stateOf(provider), stateOf(child), stateOf(gone)]), [provider, child], noVerdicts);
+    expect(plan.steps.map(brief)).toEqual([
+      { name: "k8s", op: "same", reason: "", changed: [], wave: 0, deleteBeforeReplace: false },
+      { name: "ns", op: "same", reason: "", changed: [], wave: 0, deleteBeforeReplace: false },
+      { name: "gone", op: "delete", reason: "no longer in the program", changed: [], wave: 1, deleteBeforeReplace: false },
+    ]);
+  });
 });
 
 describe("planSteps: dynamic resources follow their provider's diff", () => {
@@ -203,6 +228,11 @@ describe("planSteps: dynamic resources follow their provider's diff", () => {
       changed: ["fingerprint"],
       wave: 1,
       deleteBeforeReplace: true,
+    });
+    expect(stepFor({ known: true, changes: true, replaces: ["fingerprint"], deleteBeforeReplace: false })).toMatchObject({
+      op: "replace",
+      deleteBeforeReplace: false,
+      deleteWave: 2,
     });
     expect(stepFor({ known: true, changes: true, replaces: ["fingerprint", "node"], deleteBeforeReplace: true })).toEqual({
       name: "gate",
@@ -345,6 +375,7 @@ describe("bring-up simulation", () => {
       [{ type: "kubernetes:helm.sh/v3:Release", name: "coredns" }, 120],
       [{ type: "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition" }, 20],
       [{ type: "kubernetes:core/v1:ConfigMap" }, 5],
+      [{ type: "kubernetes:core/v1:ConfigMap", name: "cilium-config" }, 5],
       [{ type: "cloudflare:index/dnsRecord:DnsRecord" }, 5],
       [{ type: "random:index/randomBytes:RandomBytes" }, 1],
     ];
@@ -417,6 +448,41 @@ describe("bring-up simulation", () => {
         path: ["long", "join"],
       });
     }
+  });
+
+  it("counts custom resources and remote YAML as steps, not providers or components", () => {
+    expect(
+      [
+        resource("cr"),
+        resource("yaml", { type: "kubernetes:yaml/v2:ConfigGroup", custom: false }),
+        resource("provider", { type: "pulumi:providers:kubernetes" }),
+        resource("component", { type: "talos:index:Cluster", custom: false }),
+        resource("yaml-like", { type: "x:kubernetes:yaml/v2:", custom: false }),
+      ].map(isStep),
+    ).toEqual([true, true, false, false, false]);
+  });
+
+  it("makes ClusterReady wait for the installs, and a step after a gate inherit them without adding its own", () => {
+    const a = resource("a", { type: apply });
+    const gate = resource("gate", { type: gateType, dependsOn: [a.urn] });
+    const ready = resource("ready", { type: "pulumi-nodejs:dynamic/talos:ClusterReady", dependsOn: [gate.urn] });
+    // a 0–10 (installed 310), gate 10–11, ready 310–490; a later independent root does not end the path.
+    const late = resource("late");
+    expect(simulateBringUp([a, gate, ready, late])).toEqual({
+      criticalPathSeconds: 490,
+      sequentialSeconds: 10 + 1 + 180 + 1 + 300,
+      path: ["a", "ready"],
+    });
+    expect(withoutRollingChain([a, gate, ready]).map((r) => r.dependsOn)).toEqual([[], [a.urn], [gate.urn]]);
+  });
+
+  it("breaks ties by the first dependency and the first resource", () => {
+    const duration = () => 5;
+    const a = resource("a");
+    const b = resource("b");
+    expect(simulateBringUp([a, b, resource("c", { dependsOn: [a.urn, b.urn] })], duration).path).toEqual(["a", "c"]);
+    expect(simulateBringUp([a, b, resource("c", { dependsOn: [b.urn, a.urn] })], duration).path).toEqual(["b", "c"]);
+    expect(simulateBringUp([b, a], duration)).toEqual({ criticalPathSeconds: 5, sequentialSeconds: 10, path: ["b"] });
   });
 
   it("ends on a dependency cycle or a dependency outside the graph, and an empty graph takes no time", () => {
