@@ -1,7 +1,7 @@
 import { formatPath } from "../stacks/errors";
 import { cidrRange, hostRange, ipToNumber, isIpv4, isIpv4Cidr, numberToIp, overlaps, prefixLength, privateKind } from "../stacks/ipv4";
 import { claimedRanges, clusterRuleIssues, versionRules } from "../stacks/rules";
-import { versions } from "../stacks/versions";
+import { kubernetesInRange, minorLine, pinIssues, versionParts, versions } from "../stacks/versions";
 import { clusterSchema } from "../stacks/schema";
 import { readStackFile } from "../stacks/stackFile";
 import { clone, fixtureDir, type RawCluster } from "./support";
@@ -355,6 +355,28 @@ describe("single-stack rules beyond the schema's guarantees", () => {
     const pins = { ...versions, charts: { ...versions.charts, cilium: "0.9.0" } };
     expect(versionRules(parsed(), pins).map((i) => `${formatPath(i.path)}: ${i.message}`)).toEqual([
       expect.stringMatching(/^: stacks\/versions\.ts: charts\.cilium: 0\.9\.0 has no entry in the compatibility matrix \(known: /),
+    ]);
+  });
+
+  it("read versions only as whole dotted triples, and a pin outside every Talos line is named", () => {
+    expect(["v1.36.3", "1.20.0", "v10.2.30", "xv1.2.3", "v1.2", "v1.2.3-rc.1", "latest"].map(versionParts)).toEqual([
+      [1, 36, 3],
+      [1, 20, 0],
+      [10, 2, 30],
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    expect(["v1.36.3", "latest"].map(minorLine)).toEqual(["1.36", undefined]);
+    expect(
+      ["v1.33.0", "v1.36.9", "v1.32.9", "v1.37.0", "v2.34.0", "latest"].map((v) => kubernetesInRange(v, { min: 33, max: 36 })),
+    ).toEqual([true, true, false, false, false, false]);
+    expect(pinIssues({ ...versions, talos: "latest" })).toEqual([
+      { key: "talos", message: "latest is not a supported Talos line (v1.11, v1.12, v1.13)" },
+    ]);
+    expect(pinIssues({ ...versions, talos: "v1.9.0" })).toEqual([
+      { key: "talos", message: "v1.9.0 is not a supported Talos line (v1.11, v1.12, v1.13)" },
     ]);
   });
 
