@@ -189,6 +189,32 @@ describe("planSteps: what each resource does", () => {
     expect(stepOn("v1.11.0")).toEqual([["update", "inputs changed"]]);
   });
 
+  it("replaces a Secret in place of itself (delete first) unless its provider makes Secrets mutable", () => {
+    const secretOf = (provider?: string) =>
+      resource("creds", {
+        type: "kubernetes:core/v1:Secret",
+        provider,
+        inputs: { kind: "Secret", metadata: { name: "creds" }, data: { a: "2" } },
+      });
+    const oldInputs = { kind: "Secret", metadata: { name: "creds" }, data: { a: "1" } };
+    const stepWith = (providerInputs: Json) => {
+      const provider = resource("k8s", { type: "pulumi:providers:kubernetes", inputs: providerInputs });
+      const secret = secretOf(provider.urn);
+      return planSteps(baseline([stateOf(provider), stateOf(secret, { inputs: oldInputs })]), [provider, secret], noVerdicts).steps.map(
+        brief,
+      )[1];
+    };
+    expect(stepWith({})).toEqual({
+      name: "creds",
+      op: "replace",
+      reason: "kubernetes replaces on data.a",
+      changed: ["data.a"],
+      wave: 1,
+      deleteBeforeReplace: true,
+    });
+    expect(stepWith({ enableSecretMutable: true })).toMatchObject({ op: "update", reason: "inputs changed" });
+  });
+
   it("keeps a resource whose provider stays, and a delete step carries only its reason", () => {
     const provider = resource("k8s", { type: "pulumi:providers:kubernetes", inputs: { kubeconfig: "same" } });
     const child = resource("ns", { type: "kubernetes:core/v1:Namespace", provider: provider.urn });
