@@ -154,8 +154,7 @@ export function simulateBringUp(
   }
   return {
     criticalPathSeconds: last ? (finish.get(last)?.at ?? 0) : 0,
-    sequentialSeconds:
-      resources.reduce((sum, r) => sum + duration(r), 0) + resources.filter((r) => r.type === applyType).length * install,
+    sequentialSeconds: resources.reduce((sum, r) => sum + duration(r), 0) + resources.filter((r) => r.type === applyType).length * install,
     path,
   };
 }
