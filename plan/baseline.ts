@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Recording } from "./harness";
+import type { RecordedResource, Recording } from "./harness";
 import type { Json } from "./wire";
 
 /**
@@ -72,24 +72,29 @@ export function baselineOfPlan(document: unknown, label: string): Baseline {
   return { label, resources: parsed.data.resources, invokes: parsed.data.invokes };
 }
 
-/** The state a recorded run leaves behind (its inputs, and the outputs known offline). */
+/** The state one recorded registration leaves behind (its inputs, and the outputs known offline). */
+export function stateOfRecorded(r: RecordedResource): StateResource {
+  return {
+    urn: r.urn,
+    type: r.type,
+    name: r.name,
+    parent: r.parent ?? null,
+    provider: r.provider ?? null,
+    dependsOn: r.dependsOn,
+    inputs: r.inputs,
+    secretPaths: r.secretPaths,
+    secretDigests: r.secretDigests,
+    protect: r.protect,
+    retainOnDelete: r.retainOnDelete,
+    outputs: r.outputs ?? null,
+  };
+}
+
+/** The state a recorded run leaves behind. */
 export function baselineOfRecording(recording: Recording, label: string): Baseline {
   return {
     label,
-    resources: recording.resources.map((r) => ({
-      urn: r.urn,
-      type: r.type,
-      name: r.name,
-      parent: r.parent ?? null,
-      provider: r.provider ?? null,
-      dependsOn: r.dependsOn,
-      inputs: r.inputs,
-      secretPaths: r.secretPaths,
-      secretDigests: r.secretDigests,
-      protect: r.protect,
-      retainOnDelete: r.retainOnDelete,
-      outputs: r.outputs ?? null,
-    })),
+    resources: recording.resources.map(stateOfRecorded),
     invokes: recording.invokes.map((i) => ({ token: i.token, args: i.args, secretDigests: i.secretDigests })),
   };
 }

@@ -1,4 +1,4 @@
-import type { Baseline, StateResource } from "../plan/baseline";
+import { stateOfRecorded, type Baseline, type StateResource } from "../plan/baseline";
 import { durationOf, isStep, simulateBringUp, waitsFor, withoutRollingChain } from "../plan/bringUp";
 import type { RecordedResource, Recording } from "../plan/harness";
 import type { Json } from "../plan/wire";
@@ -38,23 +38,7 @@ function resource(name: string, over: Partial<RecordedResource> = {}): RecordedR
 }
 
 /** The state the engine would hold for a registration, with overrides. */
-function stateOf(r: RecordedResource, over: Partial<StateResource> = {}): StateResource {
-  return {
-    urn: r.urn,
-    type: r.type,
-    name: r.name,
-    parent: r.parent ?? null,
-    provider: r.provider ?? null,
-    dependsOn: r.dependsOn,
-    inputs: r.inputs,
-    secretPaths: r.secretPaths,
-    secretDigests: r.secretDigests,
-    protect: r.protect,
-    retainOnDelete: r.retainOnDelete,
-    outputs: null,
-    ...over,
-  };
-}
+const stateOf = (r: RecordedResource, over: Partial<StateResource> = {}): StateResource => ({ ...stateOfRecorded(r), ...over });
 
 const baseline = (resources: StateResource[]): Baseline => ({ label: "test", resources, invokes: [] });
 const noVerdicts = new Map<string, DynamicVerdict>();
