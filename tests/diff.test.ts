@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import type { Baseline, StateResource } from "../plan/baseline";
+import { stateOfRecorded, type Baseline, type StateResource } from "../plan/baseline";
 import { main } from "../plan/cli";
 import { diffRun } from "../plan/diff";
 import { consequences } from "../plan/effects";
@@ -10,51 +10,18 @@ import type { RecordedResource, Recording } from "../plan/harness";
 import { changedPaths } from "../plan/inputDiff";
 import { planSteps, type DynamicVerdict } from "../plan/steps";
 import type { Json } from "../plan/wire";
+import { recordedResource, urnOf } from "./plan-fixtures";
 import { fixtureDir, repoRoot } from "./support";
 
 /** The engine step model on hand-made states, and the `--diff` command line. */
 
-const urn = (name: string, type = "test:index:Thing") => `urn:pulumi:s::p::${type}::${name}`;
-
-function next(name: string, inputs: Json, extra: Partial<RecordedResource> = {}): RecordedResource {
-  return {
-    urn: urn(name, extra.type),
-    type: "test:index:Thing",
-    name,
-    custom: true,
-    inputs,
-    secretPaths: [],
-    secretDigests: {},
-    dependsOn: [],
-    propertyDependencies: {},
-    protect: false,
-    retainOnDelete: false,
-    deleteBeforeReplace: false,
-    ignoreChanges: [],
-    replaceOnChanges: [],
-    aliases: [],
-    additionalSecretOutputs: [],
-    ...extra,
-  };
-}
-
-function old(name: string, inputs: Json, extra: Partial<StateResource> = {}): StateResource {
-  return {
-    urn: urn(name, extra.type),
-    type: "test:index:Thing",
-    name,
-    parent: null,
-    provider: null,
-    dependsOn: [],
-    inputs,
-    secretPaths: [],
-    secretDigests: {},
-    protect: false,
-    retainOnDelete: false,
-    outputs: null,
-    ...extra,
-  };
-}
+const urn = urnOf;
+const next = (name: string, inputs: Json, extra: Partial<RecordedResource> = {}): RecordedResource =>
+  recordedResource(name, { inputs, ...extra });
+const old = (name: string, inputs: Json, extra: Partial<StateResource> = {}): StateResource => ({
+  ...stateOfRecorded(recordedResource(name, { inputs, ...(extra.type === undefined ? {} : { type: extra.type }) })),
+  ...extra,
+});
 
 const base = (...resources: StateResource[]): Baseline => ({ label: "base", resources, invokes: [] });
 const none = new Map<string, DynamicVerdict>();

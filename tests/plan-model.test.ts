@@ -3,6 +3,7 @@ import { durationOf, isStep, simulateBringUp, waitsFor, withoutRollingChain } fr
 import type { RecordedResource, Recording } from "../plan/harness";
 import type { Json } from "../plan/wire";
 import { exposedCredentials } from "../plan/secrecy";
+import { recordedResource, urnOf } from "./plan-fixtures";
 import { isDynamic, planSteps, type DynamicVerdict, type Step } from "../plan/steps";
 
 /**
@@ -11,31 +12,7 @@ import { isDynamic, planSteps, type DynamicVerdict, type Step } from "../plan/st
  * `plan` runs these per mutant.
  */
 
-const thing = "test:index:Thing";
-const urnOf = (name: string, type = thing) => `urn:pulumi:s::p::${type}::${name}`;
-
-function resource(name: string, over: Partial<RecordedResource> = {}): RecordedResource {
-  const type = over.type ?? thing;
-  return {
-    urn: urnOf(name, type),
-    type,
-    name,
-    custom: true,
-    inputs: {},
-    secretPaths: [],
-    secretDigests: {},
-    dependsOn: [],
-    propertyDependencies: {},
-    protect: false,
-    retainOnDelete: false,
-    deleteBeforeReplace: false,
-    ignoreChanges: [],
-    replaceOnChanges: [],
-    aliases: [],
-    additionalSecretOutputs: [],
-    ...over,
-  };
-}
+const resource = recordedResource;
 
 /** The state the engine would hold for a registration, with overrides. */
 const stateOf = (r: RecordedResource, over: Partial<StateResource> = {}): StateResource => ({ ...stateOfRecorded(r), ...over });
