@@ -30,9 +30,23 @@ export class Cluster extends pulumi.ComponentResource {
     this.talos = new TalosCluster(config.name, { config }, { parent: this });
 
     // Built from the kubeconfig, which resolves only after the Talos health wait.
+    // Secrets and ConfigMaps change in place: without the two flags the provider replaces them on any data
+    // change (pulumi/pulumi-kubernetes provider/pkg/provider/diff.go forceNewProperties), delete-first as
+    // they keep their names, and the retained ones (cluster-settings, the bootstrap credentials) would never
+    // come back: the engine skips a retained delete (pulumi/pulumi pkg/resource/deploy/step.go
+    // DeleteStep.Apply) and the create then fails with AlreadyExists (provider/pkg/await/await.go Creation).
+    // Turning them on for a running stack is a provider update, not a replace (provider.go DiffConfig
+    // replaces only when the cluster changes). Flux, cert-manager and external-secrets read their Secret on
+    // each reconcile; a pod that takes one as environment (cloudflared, external-dns) needs a restart.
     const provider = new k8s.Provider(
       config.name,
-      { kubeconfig: this.talos.kubeconfig, clusterIdentifier: config.name, enableServerSideApply: true },
+      {
+        kubeconfig: this.talos.kubeconfig,
+        clusterIdentifier: config.name,
+        enableServerSideApply: true,
+        enableSecretMutable: true,
+        enableConfigMapMutable: true,
+      },
       { parent: this },
     );
     const edge =

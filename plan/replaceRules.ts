@@ -19,7 +19,7 @@ import type { Json } from "./wire";
  * | cloudflare:index/accountToken:AccountToken    | accountId                                | internal/services/account_token/schema.go |
  * | random:index/randomBytes:RandomBytes          | length, keepers                          | hashicorp/terraform-provider-random internal/provider/resource_bytes.go |
  * | kubernetes:* objects                          | metadata.name, metadata.namespace        | pulumi/pulumi-kubernetes provider/pkg/provider/provider.go (Diff) and diff.go |
- * | kubernetes:core/v1:Secret                     | + type, data, stringData (enableSecretMutable unset) | diff.go forceNewProperties |
+ * | kubernetes:core/v1:Secret                     | + type; + data, stringData (enableSecretMutable unset, or immutable) | diff.go forceNewProperties, diff_test.go (type replaces even when mutable) |
  * | kubernetes:core/v1:ConfigMap                  | + data, binaryData (enableConfigMapMutable unset)    | diff.go forceNewProperties |
  * | kubernetes:core/v1:Service                    | + spec.clusterIP                         | diff.go |
  * | kubernetes:helm.sh/v3:Release                 | name, namespace                          | provider/pkg/provider/helm_release.go (Diff, forceNewFields) |
@@ -136,10 +136,14 @@ const rules: readonly ReplaceRule[] = [
     triggers: ({ next, providerInputs }) => {
       const kind = valueAt(next, "kind");
       const immutable = valueAt(next, "immutable") === true;
-      const flag = (name: string) => providerInputs !== undefined && valueAt(providerInputs, name) === true;
+      // The SDK sends provider inputs JSON-encoded (@pulumi/kubernetes provider.js: `.apply(JSON.stringify)`) and
+      // the provider compares the string (provider.go Configure: `enabled == trueStr`).
+      const flag = (name: string) => providerInputs !== undefined && [true, "true"].some((on) => valueAt(providerInputs, name) === on);
       const extra =
-        kind === "Secret" && (immutable || !flag("enableSecretMutable"))
-          ? ["type", "data", "stringData"]
+        kind === "Secret"
+          ? immutable || !flag("enableSecretMutable")
+            ? ["type", "data", "stringData"]
+            : ["type"]
           : kind === "ConfigMap" && (immutable || !flag("enableConfigMapMutable"))
             ? ["data", "binaryData"]
             : kind === "Service"

@@ -96,6 +96,17 @@ export function planSteps(base: Baseline, next: readonly RecordedResource[], dyn
     if (step.op === "replace" && r.protect && old.protect) {
       errors.push({ urn: r.urn, message: `protected: the engine refuses to replace ${r.name} (${step.reason})` });
     }
+    // The old state's flag decides (pulumi/pulumi pkg/resource/deploy/step.go DeleteStep.Apply: a retained
+    // delete is a no-op), so the delete-first create meets the object it was to replace.
+    if (step.op === "replace" && step.deleteBeforeReplace && old.retainOnDelete) {
+      errors.push({
+        urn: r.urn,
+        message:
+          `retained: ${r.name} would be replaced delete-first (${step.reason}), but its delete only forgets it, so the ` +
+          `create meets the object under the same name and fails; it stays pending on every later run. ` +
+          `Change it in place or give it a new name`,
+      });
+    }
     const reason = oldUrn === r.urn ? step.reason : [step.reason, `was ${old.name} (alias)`].filter((x) => x !== "").join("; ");
     pending.set(r.urn, { ...step, reason, old, next: r });
   }

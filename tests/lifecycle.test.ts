@@ -506,12 +506,54 @@ describe("platform components", () => {
     expect(messages(o.report.warnings)).toEqual([`external-secrets is deleted: ${crds}`]);
   });
 
-  it("a rotated credential reference changes only the Secret it feeds, which Kubernetes replaces (data is immutable to the provider)", async () => {
+  it("a rotated credential reference changes only the Secret it feeds, in place (the provider makes Secrets mutable)", async () => {
     const o = await diff("infra", keep, (c) => (c.externalSecrets.serviceAccountToken = "op://Prod/infra-external-secrets/rotated"));
-    expect(changes(o)).toEqual(["1 replace onepassword-service-account [stringData] (kubernetes replaces on stringData)"]);
-    expect(effectsOf(o, "onepassword-service-account")).toEqual(["deleted before its replacement is created: absent in between"]);
+    expect(changes(o)).toEqual(["1 update onepassword-service-account [stringData] (inputs changed)"]);
     expect(o.report).toMatchObject({ warnings: [], errors: [] });
     expect(JSON.stringify(o.report)).not.toContain("op://Prod/infra-external-secrets");
+  });
+
+  it("a rotated Flux deploy key updates flux-git-credentials in place", async () => {
+    const o = await diff("infra", keep, (c) => (c.flux.auth.privateKey = "op://Prod/k8s-gitops-deploy-key/rotated"));
+    expect(changes(o)).toEqual(["1 update flux-git-credentials [stringData] (inputs changed)"]);
+    expect(o.report).toMatchObject({ warnings: [], errors: [] });
+  });
+
+  it("a new Cloudflare token value updates cloudflare-api-token in place", async () => {
+    // The token is an AccountToken's output: a base that stored another value stands for a rotated token.
+    const rotated = (b: Baseline): Baseline => ({
+      ...b,
+      resources: b.resources.map((r) =>
+        r.name === "cloudflare-api-token" ? { ...r, secretDigests: { ...r.secretDigests, stringData: "an older token" } } : r,
+      ),
+    });
+    const o = await diff("infra", keep, keep, rotated);
+    expect(changes(o)).toEqual(["1 update cloudflare-api-token [stringData] (inputs changed)"]);
+    expect(o.report).toMatchObject({ warnings: [], errors: [] });
+  });
+
+  it("a value that flows into cluster-settings updates the retained ConfigMap in place", async () => {
+    const o = await diff("infra", keep, (c) => (c.certManager.email = "ops@monosense.io"));
+    expect(changes(o).filter((line) => line.includes("cluster-settings"))).toEqual([
+      "1 update cluster-settings [data.LETSENCRYPT_EMAIL] (inputs changed)",
+    ]);
+    expect(o.report).toMatchObject({ warnings: [], errors: [] });
+  });
+
+  it("a retained fixed-name Secret forced to replace delete-first is an error (its delete only forgets it)", async () => {
+    // A Secret's type replaces it even when Secrets are mutable (pulumi-kubernetes diff.go forceNew core/v1 Secret).
+    const otherType = (b: Baseline): Baseline => ({
+      ...b,
+      resources: b.resources.map((r) =>
+        r.name === "flux-git-credentials" ? { ...r, inputs: { ...(r.inputs as Record<string, Json>), type: "kubernetes.io/ssh-auth" } } : r,
+      ),
+    });
+    const o = await diff("infra", keep, keep, otherType);
+    expect(changes(o)).toEqual(["1 replace flux-git-credentials [type] (kubernetes replaces on type)"]);
+    expect(messages(o.report.errors)).toEqual([
+      "retained: flux-git-credentials would be replaced delete-first (kubernetes replaces on type), but its delete only forgets it, " +
+        "so the create meets the object under the same name and fails; it stays pending on every later run. Change it in place or give it a new name",
+    ]);
   });
 });
 
@@ -537,7 +579,7 @@ describe("ClusterMesh CA (issue #16)", () => {
     expect(changes(o)).toEqual([
       "1 replace clustermesh-ca-key-g1 [rsaBits] (tls replaces on rsaBits)",
       "2 replace clustermesh-ca-g1 [privateKeyPem] (tls replaces on privateKeyPem)",
-      "3 replace cilium-ca [stringData] (kubernetes replaces on stringData)",
+      "3 update cilium-ca [stringData] (inputs changed)",
     ]);
     expect(messages(o.report.errors)).toEqual([
       caError("clustermesh-ca-key-g1", "replaced", "tls replaces on rsaBits"),
@@ -560,7 +602,7 @@ describe("ClusterMesh CA (issue #16)", () => {
     expect(changes(o)).toEqual([
       "1 create clustermesh-ca-key-g2 [] (not in the base)",
       "2 create clustermesh-ca-g2 [] (not in the base)",
-      "3 replace cilium-ca [stringData] (kubernetes replaces on stringData)",
+      "3 update cilium-ca [stringData] (inputs changed)",
       '4 update cilium [values.certgen.podLabels["talos-gitops.io/clustermesh-ca-generation"], values.clustermesh.apiserver.podLabels["talos-gitops.io/clustermesh-ca-generation"]] (inputs changed)',
       "5 update cluster-health [fingerprint] (its provider's diff reports a change)",
       "6 delete clustermesh-ca-g1 [] (no longer in the program)",

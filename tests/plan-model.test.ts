@@ -176,6 +176,46 @@ describe("planSteps: what each resource does", () => {
     expect(stepWith({ enableSecretMutable: true })).toMatchObject({ op: "update", reason: "inputs changed" });
   });
 
+  it("replaces a Secret whose type changes even when Secrets are mutable (pulumi-kubernetes diff_test.go)", () => {
+    const provider = resource("k8s", { type: "pulumi:providers:kubernetes", inputs: { enableSecretMutable: true } });
+    const secretOf = (type: string) =>
+      resource("creds", {
+        type: "kubernetes:core/v1:Secret",
+        provider: provider.urn,
+        inputs: { kind: "Secret", type, metadata: { name: "creds" }, data: { a: "1" } },
+      });
+    const steps = planSteps(
+      baseline([stateOf(provider), stateOf(secretOf("Opaque"))]),
+      [provider, secretOf("kubernetes.io/tls")],
+      noVerdicts,
+    );
+    expect(steps.steps.map(brief)[1]).toMatchObject({ op: "replace", reason: "kubernetes replaces on type", deleteBeforeReplace: true });
+  });
+
+  it("refuses a delete-first replacement of a retained object: its delete only forgets it, so the create would meet it", () => {
+    const provider = resource("k8s", { type: "pulumi:providers:kubernetes", inputs: {} });
+    const settings = (data: Json, retainOnDelete: boolean) =>
+      resource("cluster-settings", {
+        type: "kubernetes:core/v1:ConfigMap",
+        provider: provider.urn,
+        retainOnDelete,
+        inputs: { kind: "ConfigMap", metadata: { name: "cluster-settings", namespace: "flux-system" }, data },
+      });
+    const run = (oldRetained: boolean, newRetained: boolean) =>
+      planSteps(
+        baseline([stateOf(provider), stateOf(settings({ a: "1" }, oldRetained))]),
+        [provider, settings({ a: "2" }, newRetained)],
+        noVerdicts,
+      ).errors.map((e) => e.message);
+    const error =
+      "retained: cluster-settings would be replaced delete-first (kubernetes replaces on data.a), but its delete only forgets it, " +
+      "so the create meets the object under the same name and fails; it stays pending on every later run. Change it in place or give it a new name";
+    expect(run(true, true)).toEqual([error]);
+    // The old state's flag is the one the delete step reads.
+    expect(run(true, false)).toEqual([error]);
+    expect(run(false, true)).toEqual([]);
+  });
+
   it("keeps a resource whose provider stays, and a delete step carries only its reason", () => {
     const provider = resource("k8s", { type: "pulumi:providers:kubernetes", inputs: { kubeconfig: "same" } });
     const child = resource("ns", { type: "kubernetes:core/v1:Namespace", provider: provider.urn });
