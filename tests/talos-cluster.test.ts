@@ -21,6 +21,14 @@ describe.each(stacks)("TalosCluster, stack %s", (stack) => {
     expect(secrets.additionalSecretOutputs).toEqual(expect.arrayContaining(["machineSecrets", "clientConfiguration"]));
   });
 
+  it("registers the machine secrets and every schematic only after the versions record (a refused version change updates neither)", () => {
+    const guard = one(r, ":VersionGuard");
+    const waiting = [one(r, ":Secrets"), ...byType(r, ":Schematic")];
+    expect(waiting.length).toBeGreaterThan(1);
+    for (const resource of waiting)
+      expect({ name: resource.name, dependsOn: resource.dependsOn }).toEqual({ name: resource.name, dependsOn: [guard.urn] });
+  });
+
   it("applies the three control planes one after another through their gates, never apply on apply", () => {
     const applies = byType(r, ":ConfigurationApply");
     expect(applies.map((a) => a.inputs && (a.inputs as Record<string, unknown>).node)).toEqual([

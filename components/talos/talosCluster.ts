@@ -101,11 +101,29 @@ export class TalosCluster extends pulumi.ComponentResource {
     this.controlPlaneIps = config.nodes.filter((n) => n.role === "controlplane").map((n) => n.ip);
     this.workerIps = config.nodes.filter((n) => n.role === "worker").map((n) => n.ip);
 
+    // Versions the stack moves to that no rolling upgrade reaches fail the preview (its diff refuses).
+    // Everything a version change touches waits for it: a dependency is registered only once the
+    // guard's step is done (the SDK awaits its URN), so a refused change updates nothing before it.
+    const guard = new VersionGuard(
+      "versions",
+      {
+        file: `Pulumi.${pulumi.getStack()}.yaml`,
+        talosVersion: config.talos.version,
+        kubernetesVersion: config.talos.kubernetesVersion,
+        kubernetesRange: kubernetesRangeOf(config.talos.version),
+      },
+      parent,
+    );
+
     // Losing this loses the cluster PKI: protected, and kept out of every plan as a secret.
-    const secrets = new machine.Secrets("secrets", { talosVersion: config.talos.version }, { ...parent, protect: true });
+    const secrets = new machine.Secrets(
+      "secrets",
+      { talosVersion: config.talos.version },
+      { ...parent, protect: true, dependsOn: [guard] },
+    );
     this.clientConfiguration = secrets.clientConfiguration;
 
-    const schematicIds = this.schematics(config);
+    const schematicIds = this.schematics(config, guard);
     this.bootImages = bootImageUrls(config, schematicIds, parent);
     // The patches speak the contract of the version the base config is generated for (talosVersion below).
     const contract = configContract(config.talos.version);
@@ -130,17 +148,6 @@ export class TalosCluster extends pulumi.ComponentResource {
         ]),
     );
 
-    // Versions the stack moves to that no rolling upgrade reaches fail the preview (its diff refuses).
-    const guard = new VersionGuard(
-      "versions",
-      {
-        file: `Pulumi.${pulumi.getStack()}.yaml`,
-        talosVersion: config.talos.version,
-        kubernetesVersion: config.talos.kubernetesVersion,
-        kubernetesRange: kubernetesRangeOf(config.talos.version),
-      },
-      parent,
-    );
     const lifecycleKube = lifecycleKubeconfig(
       { cluster: config.name, server: this.endpoint, machineSecrets: secrets.machineSecrets },
       this,
@@ -367,11 +374,11 @@ export class TalosCluster extends pulumi.ComponentResource {
   }
 
   /** The stack's schematic as "schematic", a node's own one as "schematic-<node>"; ids by node name. */
-  private schematics(config: ClusterConfig): Map<string, pulumi.Output<string>> {
+  private schematics(config: ClusterConfig, guard: pulumi.Resource): Map<string, pulumi.Output<string>> {
     const ids = new Map<string, pulumi.Output<string>>();
     // The provider updates a changed schematic in place and gets a new id, but Pulumi keeps a
     // resource's id on update: only a replacement hands the new schematic id to the installer image.
-    const schematicOptions = { parent: this, replaceOnChanges: ["schematic"] };
+    const schematicOptions = { parent: this, replaceOnChanges: ["schematic"], dependsOn: [guard] };
     let shared: pulumi.Output<string> | undefined;
     for (const node of config.nodes) {
       if (node.schematic) {
