@@ -134,9 +134,22 @@ describe("fake Talos servers built from the upstream descriptors", () => {
     await expect(clientOn(port).lifecycleUpgrade("ghcr.io/siderolabs/installer:v1.13.9")).resolves.toBeUndefined();
   });
 
+  it("lists the services each minor defines: ImageService and LifecycleService only from 1.13", () => {
+    const services = (minor: TalosMinor) => loadTalosApi(minor).services().sort();
+    expect(services("1.11")).toEqual(["cluster.ClusterService", "machine.MachineService"]);
+    expect(services("1.12")).toEqual(["cluster.ClusterService", "machine.MachineService"]);
+    expect(services("1.13")).toEqual([
+      "cluster.ClusterService",
+      "machine.ImageService",
+      "machine.LifecycleService",
+      "machine.MachineService",
+    ]);
+  });
+
   it("refuses to serve what the minor does not define", () => {
     // MachineService/GenerateConfiguration: in machine.proto until v1.12, removed in v1.13.
     const handler = unary(() => ({}));
+    expect(() => loadTalosApi("1.12").service("machine.MachineService", { toString: handler })).toThrow("no such method");
     expect(() => loadTalosApi("1.12").service("machine.MachineService", { GenerateConfiguration: handler })).not.toThrow();
     expect(() => loadTalosApi("1.13").service("machine.MachineService", { GenerateConfiguration: handler })).toThrow(
       "Talos v1.13.9 machine.MachineService/GenerateConfiguration: no such method, a fake must not serve it",

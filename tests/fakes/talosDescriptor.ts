@@ -1,7 +1,7 @@
 import type { MethodDefinition, ServiceDefinition, UntypedHandleCall, UntypedServiceImplementation } from "@grpc/grpc-js";
 import * as fs from "fs";
 import * as path from "path";
-import { Enum, MapField, Root, Type, util, type IConversionOptions, type INamespace } from "protobufjs";
+import { Enum, MapField, Namespace, Root, Service, Type, util, type IConversionOptions, type INamespace } from "protobufjs";
 import type { TalosApiDescriptor } from "../../contracts/extractTalosApi";
 
 /**
@@ -132,14 +132,21 @@ export function loadTalosApi(minor: TalosMinor): TalosApi {
   root.resolveAll();
   const where = (what: string) => `Talos ${descriptor.provenance.tag} ${what}`;
 
-  const serviceOf = (name: string) => {
-    const found = root.lookup(name);
-    return found && "methods" in found ? root.lookupService(name) : undefined;
+  const serviceOf = (name: string): Service | undefined => {
+    const found = root.lookup(`.${name}`);
+    return found instanceof Service ? found : undefined;
+  };
+
+  /** Own properties only: `methods` is a plain object, so `methods["toString"]` would otherwise be found. */
+  const methodOf = (fullMethod: string) => {
+    const [serviceName = "", methodName = ""] = fullMethod.split("/");
+    const service = serviceOf(serviceName);
+    return service && Object.hasOwn(service.methods, methodName) ? service.methods[methodName] : undefined;
   };
 
   function method(fullMethod: string): MethodDefinition<Plain, Plain> {
-    const [serviceName = "", methodName = ""] = fullMethod.split("/");
-    const definition = serviceOf(serviceName)?.methods[methodName];
+    const methodName = fullMethod.split("/")[1] ?? "";
+    const definition = methodOf(fullMethod);
     if (!definition) throw new Error(`${where(fullMethod)}: no such method`);
     definition.resolve();
     const request = codec(definition.resolvedRequestType as Type, where(`${fullMethod} request`));
@@ -162,27 +169,22 @@ export function loadTalosApi(minor: TalosMinor): TalosApi {
     root,
     services: () => {
       const names: string[] = [];
-      const walk = (ns: { nestedArray: readonly unknown[] }): void => {
-        for (const child of ns.nestedArray) {
-          if (child instanceof Type || child instanceof Enum) continue;
-          const named = child as { fullName: string; nestedArray?: unknown[] };
-          if ("methods" in (child as object)) names.push(named.fullName.slice(1));
-          else if (named.nestedArray) walk(named as { nestedArray: unknown[] });
+      const walk = (namespace: Namespace): void => {
+        for (const child of namespace.nestedArray) {
+          if (child instanceof Service) names.push(child.fullName.slice(1));
+          else if (child instanceof Namespace && !(child instanceof Type)) walk(child);
         }
       };
       walk(root);
       return names;
     },
-    hasMethod: (fullMethod) => {
-      const [serviceName = "", methodName = ""] = fullMethod.split("/");
-      return serviceOf(serviceName)?.methods[methodName] !== undefined;
-    },
+    hasMethod: (fullMethod) => methodOf(fullMethod) !== undefined,
     method,
     service: (name, handlers) => {
       const service = serviceOf(name);
       if (!service) throw new Error(`${where(name)}: no such service`);
       for (const handled of Object.keys(handlers))
-        if (!service.methods[handled]) throw new Error(`${where(`${name}/${handled}`)}: no such method, a fake must not serve it`);
+        if (!methodOf(`${name}/${handled}`)) throw new Error(`${where(`${name}/${handled}`)}: no such method, a fake must not serve it`);
       const definition: ServiceDefinition = Object.fromEntries(Object.keys(service.methods).map((m) => [m, method(`${name}/${m}`)]));
       return { definition, implementation: handlers };
     },
