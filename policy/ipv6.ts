@@ -8,15 +8,15 @@ import { ipToNumber, numberToIp, privateKind } from "./ipv4";
  */
 export function ipv6Groups(text: string): number[] | undefined {
   if (!isIPv6(text)) return undefined;
-  let address = text.split("%")[0] ?? "";
-  const tail = /\d+\.\d+\.\d+\.\d+$/.exec(address)?.[0];
+  let [address] = text.split("%") as [string];
+  // RFC 4291 allows the dotted IPv4 form only as the last 32 bits.
+  const tail = /\d+\.\d+\.\d+\.\d+/.exec(address)?.[0];
   if (tail !== undefined) {
     const n = ipToNumber(tail);
     address = `${address.slice(0, -tail.length)}${Math.floor(n / 0x10000).toString(16)}:${(n % 0x10000).toString(16)}`;
   }
   const groups = (part: string | undefined) => (part ? part.split(":").map((h) => parseInt(h, 16)) : []);
   const [head, rest] = address.split("::");
-  if (rest === undefined) return groups(head);
   const before = groups(head);
   const after = groups(rest);
   return [...before, ...Array<number>(8 - before.length - after.length).fill(0), ...after];
@@ -39,7 +39,7 @@ export function privateKind6(ip: string): string | undefined {
   if (leadingZeros === -1) return "unspecified";
   if (leadingZeros === 7 && g[7] === 1) return "loopback";
   if (leadingZeros === 5 && g[5] === 0xffff) {
-    const kind = privateKind(numberToIp((g[6] ?? 0) * 0x10000 + (g[7] ?? 0)));
+    const kind = privateKind(numberToIp(g.slice(6).reduce((acc, x) => acc * 0x10000 + x, 0)));
     return kind === undefined ? undefined : `IPv4-mapped ${kind}`;
   }
   return undefined;

@@ -96,16 +96,18 @@ const coreDnsPortNames: Readonly<Record<string, string>> = { "udp-53": "UDP", "t
 /**
  * Whether one NetworkPolicyPort of an egress rule lets a pod reach CoreDNS on 53 (k8s.io/api
  * networking/v1 types.go `NetworkPolicyPort`, as @pulumi/kubernetes types it: protocol defaults to
- * TCP; no port means every port; endPort closes a numbered range; a named port matches a container port of that name and protocol on the peer pods, so it
- * allows DNS only when it is a name the CoreDNS pods give port 53).
+ * TCP; no port means every port; endPort closes a numbered range; a named port matches a container
+ * port of that name and protocol on the peer pods, so it allows DNS only when it is a name the
+ * CoreDNS pods give port 53).
  */
 function reachesDns(entry: Props): boolean {
   const protocol = entry.protocol ?? "TCP";
   const port = entry.port;
   if (typeof port === "string") return coreDnsPortNames[port] === protocol;
   if (protocol !== "TCP" && protocol !== "UDP") return false;
-  if (port === undefined || port === null) return true;
-  return port === 53 || (typeof port === "number" && typeof entry.endPort === "number" && port <= 53 && entry.endPort >= 53);
+  if (typeof port !== "number") return port === undefined || port === null;
+  const last = typeof entry.endPort === "number" ? entry.endPort : port;
+  return port <= 53 && last >= 53;
 }
 
 export const namespacesDenyByDefault: StackValidationPolicy = {

@@ -75,7 +75,7 @@ export const cloudflareTokensZoneScoped: ResourceValidationPolicy = {
       try {
         resources = JSON.parse(String(policy.resources));
       } catch {
-        resources = undefined;
+        // not JSON: left undefined, reported below as no JSON object
       }
       if (resources === null) {
         report(`token policy names no resources (null): it must be scoped to exactly the zone ${zone}`);

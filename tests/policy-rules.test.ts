@@ -325,6 +325,8 @@ describe("namespace-default-deny", () => {
       ])
         expect(await judged(egress({ ports: [{ protocol: "UDP", port, endPort }] }))).toEqual([]);
       expect(await judged(egress({ ...toCoreDns, ports: [{ protocol: "UDP" }] }))).toEqual([]);
+      // An empty `port:` in YAML is null: unset, every port.
+      expect(await judged(egress({ ...toCoreDns, ports: [{ protocol: "UDP", port: null }] }))).toEqual([]);
     });
 
     it("refuses 53 over SCTP and ranges beside 53", async () => {
@@ -601,6 +603,16 @@ describe("public-dns-no-private", () => {
       expect(await violationsOf(rule, record, aaaa("0:0:0:0:0:ffff:6440:1"))).toEqual(
         publishes("0:0:0:0:0:ffff:6440:1", "IPv4-mapped CGNAT (RFC 6598)"),
       );
+      // The low 16 bits count too: 192.168.0.1 is private, 192.167.255.255 would not be.
+      expect(await violationsOf(rule, record, aaaa("::ffff:192.168.0.1"))).toEqual(
+        publishes("::ffff:192.168.0.1", "IPv4-mapped private (RFC 1918)"),
+      );
+      // Multi-digit octets, leading groups written out, and a zone index after the dotted tail.
+      for (const ip of ["0:0::ffff:192.168.100.200", "::ffff:10.0.0.1%eth0"])
+        expect({ ip, found: await violationsOf(rule, record, aaaa(ip)) }).toEqual({
+          ip,
+          found: publishes(ip, "IPv4-mapped private (RFC 1918)"),
+        });
       expect(await violationsOf(rule, record, aaaa("::1"))).toEqual(publishes("::1", "loopback"));
       expect(await violationsOf(rule, record, aaaa("::"))).toEqual(publishes("::", "unspecified"));
     });
@@ -615,6 +627,8 @@ describe("public-dns-no-private", () => {
         "ff02::1",
         "::ffff:203.0.113.7",
         "::ffff:0:10.0.0.1",
+        "::fffe:10.0.0.1",
+        "::1:a00:1",
         "1::ffff:10.0.0.1",
         "::2",
         "1::",
