@@ -36,7 +36,7 @@ export const areas: Readonly<Record<string, { mutate: string[]; tests: string[] 
   },
   // The rules over hand-built args only: policy.test.ts records whole stacks (seconds per mutant), and
   // policy-pack installs the packed pack elsewhere and spawns it, which Stryker's sandbox cannot serve.
-  policy: { mutate: ["policy/network.ts", "policy/secrets.ts", "policy/values.ts"], tests: ["policy-rules"] },
+  policy: { mutate: ["policy/network.ts", "policy/secrets.ts", "policy/values.ts", "policy/ipv6.ts"], tests: ["policy-rules"] },
   // The models on hand-built graphs: the program-level tests (plan, lifecycle, diff) take minutes per run.
   plan: { mutate: ["plan/steps.ts", "plan/bringUp.ts", "plan/secrecy.ts"], tests: ["plan-model"] },
   // The day-2 rules: what upgrades and removals allow, quorum, the retry loop, the versions record.

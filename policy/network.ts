@@ -7,6 +7,7 @@ import type {
 } from "@pulumi/policy";
 import { parseAllDocuments } from "yaml";
 import { cidrRange, contains, hostRange, ipRange, isIpv4, overlaps, privateKind, single, type Ipv4Range } from "./ipv4";
+import { privateKind6 } from "./ipv6";
 import { factsSchema, type FactsConfig } from "./facts";
 import { get, type Props } from "./values";
 
@@ -83,6 +84,32 @@ export const ciliumAndTalosAgree: StackValidationPolicy = {
   },
 };
 
+/**
+ * The names the CoreDNS pods give their port 53, with the protocol of each: coredns/helm
+ * coredns-1.46.2 charts/coredns/templates/_helpers.tpl `coredns.containerPorts` names every port
+ * `udp-<port>` / `tcp-<port>` (the chart's default server serves 53 over both). Not `dns`/`dns-tcp`:
+ * those are the names of Kubernetes' own addon manifest and Talos' built-in CoreDNS, which this
+ * program replaces with the chart.
+ */
+const coreDnsPortNames: Readonly<Record<string, string>> = { "udp-53": "UDP", "tcp-53": "TCP" };
+
+/**
+ * Whether one NetworkPolicyPort of an egress rule lets a pod reach CoreDNS on 53 (k8s.io/api
+ * networking/v1 types.go `NetworkPolicyPort`, as @pulumi/kubernetes types it: protocol defaults to
+ * TCP; no port means every port; endPort closes a numbered range; a named port matches a container
+ * port of that name and protocol on the peer pods, so it allows DNS only when it is a name the
+ * CoreDNS pods give port 53).
+ */
+function reachesDns(entry: Props): boolean {
+  const protocol = entry.protocol ?? "TCP";
+  const port = entry.port;
+  if (typeof port === "string") return coreDnsPortNames[port] === protocol;
+  if (protocol !== "TCP" && protocol !== "UDP") return false;
+  if (typeof port !== "number") return port === undefined || port === null;
+  const last = typeof entry.endPort === "number" ? entry.endPort : port;
+  return port <= 53 && last >= 53;
+}
+
 export const namespacesDenyByDefault: StackValidationPolicy = {
   name: "namespace-default-deny",
   description:
@@ -110,14 +137,27 @@ export const namespacesDenyByDefault: StackValidationPolicy = {
           !spec.egress
         );
       });
-      // An egress rule to port 53 itself: not 5353 or 530, not an ingress rule that lets others query this namespace.
-      const dns = inNs.some((p) => /"port":53\b/.test(JSON.stringify(get(p.props, "spec.egress"))));
+      const egressRules = inNs.flatMap((p) => {
+        const rules = get(p.props, "spec.egress");
+        return Array.isArray(rules) ? (rules as Props[]) : [];
+      });
+      const listed = (value: unknown): Props[] => (Array.isArray(value) ? (value as Props[]) : []);
+      // A rule without peers and ports allows every egress; with peers but no ports, whether CoreDNS is
+      // among the peers is not judged here, so only a port on 53 counts (not an ingress rule, not 5353).
+      const dns = egressRules.some(
+        (rule) => (listed(rule.to).length === 0 && listed(rule.ports).length === 0) || listed(rule.ports).some(reachesDns),
+      );
       if (!denyAll)
         report(
           `namespace ${name} has no default-deny NetworkPolicy for ingress and egress (or an exemption with a reason in the policy config)`,
           ns.urn,
         );
-      if (!dns) report(`namespace ${name} has no NetworkPolicy allowing DNS (port 53) to CoreDNS`, ns.urn);
+      const names = egressRules.flatMap((rule) => listed(rule.ports).flatMap((port) => (typeof port.port === "string" ? [port.port] : [])));
+      const unmatched =
+        names.length === 0
+          ? ""
+          : `: named port ${[...new Set(names)].join(", ")} matches no port of the CoreDNS pods (the coredns chart names its port 53 ${Object.keys(coreDnsPortNames).join(" and ")})`;
+      if (!dns) report(`namespace ${name} has no NetworkPolicy allowing DNS (port 53) to CoreDNS${unmatched}`, ns.urn);
     }
   },
 };
@@ -183,6 +223,15 @@ export const poolPlacement: StackValidationPolicy = {
       { label: `${facts.pool.start}-${facts.pool.end}`, range: ipRange(facts.pool.start, facts.pool.end) },
     ];
     for (const r of args.resources.filter((x) => x.type === "kubernetes:cilium.io/v2:CiliumLoadBalancerIPPool")) {
+      // `spec.cidrs` was renamed `blocks` in Cilium 1.15 and removed in 1.16 (cilium/cilium#33151, issue #28590);
+      // pkg/k8s/apis/cilium.io/client/crds/v2/ciliumloadbalancerippools.yaml has no `cidrs` in any served
+      // version since, so the API server prunes it and the pool would serve none of those addresses.
+      const legacy = get(r.props, "spec.cidrs");
+      if (legacy !== undefined && legacy !== null)
+        report(
+          `pool ${r.name} sets spec.cidrs, a field Cilium removed in 1.16: the pinned Cilium's CRD has no such field, so the API server prunes it and those addresses are never served; put them in spec.blocks`,
+          r.urn,
+        );
       for (const block of (get(r.props, "spec.blocks") as Props[] | undefined) ?? []) {
         // A range, or a lone start: one address (Cilium's LB IPAM docs, "CIDRs, Ranges and reserved IPs").
         if (typeof block.start === "string") {
@@ -221,8 +270,9 @@ export const publicDnsIsPublic: ResourceValidationPolicy = {
     if (args.type !== "cloudflare:index/dnsRecord:DnsRecord") return;
     const type = String(args.props.type);
     const content = String(args.props.content);
-    if ((type === "A" || type === "AAAA") && isIpv4(content) && privateKind(content))
-      report(`${args.props.name} publishes ${content}, a ${privateKind(content)} address`);
+    // Cloudflare's DnsRecord keeps an A or AAAA record's address in `content` (@pulumi/cloudflare 6.22.1 dnsRecord.d.ts).
+    const kind = isIpv4(content) ? privateKind(content) : privateKind6(content);
+    if ((type === "A" || type === "AAAA") && kind) report(`${args.props.name} publishes ${content}, a ${kind} address`);
     if (["A", "AAAA", "CNAME"].includes(type) && args.props.proxied !== true)
       report(`${args.props.name} is a public application record and must be proxied`);
   },

@@ -66,18 +66,29 @@ export const cloudflareTokensZoneScoped: ResourceValidationPolicy = {
   validateResource: (args, report) => {
     if (args.type !== "cloudflare:index/accountToken:AccountToken" && args.type !== "cloudflare:index/apiToken:ApiToken") return;
     const { facts } = args.getConfig<FactsConfig>();
+    const zone = facts.zoneId ?? "(none configured)";
     for (const policy of (args.props.policies as Props[] | undefined) ?? []) {
-      let resources: Props;
+      // The provider types `resources` as a JSON string (@pulumi/cloudflare 6.22.1 types/input.d.ts
+      // `ApiTokenPolicy`, `AccountTokenPolicy`). A null property and the JSON text "null" both parse
+      // to null here (String(null) is "null"): a policy scoped to nothing, reported, not a crash.
+      let resources: unknown;
       try {
-        resources = JSON.parse(String(policy.resources)) as Props;
+        resources = JSON.parse(String(policy.resources));
       } catch {
+        // not JSON: left undefined, reported below as no JSON object
+      }
+      if (resources === null) {
+        report(`token policy names no resources (null): it must be scoped to exactly the zone ${zone}`);
+        continue;
+      }
+      if (typeof resources !== "object" || Array.isArray(resources)) {
         report("token policy resources are not a JSON object");
         continue;
       }
       const keys = Object.keys(resources);
       const zoneKey = `com.cloudflare.api.account.zone.${facts.zoneId}`;
       if (keys.length !== 1 || keys[0] !== zoneKey)
-        report(`token must be scoped to exactly the zone ${facts.zoneId ?? "(none configured)"}, not ${keys.join(", ") || "nothing"}`);
+        report(`token must be scoped to exactly the zone ${zone}, not ${keys.join(", ") || "nothing"}`);
       if (JSON.stringify(resources).includes("zone.*")) report("token must not cover every zone of the account");
       const groups = (policy.permissionGroups as Props[] | undefined) ?? [];
       if (groups.length === 0 || groups.length > 2)

@@ -126,6 +126,18 @@ describe("near misses the CRD contracts refuse", () => {
     ]);
   });
 
+  it("a FluxInstance field this program does not set: the minimal schema lists only those it sets (contracts/README.md)", () => {
+    // Upstream has spec.kustomize; the contract written by this project leaves it out until the program sets it.
+    expect(
+      problems("FluxInstance", resource("fluxcd.controlplane.io/v1", "FluxInstance", { ...flux(), kustomize: { patches: [] } })),
+    ).toEqual(["spec/: must NOT have additional properties 'kustomize'"]);
+    const f = flux();
+    f.sync.kind = "HelmRepository";
+    expect(problems("FluxInstance", resource("fluxcd.controlplane.io/v1", "FluxInstance", f))).toEqual([
+      "spec/sync/kind: must be equal to one of the allowed values",
+    ]);
+  });
+
   it("a wrong type and a missing required field", () => {
     const f = flux();
     f.distribution.version = 2.9;
@@ -150,9 +162,10 @@ describe("near misses the CRD contracts refuse", () => {
     const a = issuer();
     a.acme.solvers = [{ dns01: { webhook: { groupName: "acme.example.com", solverName: "x", config: { anyKey: { nested: 1 } } } } }];
     expect(problems("ClusterIssuer", resource("cert-manager.io/v1", "ClusterIssuer", a))).toEqual([]);
-    // FluxInstance `commonMetadata.labels` is a map (additionalProperties: string): extra keys are data.
-    const withLabels = { ...flux(), commonMetadata: { labels: { team: "platform" } } };
-    expect(problems("FluxInstance", resource("fluxcd.controlplane.io/v1", "FluxInstance", withLabels))).toEqual([]);
+    // ClusterIssuer `solvers[].selector.matchLabels` is a map (additionalProperties: string): extra keys are data.
+    const b = issuer();
+    b.acme.solvers = [{ selector: { matchLabels: { team: "platform" } }, http01: { ingress: {} } }];
+    expect(problems("ClusterIssuer", resource("cert-manager.io/v1", "ClusterIssuer", b))).toEqual([]);
     // ...and a closed object next to it still refuses a stray key.
     a.acme.solvers = [{ dns01: { webhook: { groupName: "acme.example.com", solverName: "x", confg: {} } } }];
     expect(problems("ClusterIssuer", resource("cert-manager.io/v1", "ClusterIssuer", a))).toEqual([

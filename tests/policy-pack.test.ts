@@ -56,6 +56,7 @@ describe("the published policy pack", () => {
         "facts.ts",
         "index.ts",
         "ipv4.ts",
+        "ipv6.ts",
         "network.ts",
         "package.json",
         "platform.ts",

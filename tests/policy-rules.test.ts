@@ -276,6 +276,78 @@ describe("namespace-default-deny", () => {
     };
     expect(await stackViolationsOf(rule, [ns("apps"), deny("apps"), policyIn("apps", "tcp", tcpOnly)])).toEqual([]);
   });
+
+  describe("ports as a NetworkPolicy has them: numbered, named, ranges, none", () => {
+    const egress = (...rules: Array<Record<string, unknown>>) => ({ podSelector: {}, policyTypes: ["Egress"], egress: rules });
+    const toCoreDns = { to: [{ namespaceSelector: {}, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }] };
+    const judged = async (spec: Record<string, unknown>) =>
+      stackViolationsOf(rule, [ns("apps"), deny("apps"), policyIn("apps", "dns", spec)]);
+    const unmatched = (names: string) =>
+      `${noDns("apps")}: named port ${names} matches no port of the CoreDNS pods (the coredns chart names its port 53 udp-53 and tcp-53)`;
+
+    it("accepts the names the CoreDNS pods give port 53 (coredns chart udp-53/UDP, tcp-53/TCP, TCP by default)", async () => {
+      const named = [
+        { protocol: "UDP", port: "udp-53" },
+        { protocol: "TCP", port: "tcp-53" },
+      ];
+      expect(await judged(egress({ ...toCoreDns, ports: named }))).toEqual([]);
+      expect(await judged(egress({ ...toCoreDns, ports: [{ port: "tcp-53" }] }))).toEqual([]);
+    });
+
+    it("refuses a name the CoreDNS pods do not have, saying so: `dns` matches nothing on them", async () => {
+      const kubernetesNames = [
+        { protocol: "UDP", port: "dns" },
+        { protocol: "TCP", port: "dns-tcp" },
+      ];
+      expect(await judged(egress({ ...toCoreDns, ports: kubernetesNames }))).toEqual([unmatched("dns, dns-tcp")]);
+      // A name matches a container port of that name and protocol: udp-53 over TCP is no port of CoreDNS.
+      expect(await judged(egress({ ...toCoreDns, ports: [{ protocol: "TCP", port: "udp-53" }, { port: "udp-53" }] }))).toEqual([
+        unmatched("udp-53"),
+      ]);
+      // Every name is listed once, across rules and policies.
+      expect(
+        await stackViolationsOf(rule, [
+          ns("apps"),
+          deny("apps"),
+          policyIn("apps", "a", egress({ ports: [{ port: "dns" }] }, { ports: [{ port: "metrics" }] })),
+          policyIn("apps", "b", egress({ ports: [{ protocol: "UDP", port: "dns" }] })),
+        ]),
+      ).toEqual([unmatched("dns, metrics")]);
+    });
+
+    it("accepts numbered 53 over UDP or TCP, a range that holds 53, and a protocol with every port", async () => {
+      expect(await judged(egress({ ...toCoreDns, ports: [{ protocol: "UDP", port: 53 }] }))).toEqual([]);
+      expect(await judged(egress({ ...toCoreDns, ports: [{ port: 53 }] }))).toEqual([]);
+      for (const [port, endPort] of [
+        [50, 60],
+        [53, 53],
+        [1, 53],
+      ])
+        expect(await judged(egress({ ports: [{ protocol: "UDP", port, endPort }] }))).toEqual([]);
+      expect(await judged(egress({ ...toCoreDns, ports: [{ protocol: "UDP" }] }))).toEqual([]);
+      // An empty `port:` in YAML is null: unset, every port.
+      expect(await judged(egress({ ...toCoreDns, ports: [{ protocol: "UDP", port: null }] }))).toEqual([]);
+    });
+
+    it("refuses 53 over SCTP and ranges beside 53", async () => {
+      expect(await judged(egress({ ports: [{ protocol: "SCTP", port: 53 }] }))).toEqual([noDns("apps")]);
+      expect(await judged(egress({ ports: [{ protocol: "SCTP" }] }))).toEqual([noDns("apps")]);
+      for (const [port, endPort] of [
+        [54, 60],
+        [40, 52],
+      ])
+        expect(await judged(egress({ ports: [{ protocol: "UDP", port, endPort }] }))).toEqual([noDns("apps")]);
+      // A string "53" is no port number (a named port must hold a letter): it matches no CoreDNS port name.
+      expect(await judged(egress({ ports: [{ protocol: "UDP", port: "53" }] }))).toEqual([unmatched("53")]);
+    });
+
+    it("counts a rule that allows all egress, but not a port-less rule to chosen peers", async () => {
+      expect(await judged(egress({}))).toEqual([]);
+      expect(await judged(egress({ ports: [], to: [] }))).toEqual([]);
+      expect(await judged(egress(toCoreDns))).toEqual([noDns("apps")]);
+      expect(await judged(egress({ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [] }))).toEqual([noDns("apps")]);
+    });
+  });
 });
 
 describe("loadbalancer-from-pool", () => {
@@ -439,6 +511,23 @@ describe("lb-pool-placement", () => {
     expect(await stackViolationsOf(rule, [pool("p", [{ start: "10.25.11.150" }])])).toEqual([]);
   });
 
+  it("refuses the legacy spec.cidrs, which the pinned Cilium prunes, and still judges the blocks beside it", async () => {
+    const legacy = (name: string) =>
+      `pool ${name} sets spec.cidrs, a field Cilium removed in 1.16: the pinned Cilium's CRD has no such field, so the API server prunes it and those addresses are never served; put them in spec.blocks`;
+    const cidrPool = (name: string, spec: Record<string, unknown>): StackResource => ({
+      type: "kubernetes:cilium.io/v2:CiliumLoadBalancerIPPool",
+      name,
+      props: { apiVersion: "cilium.io/v2", kind: "CiliumLoadBalancerIPPool", metadata: { name }, spec },
+    });
+    // A Cilium 1.14 pool, as its CRD had it: `cidrs: [{cidr}]`; inside the node subnet's hosts, clear of every reserved address.
+    expect(await stackReportsOf(rule, [cidrPool("old", { cidrs: [{ cidr: "10.25.11.128/28" }] })])).toEqual([[legacy("old"), "urn:old"]]);
+    expect(await stackViolationsOf(rule, [cidrPool("empty", { cidrs: [] })])).toEqual([legacy("empty")]);
+    expect(
+      await stackViolationsOf(rule, [cidrPool("both", { blocks: [{ cidr: "10.25.11.8/30" }], cidrs: [{ cidr: "10.25.11.128/28" }] })]),
+    ).toEqual([legacy("both"), "pool 10.25.11.8/30 contains 10.25.11.11, the node", "pool 10.25.11.8/30 contains 10.25.11.10, the VIP"]);
+    expect(await stackViolationsOf(rule, [cidrPool("unset", { blocks: [{ cidr: "10.25.11.128/28" }], cidrs: null })])).toEqual([]);
+  });
+
   it("reads only LoadBalancer IP pools", async () => {
     const other: StackResource = {
       type: "kubernetes:cilium.io/v2:CiliumPodIPPool",
@@ -484,6 +573,73 @@ describe("public-dns-no-private", () => {
     expect(await violationsOf(rule, record, { name: "v6.monosense.io", type: "AAAA", content: "192.168.1.1", proxied: true })).toEqual([
       "v6.monosense.io publishes 192.168.1.1, a private (RFC 1918) address",
     ]);
+  });
+
+  describe("AAAA records as @pulumi/cloudflare's DnsRecord has them (type AAAA, the address in content)", () => {
+    const aaaa = (content: string) => ({ name: "v6.monosense.io", type: "AAAA", content, proxied: true, ttl: 1, zoneId: facts.zoneId });
+    const publishes = (content: string, kind: string) => [`v6.monosense.io publishes ${content}, a ${kind} address`];
+
+    it("reports unique local fc00::/7 at both ends, in any text form", async () => {
+      for (const ip of ["fd12:3456:789a::1", "fc00::", "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "FD00::1", "fd00:0:0:0:0:0:0:1"])
+        expect({ ip, found: await violationsOf(rule, record, aaaa(ip)) }).toEqual({
+          ip,
+          found: publishes(ip, "unique local (ULA, RFC 4193)"),
+        });
+    });
+
+    it("reports link-local fe80::/10 (a zone index too) and the retired site-local fec0::/10", async () => {
+      for (const ip of ["fe80::1", "febf:ffff::1", "fe80::1%eth0"])
+        expect({ ip, found: await violationsOf(rule, record, aaaa(ip)) }).toEqual({ ip, found: publishes(ip, "link-local") });
+      expect(await violationsOf(rule, record, aaaa("fec0::1"))).toEqual(publishes("fec0::1", "site-local (deprecated, RFC 3879)"));
+    });
+
+    it("reports an IPv4-mapped private address, dotted or in hex, and loopback and unspecified", async () => {
+      expect(await violationsOf(rule, record, aaaa("::ffff:10.1.2.3"))).toEqual(
+        publishes("::ffff:10.1.2.3", "IPv4-mapped private (RFC 1918)"),
+      );
+      expect(await violationsOf(rule, record, aaaa("::ffff:c0a8:101"))).toEqual(
+        publishes("::ffff:c0a8:101", "IPv4-mapped private (RFC 1918)"),
+      );
+      expect(await violationsOf(rule, record, aaaa("0:0:0:0:0:ffff:6440:1"))).toEqual(
+        publishes("0:0:0:0:0:ffff:6440:1", "IPv4-mapped CGNAT (RFC 6598)"),
+      );
+      // The low 16 bits count too: 192.168.0.1 is private, 192.167.255.255 would not be.
+      expect(await violationsOf(rule, record, aaaa("::ffff:192.168.0.1"))).toEqual(
+        publishes("::ffff:192.168.0.1", "IPv4-mapped private (RFC 1918)"),
+      );
+      // Multi-digit octets, leading groups written out, and a zone index after the dotted tail.
+      for (const ip of ["0:0::ffff:192.168.100.200", "::ffff:10.0.0.1%eth0"])
+        expect({ ip, found: await violationsOf(rule, record, aaaa(ip)) }).toEqual({
+          ip,
+          found: publishes(ip, "IPv4-mapped private (RFC 1918)"),
+        });
+      expect(await violationsOf(rule, record, aaaa("::1"))).toEqual(publishes("::1", "loopback"));
+      expect(await violationsOf(rule, record, aaaa("::"))).toEqual(publishes("::", "unspecified"));
+    });
+
+    it("accepts the near misses: public, beside fc00::/7 and fe80::/10, a public mapped address, other embeddings", async () => {
+      for (const ip of [
+        "2001:db8::1",
+        "2606:4700::6810:84e5",
+        "fbff:ffff::1",
+        "fe00::1",
+        "fe7f::1",
+        "ff02::1",
+        "::ffff:203.0.113.7",
+        "::ffff:0:10.0.0.1",
+        "::fffe:10.0.0.1",
+        "::1:a00:1",
+        "1::ffff:10.0.0.1",
+        "::2",
+        "1::",
+      ])
+        expect({ ip, found: await violationsOf(rule, record, aaaa(ip)) }).toEqual({ ip, found: [] });
+    });
+
+    it("reads only what is an IPv6 address", async () => {
+      for (const ip of ["fd00::1::2", "fd00:::1", "gd00::1", "fd00::1/64", ""])
+        expect({ ip, found: await violationsOf(rule, record, aaaa(ip)) }).toEqual({ ip, found: [] });
+    });
   });
 
   it("reads the content as an address only when it is a plain IPv4 address", async () => {
@@ -792,6 +948,26 @@ describe("cloudflare-token-scope", () => {
       "token policy resources are not a JSON object",
       groups(3),
     ]);
+  });
+
+  it("reports a policy whose resources are null, as the property or as the JSON text, and judges the next", async () => {
+    const nullScope = "token policy names no resources (null): it must be scoped to exactly the zone 00000000000000000000000000000002";
+    const asProvider = (resources: unknown) => ({ effect: "allow", permissionGroups: [{ id: "g0" }, { id: "g1" }], resources });
+    for (const type of [token, "cloudflare:index/apiToken:ApiToken"]) {
+      expect(await violationsOf(rule, type, { policies: [asProvider(null)] })).toEqual([nullScope]);
+      expect(await violationsOf(rule, type, { policies: [asProvider("null")] })).toEqual([nullScope]);
+    }
+    expect(await violationsOf(rule, token, { policies: [asProvider(null), policy({ [zone]: "*" }, 3)] })).toEqual([nullScope, groups(3)]);
+  });
+
+  it("reports JSON that is no object: an array, a number, a string, a missing property", async () => {
+    const notObject = "token policy resources are not a JSON object";
+    for (const resources of ["[]", `["${zone}"]`, "5", '"*"'])
+      expect({ resources, found: await violationsOf(rule, token, { policies: [policy(resources)] }) }).toEqual({
+        resources,
+        found: [notObject],
+      });
+    expect(await violationsOf(rule, token, { policies: [{ effect: "allow", permissionGroups: [{ id: "g0" }] }] })).toEqual([notObject]);
   });
 
   it("says so when the stack has no zone", async () => {
