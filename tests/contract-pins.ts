@@ -25,8 +25,6 @@ export interface PinnedContract {
    * whole minor line (the Talos config schema per minor), so its version is the pin's minor.
    */
   readonly match: "exact" | "minor";
-  /** When the contract is brought by another change and may be missing here (contracts/talos-api). */
-  readonly optional?: boolean;
 }
 
 /** Every pin with a vendored contract, and the contract files of each. */
@@ -44,7 +42,7 @@ export function pinnedContracts(pins: PinSet): Array<PinnedContract & { readonly
     { pin: "charts.spegel", version: c.spegel, stem: "charts/spegel.values-keys", match: "exact" },
     { pin: "talosProvider", version: pins.talosProvider, stem: "pulumi-talos/schema", match: "exact" },
     { pin: "talos", version: pins.talos, stem: "talos/config.schema", match: "minor" },
-    { pin: "talos", version: pins.talos, stem: "talos-api/talos-api", match: "exact", optional: true },
+    { pin: "talos", version: pins.talos, stem: "talos-api/talos-api", match: "exact" },
   ];
 }
 
@@ -52,9 +50,9 @@ export function pinnedContracts(pins: PinSet): Array<PinnedContract & { readonly
  * Contracts of the other Talos lines the program supports (versions.ts `talosKubernetes`): no pin
  * names their patch, so each is checked to be of a supported line, one file per line.
  */
-export const supportedLineStems: ReadonlyArray<{ readonly stem: string; readonly optional?: boolean }> = [
+export const supportedLineStems: ReadonlyArray<{ readonly stem: string }> = [
   { stem: "talos/config.schema" },
-  { stem: "talos-api/talos-api", optional: true },
+  { stem: "talos-api/talos-api" },
 ];
 
 /** Files under contracts/ that are no upstream contract, so have no version: our docs and our own code. */
@@ -136,16 +134,15 @@ export function pinProblems(pins: PinSet, files: readonly string[], known: reado
       );
       continue;
     }
-    if (at.length > 0 || (entry.optional && all.length === 0)) continue;
+    if (at.length > 0) continue;
     problems.push(
       `${entry.pin} pins ${entry.version} but contracts/${entry.stem} is at ${all.map((f) => f.version).join(", ") || "no version (missing)"}`,
     );
   }
 
   const lines = Object.keys(talosKubernetes).filter((line) => line !== pinnedLine);
-  for (const { stem, optional } of supportedLineStems) {
+  for (const { stem } of supportedLineStems) {
     const all = byStem(stem);
-    if (optional && all.length === 0) continue;
     for (const line of lines) {
       const of = all.filter((f) => minorLine(f.version) === line || bare(f.version) === line);
       of.forEach((f) => claimed.add(f.file));
