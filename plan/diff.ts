@@ -6,7 +6,7 @@ import { consequences, removalErrors, timeoutOf, type PreviewCall } from "./effe
 import type { RecordOptions, Recording } from "./harness";
 import { changedPaths, valueAt } from "./inputDiff";
 import type { Renewal } from "./renewal";
-import { isDynamic, planSteps, type DynamicVerdict, type Issue, type Op, type Step } from "./steps";
+import { isDynamic, planSteps, stateAfter, type DynamicVerdict, type Issue, type Op, type Step } from "./steps";
 import type { Json } from "./wire";
 
 /**
@@ -29,6 +29,8 @@ export interface DiffOutcome {
   readonly report: DiffReport;
   /** The modelled steps, for the text rendering (patch lines). */
   readonly steps: readonly Step[];
+  /** The state the engine holds once these steps ran: the base of the run after this one. */
+  readonly state: Baseline;
 }
 
 /** Runs the program for this diff; the CLI and tests decide where the stack and program come from. */
@@ -65,6 +67,7 @@ export async function diffRun(stack: string, base: Baseline, record: Recorder): 
   const previewCalls = calls.map(({ token, timeout }) => ({ token, timeout }));
 
   const { effects, warnings } = consequences(plan.steps, base, recording, calls);
+  const state = stateAfter(plan.steps, baselineOfRecording(recording, "").invokes, "this run");
   const report: DiffReport = {
     stack,
     base: base.label,
@@ -79,10 +82,10 @@ export async function diffRun(stack: string, base: Baseline, record: Recorder): 
       wave: s.wave,
     })),
     previewCalls,
-    warnings: [...warnings, ...(await unconverged(recording))],
+    warnings: [...warnings, ...(await unconverged(state, recording))],
     errors: [...refusals, ...plan.errors, ...caErrors(plan.steps, base, recording.resources), ...removalErrors(plan.steps)],
   };
-  return { report, steps: plan.steps };
+  return { report, steps: plan.steps, state };
 }
 
 async function checked(recording: Promise<Recording>): Promise<Recording> {
@@ -153,8 +156,7 @@ async function dynamicVerdicts(base: Baseline, recording: Recording, refusals: I
 }
 
 /** After this run, a second one with the same inputs should change nothing; what it would change, it never stops changing. */
-async function unconverged(recording: Recording): Promise<Issue[]> {
-  const after = baselineOfRecording(recording, "this run");
+async function unconverged(after: Baseline, recording: Recording): Promise<Issue[]> {
   const again = planSteps(after, recording.resources, await dynamicVerdicts(after, recording));
   return again.steps
     .filter((s) => s.op !== "same")

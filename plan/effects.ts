@@ -1,3 +1,4 @@
+import { clusterHealthChanges, type ClusterHealthInputs } from "../components/talos/lifecycle/clusterHealthProvider";
 import type { Baseline, StateResource } from "./baseline";
 import { clusterHealthType, clusterReadyType } from "./bringUp";
 import { canonical } from "./digest";
@@ -183,6 +184,7 @@ export function consequences(
               `installs ${String(valueAt(inputs, "image"))}, reboots, waits until it is back and healthy`,
       );
     }
+    if (s.op === "update" && s.type === clusterHealthType && s.next) say(s, healthEffect(s.next.inputs, old?.outputs ?? null));
     if (s.op === "update" && s.type === APPLY && s.next) {
       say(
         s,
@@ -239,4 +241,16 @@ export function consequences(
 
 function sameNode(apply: { inputs: Json }, ip: string, name: string | undefined): boolean {
   return String(valueAt(apply.inputs, "node")) === ip || (name !== undefined && hostname(apply) === name);
+}
+
+/** What a ClusterHealth update does: check the cluster, or (nodes only left) store the node set and check nothing. */
+function healthEffect(inputs: Json, olds: Json): string {
+  const news = inputs as unknown as ClusterHealthInputs;
+  const stored = olds !== null && typeof olds === "object" && !Array.isArray(olds);
+  if (stored && clusterHealthChanges(olds as Partial<ClusterHealthInputs>, news).length === 0)
+    return "records the node set (nodes only left): no check, the leaving Nodes still exist until their deletes";
+  return (
+    `runs Talos' cluster health check (${news.controlPlaneNodes.length} control planes, ${news.workerNodes.length} workers; ` +
+    `waits up to ${news.timeoutSeconds}s)`
+  );
 }

@@ -1,4 +1,4 @@
-import type { Baseline, StateResource } from "./baseline";
+import { stateOfRecorded, type Baseline, type StateInvoke, type StateResource } from "./baseline";
 import { waitsFor } from "./bringUp";
 import type { RecordedResource } from "./harness";
 import { changedPaths, overlaps } from "./inputDiff";
@@ -139,7 +139,7 @@ function diffOne(
       op: replaces ? "replace" : "update",
       changed,
       reason: replaces ? `its provider's diff replaces on ${verdict.replaces.join(", ")}` : "its provider's diff reports a change",
-      deleteBeforeReplace: r.deleteBeforeReplace || verdict.deleteBeforeReplace,
+      deleteBeforeReplace: deleteFirst(r, verdict.deleteBeforeReplace),
     };
   }
   if (changed.length === 0) return { op: "same", changed, reason: "", deleteBeforeReplace: false };
@@ -150,13 +150,26 @@ function diffOne(
       op: "replace",
       changed,
       reason: `${provider.provider} replaces on ${provider.replaceOn.join(", ")}`,
-      deleteBeforeReplace: r.deleteBeforeReplace || provider.deleteBeforeReplace,
+      deleteBeforeReplace: deleteFirst(r, provider.deleteBeforeReplace),
     };
   }
   if (onChanges.length > 0) {
-    return { op: "replace", changed, reason: `replaceOnChanges: ${onChanges.join(", ")}`, deleteBeforeReplace: r.deleteBeforeReplace };
+    return {
+      op: "replace",
+      changed,
+      reason: `replaceOnChanges: ${onChanges.join(", ")}`,
+      deleteBeforeReplace: deleteFirst(r, provider.deleteBeforeReplace),
+    };
   }
   return { op: "update", changed, reason: "inputs changed", deleteBeforeReplace: false };
+}
+
+/**
+ * The program's `deleteBeforeReplace`, when it set one, overrides the provider's either way
+ * (pulumi/pulumi pkg/resource/deploy/step_generator.go: `if goal.DeleteBeforeReplace != nil`).
+ */
+function deleteFirst(r: RecordedResource, providerSays: boolean): boolean {
+  return r.deleteBeforeReplaceDefined ? r.deleteBeforeReplace : r.deleteBeforeReplace || providerSays;
 }
 
 /** Waves as the engine runs them; steps in execution order (unchanged ones first, at wave 0). */
@@ -222,4 +235,18 @@ function antichains(condemned: ReadonlyMap<string, StateResource>): string[][] {
     chains.push(take);
   }
   return chains.reverse();
+}
+
+/**
+ * The state the engine holds after these steps ran (pulumi/pulumi pkg/resource/deploy/step.go): a
+ * `same` stores the new inputs with the old outputs (SameStep.Apply: "Retain the ID and outputs"),
+ * so a dynamic resource whose diff ignored a change keeps outputs older than its inputs; creates,
+ * updates and replacements store what the provider returned (offline: its `outputsOf`); deletes
+ * leave nothing. The next run's diff starts from this, not from a fresh recording.
+ */
+export function stateAfter(steps: readonly Step[], invokes: readonly StateInvoke[], label: string): Baseline {
+  const resources = steps
+    .filter((s): s is Step & { next: RecordedResource } => s.next !== undefined)
+    .map((s) => (s.op === "same" && s.old ? { ...stateOfRecorded(s.next), outputs: s.old.outputs } : stateOfRecorded(s.next)));
+  return { label, resources, invokes };
 }

@@ -4,6 +4,7 @@ import * as path from "path";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import {
   clusterHealthChanges,
+  clusterHealthProvider,
   type ClusterHealthInputs,
   type ClusterHealthOutputs,
 } from "../components/talos/lifecycle/clusterHealthProvider";
@@ -66,6 +67,22 @@ describe("ClusterHealth diff", () => {
     expect(
       clusterHealthChanges(three, { ...news, controlPlaneNodes: ["10.25.11.11", "10.25.11.22"], workerNodes: ["10.25.11.21"] }),
     ).toEqual(["controlPlaneNodes"]);
+  });
+
+  it("a node that only leaves still updates the stored node set, without a check, so that it is checked when it comes back", async () => {
+    const three = { ...olds, workerNodes: ["10.25.11.21", "10.25.11.22"] };
+    const left = { ...news, workerNodes: ["10.25.11.21"], endpoints: [] };
+    expect(await clusterHealthProvider.diff!("cluster-health", three, left)).toEqual({ changes: true, replaces: [] });
+    // No endpoint: a check would throw; recording the set contacts nothing and keeps the last message.
+    const updated = await clusterHealthProvider.update!("cluster-health", three, left);
+    expect(updated.outs).toMatchObject({ workerNodes: ["10.25.11.21"], lastMessage: "ok" });
+    expect(
+      await clusterHealthProvider.diff!("cluster-health", updated.outs!, { ...left, workerNodes: ["10.25.11.21", "10.25.11.22"] }),
+    ).toEqual({
+      changes: true,
+      replaces: [],
+    });
+    expect(await clusterHealthProvider.diff!("cluster-health", olds, news)).toEqual({ changes: false, replaces: [] });
   });
 });
 

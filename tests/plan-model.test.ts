@@ -4,7 +4,7 @@ import type { RecordedResource, Recording } from "../plan/harness";
 import type { Json } from "../plan/wire";
 import { exposedCredentials } from "../plan/secrecy";
 import { recordedResource, urnOf } from "./plan-fixtures";
-import { isDynamic, planSteps, type DynamicVerdict, type Step } from "../plan/steps";
+import { isDynamic, planSteps, stateAfter, type DynamicVerdict, type Step } from "../plan/steps";
 
 /**
  * The offline plan's models on small hand-built graphs, without running a program: the engine's step
@@ -174,6 +174,26 @@ describe("planSteps: what each resource does", () => {
       deleteBeforeReplace: true,
     });
     expect(stepWith({ enableSecretMutable: true })).toMatchObject({ op: "update", reason: "inputs changed" });
+  });
+
+  it("leaves the state the engine stores: a same keeps its old outputs with the new inputs, a change stores the new ones, a delete nothing", () => {
+    const dynamicType = "pulumi-nodejs:dynamic/talos:ClusterHealth";
+    const kept = resource("health", { type: dynamicType, inputs: { nodes: ["a"] }, outputs: { nodes: ["a"] } });
+    const changed = resource("thing", { inputs: { v: 2 }, outputs: { v: 2 } });
+    const gone = resource("gone");
+    const base = baseline([
+      stateOf(kept, { outputs: { nodes: ["a", "b"] } }),
+      stateOf(changed, { inputs: { v: 1 }, outputs: { v: 1 } }),
+      stateOf(gone),
+    ]);
+    const verdicts = new Map<string, DynamicVerdict>([
+      [kept.urn, { known: true, changes: false, replaces: [], deleteBeforeReplace: false }],
+    ]);
+    const after = stateAfter(planSteps(base, [kept, changed], verdicts).steps, [], "after");
+    expect(after.resources.map((r) => [r.name, r.inputs, r.outputs])).toEqual([
+      ["health", { nodes: ["a"] }, { nodes: ["a", "b"] }],
+      ["thing", { v: 2 }, { v: 2 }],
+    ]);
   });
 
   it("replaces a Secret whose type changes even when Secrets are mutable (pulumi-kubernetes diff_test.go)", () => {

@@ -47,6 +47,16 @@ export function clusterHealthChanges(olds: Partial<ClusterHealthOutputs>, news: 
   return [...changedAmong(["fingerprint"] as const, olds, news), ...(["controlPlaneNodes", "workerNodes"] as const).filter(joined)];
 }
 
+/**
+ * Nodes that left since the stored node set. No reason to check, but a reason to store the new set:
+ * the engine keeps a resource's old outputs when its diff reports no change (pulumi/pulumi
+ * pkg/resource/deploy/step.go SameStep.Apply), so a node that left and later comes back would still
+ * be in the stored set and count as checked.
+ */
+function nodesLeft(olds: Partial<ClusterHealthOutputs>, news: ClusterHealthInputs): boolean {
+  return (["controlPlaneNodes", "workerNodes"] as const).some((key) => (olds[key] ?? []).some((ip) => !news[key].includes(ip)));
+}
+
 function healthOutputs(inputs: ClusterHealthInputs, lastMessage: string): ClusterHealthOutputs {
   const { endpoints, port, controlPlaneNodes, workerNodes, fingerprint, timeoutSeconds, endpointRetrySeconds } = inputs;
   return definedOnly({ endpoints, port, controlPlaneNodes, workerNodes, fingerprint, timeoutSeconds, endpointRetrySeconds, lastMessage });
@@ -78,14 +88,16 @@ export const clusterHealthProvider: dynamic.ResourceProvider<ClusterHealthInputs
   outputsOf(inputs: ClusterHealthInputs): ClusterHealthOutputs;
 } = {
   async diff(_id, olds, news) {
-    return { changes: clusterHealthChanges(olds, news).length > 0, replaces: [] };
+    return { changes: clusterHealthChanges(olds, news).length > 0 || nodesLeft(olds, news), replaces: [] };
   },
   /** State after a run, as far as known without the cluster (plan/dynamicProvider.ts): what `diff` is called with. */
   outputsOf: (inputs: ClusterHealthInputs) => healthOutputs(inputs, ""),
   async create(inputs) {
     return { id: "cluster-health", outs: await check(inputs) };
   },
-  async update(_id, _olds, news) {
+  async update(_id, olds, news) {
+    // Only nodes left: record the set, check nothing (see clusterHealthChanges).
+    if (clusterHealthChanges(olds, news).length === 0) return { outs: healthOutputs(news, olds.lastMessage ?? "") };
     return { outs: await check(news) };
   },
   async delete() {
