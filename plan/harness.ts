@@ -38,6 +38,8 @@ export interface RecordedResource {
   readonly protect: boolean;
   readonly retainOnDelete: boolean;
   readonly deleteBeforeReplace: boolean;
+  /** The program set `deleteBeforeReplace` (true or false): it then overrides the provider's choice. */
+  readonly deleteBeforeReplaceDefined?: true;
   readonly ignoreChanges: readonly string[];
   readonly replaceOnChanges: readonly string[];
   /** URNs the engine also looks this resource up by in the old state (`aliases`, resolved as the engine does). */
@@ -293,14 +295,29 @@ class RecordingMonitor extends MockMonitor {
     return `urn:pulumi:${stack}::${project}::${qualified}::${name}`;
   }
 
-  /** As the engine's `collapseAliasToUrn`: an alias spec's blanks default to the resource's own name, type and parent. */
+  /** Each registered URN's alias URNs, for the children that inherit them. */
+  private readonly aliasesOf = new Map<string, readonly string[]>();
+
+  /**
+   * As the engine's `collapseAliasToUrn`: an alias spec's blanks default to the resource's own name, type
+   * and parent. A child also answers to its URN under each of its parent's aliases, its name's parent
+   * prefix renamed with it (`inheritedChildAlias`, pulumi/pulumi sdk/go/pulumi/context.go collapseAliases;
+   * the engine does the same for alias specs).
+   */
   private aliasUrns(o: ReturnType<RegisterRequest["toObject"]>): string[] {
-    return (o.aliasesList ?? []).map((alias) => {
+    const own = (o.aliasesList ?? []).map((alias) => {
       if (alias.urn) return alias.urn;
       const spec = alias.spec ?? {};
       const parent = spec.noparent ? "" : spec.parenturn || o.parent;
       return this.urnOf(parent, spec.type || o.type, spec.name || o.name, spec.project || this.project, spec.stack || this.stackName);
     });
+    const parentName = o.parent.slice(o.parent.lastIndexOf("::") + 2);
+    const inherited = (this.aliasesOf.get(o.parent) ?? []).map((parentAlias) => {
+      const aliasParentName = parentAlias.slice(parentAlias.lastIndexOf("::") + 2);
+      const name = o.name.startsWith(parentName) ? aliasParentName + o.name.slice(parentName.length) : o.name;
+      return this.urnOf(parentAlias, o.type, name);
+    });
+    return [...own, ...inherited];
   }
 
   override async registerResource(req: RegisterRequest, callback: Callback): Promise<void> {
@@ -314,6 +331,8 @@ class RecordingMonitor extends MockMonitor {
         return;
       }
       const decoded = decode(raw);
+      const aliases = this.aliasUrns(o);
+      this.aliasesOf.set(urn, aliases);
       const propertyDependencies: Record<string, string[]> = {};
       for (const [prop, deps] of o.propertydependenciesMap) propertyDependencies[prop] = [...deps.urnsList];
       const timeouts = o.customtimeouts;
@@ -332,9 +351,10 @@ class RecordingMonitor extends MockMonitor {
         protect: o.protect ?? false,
         retainOnDelete: o.retainondelete ?? false,
         deleteBeforeReplace: o.deletebeforereplace,
+        ...(o.deletebeforereplacedefined ? { deleteBeforeReplaceDefined: true as const } : {}),
         ignoreChanges: o.ignorechangesList ?? [],
         replaceOnChanges: o.replaceonchangesList ?? [],
-        aliases: this.aliasUrns(o),
+        aliases,
         additionalSecretOutputs: o.additionalsecretoutputsList ?? [],
         customTimeouts:
           timeouts && (timeouts.create || timeouts.update || timeouts.pb_delete)
@@ -551,6 +571,7 @@ interface RegisterRequest {
     provider: string;
     propertydependenciesMap: Array<[string, { urnsList: string[] }]>;
     deletebeforereplace: boolean;
+    deletebeforereplacedefined?: boolean;
     version: string;
     ignorechangesList?: string[];
     replaceonchangesList?: string[];

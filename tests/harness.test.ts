@@ -24,6 +24,19 @@ describe("recording harness", () => {
     expect(byName("group").parent).toBeUndefined();
   });
 
+  it("gives a child the aliases it inherits from its parent's, renaming its name's parent prefix (the engine's inheritedChildAlias)", () => {
+    const stackPart = "urn:pulumi:infra::talos-gitops::";
+    expect(byName("renamed").aliases).toEqual([`${stackPart}fixture:index:Group::old-group`]);
+    expect(byName("renamed-part").aliases).toEqual([`${stackPart}fixture:index:Group$fixture:index:Thing::old-group-part`]);
+    expect(byName("first").aliases).toEqual([]);
+  });
+
+  it("tells an explicit deleteBeforeReplace: false from none (the engine lets it override the provider)", () => {
+    expect(byName("renamed-part")).toMatchObject({ deleteBeforeReplace: false, deleteBeforeReplaceDefined: true });
+    expect(byName("second")).toMatchObject({ deleteBeforeReplace: true, deleteBeforeReplaceDefined: true });
+    expect(byName("first").deleteBeforeReplaceDefined).toBeUndefined();
+  });
+
   it("masks secret inputs, lists their paths and keeps the plain value apart", () => {
     const first = byName("first");
     expect([...first.secretPaths].sort()).toEqual(["nested.list[1]", "token"]);
