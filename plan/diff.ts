@@ -119,9 +119,13 @@ async function dynamicVerdicts(base: Baseline, recording: Recording, refusals: I
   for (const r of recording.resources.filter((x) => isDynamic(x.type))) {
     const old = olds.get(r.urn) ?? r.aliases.map((a) => olds.get(a)).find((x): x is StateResource => x !== undefined);
     if (!old) continue;
-    const news = recording.plainInputs(r.urn) as Record<string, Json>;
+    // The engine resets ignored paths to their old values before it calls the provider's diff
+    // (pulumi/pulumi pkg/resource/deploy/step_generator.go processIgnoreChanges).
+    const news = withIgnoredReset(recording.plainInputs(r.urn) as Record<string, Json>, old.inputs, r.ignoreChanges);
     const provider = loadProvider(String(news.__provider));
-    const inputsChanged = changedPaths(old, r, r.ignoreChanges).some((p) => p !== "__provider");
+    // A diff the provider does not give (no diff, or `changes` unset: DIFF_UNKNOWN, @pulumi/pulumi
+    // cmd/dynamic-provider/index.js) falls back to the engine comparing inputs, `__provider` included.
+    const inputsChanged = changedPaths(old, r, r.ignoreChanges).length > 0;
     if (!provider.diff) {
       // No diff of its own: the engine compares old and new inputs.
       verdicts.set(r.urn, { known: true, changes: inputsChanged, replaces: [], deleteBeforeReplace: false });
@@ -153,6 +157,26 @@ async function dynamicVerdicts(base: Baseline, recording: Recording, refusals: I
     });
   }
   return verdicts;
+}
+
+/** The new inputs with every ignored path that the old inputs hold set back to its old value. */
+function withIgnoredReset(news: Record<string, Json>, olds: Json, ignore: readonly string[]): Record<string, Json> {
+  let result = news;
+  for (const path of ignore) {
+    const before = valueAt(olds, path);
+    if (before !== undefined) result = setAt(result, path, before) as Record<string, Json>;
+  }
+  return result;
+}
+
+/** A copy of `value` with `path` (dotted keys and [n] indexes) set. */
+function setAt(value: Json, path: string, to: Json): Json {
+  const [head, ...rest] = path.match(/[^.[\]]+/g) ?? [];
+  if (head === undefined) return to;
+  const inner = (current: Json | undefined) => (rest.length === 0 ? to : setAt(current ?? {}, rest.join("."), to));
+  if (Array.isArray(value) && /^\d+$/.test(head)) return value.map((v, i) => (i === Number(head) ? inner(v) : v));
+  const object = value !== null && typeof value === "object" && !Array.isArray(value) ? value : {};
+  return { ...object, [head]: inner(object[head]) };
 }
 
 /** After this run, a second one with the same inputs should change nothing; what it would change, it never stops changing. */

@@ -235,6 +235,48 @@ describe("convergence", () => {
   });
 });
 
+describe("dynamic diffs as the engine calls them", () => {
+  const type = "pulumi-nodejs:dynamic:Resource";
+  const runOf = async (provider: string, oldInputs: Json, inputs: Json, extra: Partial<RecordedResource> = {}) => {
+    const r = next("d", inputs, { type, urn: urn("d", type), ...extra });
+    const recording: Recording = {
+      stack: "s",
+      project: "p",
+      resources: [r],
+      invokes: [],
+      outputs: {},
+      outputSecretPaths: [],
+      logs: [],
+      plainInputs: () => r.inputs,
+      plainOutputs: () => ({}),
+    };
+    const states = base(old("d", oldInputs, { type, urn: urn("d", type), outputs: { v: 1 } }));
+    return (await diffRun("s", states, async () => recording)).report.steps.map((s) => `${s.op} ${s.reason}`);
+  };
+  const withDiff = (body: string) => `exports.handler = () => ({ diff: async (id, olds, news) => (${body}) });`;
+
+  it("without a diff of its own, or with changes left unset, the engine compares inputs, the serialized provider included", async () => {
+    expect(
+      await runOf("exports.handler = () => ({});", { v: 1, __provider: "x" }, { v: 1, __provider: "exports.handler = () => ({});" }),
+    ).toEqual(["update its provider's diff reports a change"]);
+    const unset = withDiff("{}");
+    expect(await runOf(unset, { v: 1, __provider: "older code" }, { v: 1, __provider: unset })).toEqual([
+      "update its provider's diff reports a change",
+    ]);
+    expect(await runOf(unset, { v: 1, __provider: unset }, { v: 1, __provider: unset })).toEqual(["same "]);
+  });
+
+  it("hands the provider's diff the new inputs with ignoreChanges paths set back to their old values", async () => {
+    const compares = withDiff("{ changes: olds.v !== news.v }");
+    expect(await runOf(compares, { v: 1, __provider: compares }, { v: 2, __provider: compares }, { ignoreChanges: ["v"] })).toEqual([
+      "same ",
+    ]);
+    expect(await runOf(compares, { v: 1, __provider: compares }, { v: 2, __provider: compares })).toEqual([
+      "update its provider's diff reports a change",
+    ]);
+  });
+});
+
 /** Runs the plan command and captures what it prints. */
 async function plan(argv: string[], where: { projectDir?: string; entry?: string }): Promise<{ code: number; out: string; err: string }> {
   let out = "";
