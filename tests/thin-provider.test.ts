@@ -3,6 +3,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { logicKey } from "../components/dynamic/thinRuntime";
+import { baselineOfRecording } from "../plan/baseline";
+import { diffRun } from "../plan/diff";
+import { record } from "../plan/harness";
 import { engineInputs, engineRun, registeredAll, repoRoot } from "./fakes/engineSide";
 
 /**
@@ -175,4 +178,24 @@ nodeMembershipProvider.delete = async (_id, props) => {
     expect(removal.error).toBeUndefined();
     expect(JSON.parse(fs.readFileSync(record, "utf8"))).toBe("w1");
   }, 120_000);
+});
+
+describe("plan --diff when a provider's logic changed", () => {
+  it("shows an in-place update of exactly the resources of that provider, with the logic version as the changed input", async () => {
+    const recording = await record({ stack: "infra" });
+    expect(recording.error).toBeUndefined();
+    const gateType = "pulumi-nodejs:dynamic/talos:NodeGate";
+    // State written by an older program: the gates' logic version (in inputs and outputs) differs.
+    const older = (value: unknown) => ({ ...(value as object), [logicKey]: "sha256:0000000000000000" });
+    const current = baselineOfRecording(recording, "base");
+    const base = {
+      ...current,
+      resources: current.resources.map((r) => (r.type === gateType ? { ...r, inputs: older(r.inputs), outputs: older(r.outputs) } : r)),
+    };
+    const { steps } = await diffRun("infra", base, (o) => record({ stack: "infra", ...o }));
+    const changing = steps.filter((step) => step.op !== "same");
+    const gates = recording.resources.filter((r) => r.type === gateType).map((r) => r.urn);
+    expect(gates.length).toBeGreaterThan(0);
+    expect(changing.map((step) => [step.urn, step.op, step.changed])).toEqual(gates.map((urn) => [urn, "update", [logicKey]]));
+  }, 180_000);
 });

@@ -95,8 +95,9 @@ export function thinEntry(file: string, exportName: string): ThinEntry {
   if (logic.check !== undefined || logic.configure !== undefined)
     throw new Error(`thin entry: ${exportName} has check/configure, not forwarded`);
   const runtime = require.resolve("./thinRuntime");
-  // Only the methods the logic has: for the others cmd/dynamic-provider's defaults apply, as they would to the logic.
-  const methods = forwarded.filter((method) => logic[method] !== undefined);
+  // The methods the logic has (for the others cmd/dynamic-provider's defaults apply, as they would to the
+  // logic), and always `delete`: a removal added to the logic later must reach resources stored today.
+  const methods = forwarded.filter((method) => method === "delete" || logic[method] !== undefined);
   const entry: ThinEntry = {
     provider: entryFor(`${fromRoot(file)}#${exportName}`, fromRoot(runtime), methods) as unknown as pulumi.dynamic.ResourceProvider,
     inputs: { [logicKey]: logicVersion([file, runtime], projectRoot) },
