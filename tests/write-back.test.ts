@@ -90,6 +90,7 @@ describe("1Password write-back provider, as the engine runs it", () => {
       vault: "Prod",
       title: "infra-talos",
       fieldHashes: { talosconfig: sha256("t1"), kubeconfig: sha256("k1") },
+      providerLogic: news.providerLogic,
     });
     expect(JSON.stringify(outs)).not.toMatch(/"t1"|"k1"/);
   });

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { thinEntry } from "../dynamic/thinProvider";
 import { integration } from "./onePassword";
 import type { Item, ItemCreateParams, ItemOverview, VaultOverview } from "@1password/sdk";
 
@@ -63,11 +64,10 @@ function writeBackOutputs(inputs: WriteBackInputs): WriteBackOutputs {
 
 /**
  * Runs inside the engine's dynamic-provider process, which shares nothing with the program but
- * these inputs: it signs in to 1Password itself with the (secret) token it is given. Not exported:
- * the SDK serialises this object with its closure, and its serialiser orders a captured `exports`
- * object before the value assigned to it (tests/write-back.test.ts loads it as the engine does).
+ * these inputs: it signs in to 1Password itself with the (secret) token it is given. The resource's
+ * provider is a thin entry that loads this export when the engine calls it (components/dynamic/thinProvider.ts).
  */
-const writeBackProvider = {
+export const writeBackProvider = {
   outputsOf: writeBackOutputs,
   async create(inputs: WriteBackInputs) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -114,9 +114,15 @@ export interface WriteBackArgs {
 export class OnePasswordWriteBack extends pulumi.dynamic.Resource {
   constructor(name: string, args: WriteBackArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      writeBackProvider,
+      thinEntry(__filename, "writeBackProvider").provider,
       name,
-      { token: pulumi.secret(args.token), vault: args.vault, title: args.title, fields: pulumi.secret(args.fields) },
+      {
+        ...thinEntry(__filename, "writeBackProvider").inputs,
+        token: pulumi.secret(args.token),
+        vault: args.vault,
+        title: args.title,
+        fields: pulumi.secret(args.fields),
+      },
       opts,
     );
   }

@@ -1,7 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { talosApiPort } from "../machineApi/client";
 import type { ClientConfiguration } from "../machineApi/credentials";
-import { clusterHealthProvider } from "./clusterHealthProvider";
+import { thinEntry } from "../../dynamic/thinProvider";
+
+// The provider is a thin entry that loads this module when the engine calls it (components/dynamic/thinProvider.ts).
+const logic = thinEntry(require.resolve("./clusterHealthProvider"), "clusterHealthProvider");
 
 export interface ClusterHealthArgs {
   controlPlaneNodes: string[];
@@ -27,9 +30,10 @@ export class ClusterHealth extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: ClusterHealthArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      clusterHealthProvider,
+      logic.provider,
       name,
       {
+        ...logic.inputs,
         endpoints: args.endpoints ?? args.controlPlaneNodes,
         port: args.port ?? talosApiPort,
         controlPlaneNodes: args.controlPlaneNodes,

@@ -2,7 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { talosApiPort } from "../machineApi/client";
 import type { ClientConfiguration } from "../machineApi/credentials";
 import type { NodeRole } from "../machineApi/readiness";
-import { clusterReadyProvider } from "./clusterReadyProvider";
+import { thinEntry } from "../../dynamic/thinProvider";
+
+// The provider is a thin entry that loads this module when the engine calls it (components/dynamic/thinProvider.ts).
+const logic = thinEntry(require.resolve("./clusterReadyProvider"), "clusterReadyProvider");
 
 export interface ClusterReadyArgs {
   nodes: ReadonlyArray<{ ip: string; role: NodeRole }>;
@@ -26,9 +29,10 @@ export class ClusterReady extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: ClusterReadyArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      clusterReadyProvider,
+      logic.provider,
       name,
       {
+        ...logic.inputs,
         nodes: args.nodes.map((n) => ({ node: n.ip, role: n.role, port: args.port ?? talosApiPort })),
         talosVersion: args.talosVersion,
         // Secret in state as an input; the provider receives it unwrapped and does not return it.

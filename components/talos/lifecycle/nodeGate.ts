@@ -1,7 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { talosApiPort } from "../machineApi/client";
 import type { ClientConfiguration } from "../machineApi/credentials";
-import { nodeGateProvider, type GateExpectations } from "./nodeGateProvider";
+import type { GateExpectations } from "./nodeGateProvider";
+import { thinEntry } from "../../dynamic/thinProvider";
+
+// The provider is a thin entry that loads this module when the engine calls it (components/dynamic/thinProvider.ts).
+const logic = thinEntry(require.resolve("./nodeGateProvider"), "nodeGateProvider");
 
 export interface NodeGateArgs {
   /** The node's IP: what the readiness is checked for and what errors name. */
@@ -46,9 +50,10 @@ export class NodeGate extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: NodeGateArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      nodeGateProvider,
+      logic.provider,
       name,
       {
+        ...logic.inputs,
         node: args.node,
         endpoint: args.endpoint ?? args.node,
         port: args.port ?? talosApiPort,

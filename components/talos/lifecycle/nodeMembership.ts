@@ -2,7 +2,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { talosApiPort } from "../machineApi/client";
 import type { ClientConfiguration } from "../machineApi/credentials";
 import type { NodeRole } from "../machineApi/readiness";
-import { membershipSecretOutputs, nodeMembershipProvider, type ControlPlaneEndpoint } from "./nodeMembershipProvider";
+import { membershipSecretOutputs, type ControlPlaneEndpoint } from "./nodeMembershipProvider";
+import { thinEntry } from "../../dynamic/thinProvider";
+
+// The provider is a thin entry that loads this module when the engine calls it (components/dynamic/thinProvider.ts).
+const logic = thinEntry(require.resolve("./nodeMembershipProvider"), "nodeMembershipProvider");
 
 export interface NodeMembershipArgs {
   /** Kubernetes Node name (the Talos hostname). */
@@ -40,9 +44,10 @@ export class NodeMembership extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: NodeMembershipArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      nodeMembershipProvider,
+      logic.provider,
       name,
       {
+        ...logic.inputs,
         nodeName: args.nodeName,
         node: args.node,
         endpoint: args.endpoint ?? args.node,

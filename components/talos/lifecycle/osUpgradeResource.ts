@@ -2,7 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { talosApiPort } from "../machineApi/client";
 import type { ClientConfiguration } from "../machineApi/credentials";
 import type { NodeRole } from "../machineApi/readiness";
-import { osUpgradeProvider } from "./osUpgradeProvider";
+import { thinEntry } from "../../dynamic/thinProvider";
+
+// The provider is a thin entry that loads this module when the engine calls it (components/dynamic/thinProvider.ts).
+const logic = thinEntry(require.resolve("./osUpgradeProvider"), "osUpgradeProvider");
 
 export interface OsUpgradeArgs {
   /** The node's IP. */
@@ -34,9 +37,10 @@ export class OsUpgrade extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: OsUpgradeArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      osUpgradeProvider,
+      logic.provider,
       name,
       {
+        ...logic.inputs,
         node: args.node,
         endpoint: args.endpoint ?? args.node,
         port: args.port ?? talosApiPort,

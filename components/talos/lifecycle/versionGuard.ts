@@ -1,6 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { KubernetesRange } from "./upgradePlan";
-import { versionGuardProvider } from "./versionGuardProvider";
+import { thinEntry } from "../../dynamic/thinProvider";
+
+// The provider is a thin entry that loads this module when the engine calls it (components/dynamic/thinProvider.ts).
+const logic = thinEntry(require.resolve("./versionGuardProvider"), "versionGuardProvider");
 
 export interface VersionGuardArgs {
   file: string;
@@ -19,6 +22,6 @@ export class VersionGuard extends pulumi.dynamic.Resource {
   declare readonly kubernetesVersion: pulumi.Output<string>;
 
   constructor(name: string, args: VersionGuardArgs, opts?: pulumi.CustomResourceOptions) {
-    super(versionGuardProvider, name, { ...args }, opts, "talos", "VersionGuard");
+    super(logic.provider, name, { ...logic.inputs, ...args }, opts, "talos", "VersionGuard");
   }
 }
