@@ -237,7 +237,7 @@ describe("convergence", () => {
 
 describe("dynamic diffs as the engine calls them", () => {
   const type = "pulumi-nodejs:dynamic:Resource";
-  const runOf = async (provider: string, oldInputs: Json, inputs: Json, extra: Partial<RecordedResource> = {}) => {
+  const runOf = async (oldInputs: Json, inputs: Json, extra: Partial<RecordedResource> = {}) => {
     const r = next("d", inputs, { type, urn: urn("d", type), ...extra });
     const recording: Recording = {
       stack: "s",
@@ -256,22 +256,20 @@ describe("dynamic diffs as the engine calls them", () => {
   const withDiff = (body: string) => `exports.handler = () => ({ diff: async (id, olds, news) => (${body}) });`;
 
   it("without a diff of its own, or with changes left unset, the engine compares inputs, the serialized provider included", async () => {
-    expect(
-      await runOf("exports.handler = () => ({});", { v: 1, __provider: "x" }, { v: 1, __provider: "exports.handler = () => ({});" }),
-    ).toEqual(["update its provider's diff reports a change"]);
-    const unset = withDiff("{}");
-    expect(await runOf(unset, { v: 1, __provider: "older code" }, { v: 1, __provider: unset })).toEqual([
+    expect(await runOf({ v: 1, __provider: "x" }, { v: 1, __provider: "exports.handler = () => ({});" })).toEqual([
       "update its provider's diff reports a change",
     ]);
-    expect(await runOf(unset, { v: 1, __provider: unset }, { v: 1, __provider: unset })).toEqual(["same "]);
+    const unset = withDiff("{}");
+    expect(await runOf({ v: 1, __provider: "older code" }, { v: 1, __provider: unset })).toEqual([
+      "update its provider's diff reports a change",
+    ]);
+    expect(await runOf({ v: 1, __provider: unset }, { v: 1, __provider: unset })).toEqual(["same "]);
   });
 
   it("hands the provider's diff the new inputs with ignoreChanges paths set back to their old values", async () => {
     const compares = withDiff("{ changes: olds.v !== news.v }");
-    expect(await runOf(compares, { v: 1, __provider: compares }, { v: 2, __provider: compares }, { ignoreChanges: ["v"] })).toEqual([
-      "same ",
-    ]);
-    expect(await runOf(compares, { v: 1, __provider: compares }, { v: 2, __provider: compares })).toEqual([
+    expect(await runOf({ v: 1, __provider: compares }, { v: 2, __provider: compares }, { ignoreChanges: ["v"] })).toEqual(["same "]);
+    expect(await runOf({ v: 1, __provider: compares }, { v: 2, __provider: compares })).toEqual([
       "update its provider's diff reports a change",
     ]);
   });
