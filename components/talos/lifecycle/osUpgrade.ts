@@ -31,8 +31,6 @@ export interface OsUpgradeRequest {
   drainTimeoutMs: number;
   /** The stack file's `talos.rollout.unmanagedPods` (default: evict them, as talosctl does). */
   unmanagedPods?: UnmanagedPods;
-  /** The cluster's Kubernetes version: the kubelet must report it before the node is uncordoned. */
-  kubernetesVersion?: string;
   /** Pause between readiness polls. */
   intervalMs?: number;
   /**
@@ -82,6 +80,9 @@ export async function upgradeNode(deps: OsUpgradeDeps, request: OsUpgradeRequest
   if (!before.ready) throw fail(`refused: the node is not healthy on ${current} before the upgrade: ${before.unmet}`);
 
   const previousBootId = await talos.bootId();
+  // The kubelet version it must come back on: an OS upgrade does not move Kubernetes (the applies after
+  // it do, and the NodeGate waits for that), so the one it runs now. No Node: not in Kubernetes, no wait.
+  const nodeBefore = await kube.getNode(request.nodeName);
   const lifecycle = parseVersion(current).minor >= 13 || parseVersion(current).major > 1;
   if (lifecycle) {
     log(`${request.node}: draining ${request.nodeName}`);
@@ -121,18 +122,14 @@ export async function upgradeNode(deps: OsUpgradeDeps, request: OsUpgradeRequest
     );
     // Back in Kubernetes before it takes pods again and before the next node goes down: Node Ready,
     // kubelet on the cluster's version (as talosctl waits for Ready before it uncordons: nodedrain.go WaitForNodeReady).
-    await waitForKubernetesComponents(
-      kube,
-      {
-        nodeName: request.nodeName,
-        role: request.role,
-        version: request.kubernetesVersion,
-        timeoutMs: remaining(),
-        intervalMs,
-        nodeOnly: true,
-      },
-      clock,
-    );
+    if (nodeBefore) {
+      const version = nodeBefore.status?.nodeInfo?.kubeletVersion;
+      await waitForKubernetesComponents(
+        kube,
+        { nodeName: request.nodeName, role: request.role, version, timeoutMs: remaining(), intervalMs, nodeOnly: true },
+        clock,
+      );
+    }
   } catch (error) {
     throw leftCordoned(request.nodeName, error, "it went down for the upgrade and did not come back healthy");
   }

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { talosApiPort } from "../machineApi/client";
 import type { ClientConfiguration } from "../machineApi/credentials";
 import type { NodeRole } from "../machineApi/readiness";
+import type { UnmanagedPods } from "./drain";
 import { osUpgradeProvider } from "./osUpgradeProvider";
 
 export interface OsUpgradeArgs {
@@ -21,6 +22,8 @@ export interface OsUpgradeArgs {
   targetVersion: pulumi.Input<string>;
   timeoutSeconds?: pulumi.Input<number>;
   drainTimeoutSeconds?: pulumi.Input<number>;
+  /** Controller-less pods in the drain: evicted (talosctl's default) or refused. */
+  unmanagedPods?: pulumi.Input<UnmanagedPods>;
 }
 
 /**
@@ -48,6 +51,7 @@ export class OsUpgrade extends pulumi.dynamic.Resource {
         targetVersion: args.targetVersion,
         timeoutSeconds: args.timeoutSeconds ?? 1800,
         drainTimeoutSeconds: args.drainTimeoutSeconds ?? 600,
+        unmanagedPods: args.unmanagedPods ?? "evict",
         observedVersion: undefined,
       },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "clientConfiguration"] },
