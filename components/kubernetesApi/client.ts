@@ -1,3 +1,4 @@
+import { X509Certificate } from "crypto";
 import * as https from "https";
 import { systemClock, type Clock } from "../talos/machineApi/clock";
 import { kubernetesApiError } from "./errors";
@@ -150,8 +151,16 @@ export function createKubernetesClient(options: KubernetesClientOptions): Kubern
     }
   }
 
+  // A 401 with a client certificate is almost always an expired one (a removal runs with the
+  // kubeconfig stored at the membership's last update): say until when it was valid.
+  const certificate = credentials.clientCertificate ? new X509Certificate(credentials.clientCertificate) : undefined;
   function failure(name: string, reply: Reply): Error {
-    return kubernetesApiError(`${name} (${credentials.server})`, describeReply(reply), reply.statusCode, statusOf(reply.body).reason);
+    let detail = describeReply(reply);
+    if (reply.statusCode === 401 && certificate) {
+      const expired = Date.parse(certificate.validTo) <= Date.now();
+      detail += ` (client certificate ${certificate.subject.replace(/\n/g, ", ")} valid until ${certificate.validTo}${expired ? ": expired" : ""})`;
+    }
+    return kubernetesApiError(`${name} (${credentials.server})`, detail, reply.statusCode, statusOf(reply.body).reason);
   }
 
   const ok = (reply: Reply) => reply.statusCode >= 200 && reply.statusCode < 300;

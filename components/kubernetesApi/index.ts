@@ -3,3 +3,4 @@ export { budgetOf, createKubernetesClient, type KubernetesClient, type Kubernete
 export { isKubernetesApiError, kubernetesApiError, type KubernetesApiError } from "./errors";
 export { parseKubeconfig, type KubeCredentials } from "./kubeconfig";
 export type { EvictionOutcome, KubeNode, NodeCondition, KubePod, KubeStatus, ObjectMeta, OwnerReference } from "./types";
+export { lifecycleRules, lifecycleUser, type PolicyRule } from "./rbac";
