@@ -61,6 +61,16 @@ export const ownership: readonly OwnershipRow[] = [
       ...(ns === "external-secrets" ? externalSecrets : {}),
     })),
   ),
+  {
+    object: "ClusterRole talos-gitops:lifecycle",
+    owner: "Pulumi",
+    reason: "the only rights of the lifecycle credential: cordon, evict, delete Node, readiness reads",
+  },
+  {
+    object: "ClusterRoleBinding talos-gitops:lifecycle",
+    owner: "Pulumi",
+    reason: "binds that role to the lifecycle certificate's user",
+  },
   { object: "Secret flux-system/flux-system", owner: "Pulumi", reason: "Git credentials from 1Password (bootstrap Secret)" },
   {
     object: "Secret external-secrets/onepassword-service-account",

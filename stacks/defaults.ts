@@ -10,7 +10,7 @@ export const defaults = {
   timeServers: ["time.cloudflare.com"],
   corednsReplicas: 2,
   /** Talos config changes roll: control planes one at a time, workers this many at a time, each batch waiting for the last. */
-  rollout: { maxUnavailableWorkers: 1 },
+  rollout: { maxUnavailableWorkers: 1, unmanagedPods: "evict" as "evict" | "refuse" },
   fluxBranch: "main",
   /** Flux syncs this folder of the GitOps repository; `<cluster>` is the cluster name. */
   fluxPath: (cluster: string) => `kubernetes/clusters/${cluster}`,

@@ -121,6 +121,12 @@ const clusterShape = z.strictObject({
           .min(1)
           .default(defaults.rollout.maxUnavailableWorkers)
           .describe("workers updated at once on a config change (control planes always go one by one)"),
+        unmanagedPods: z
+          .enum(["evict", "refuse"])
+          .default(defaults.rollout.unmanagedPods)
+          .describe(
+            "pods with no controller on a node being drained (OS upgrade, removal): evict them as talosctl upgrade does (kubectl drain --force), or refuse the drain",
+          ),
       })
       .default({ ...defaults.rollout }),
   }),

@@ -31,9 +31,10 @@ describe("imageTag", () => {
 });
 
 describe("componentsBehind", () => {
+  const ready = [{ type: "Ready", status: "True", reason: "KubeletReady", message: "kubelet is posting ready status" }];
   const node = (kubeletVersion?: string) => ({
     metadata: { name: "cp1" },
-    ...(kubeletVersion ? { status: { nodeInfo: { kubeletVersion } } } : {}),
+    status: { conditions: ready, ...(kubeletVersion ? { nodeInfo: { kubeletVersion } } : {}) },
   });
   const pod = (component: string, tag: string, ready = true) => ({
     metadata: { name: `${component}-cp1`, namespace: "kube-system" },

@@ -114,7 +114,7 @@ describe("drain rules (kubectl drain's filters)", () => {
     expect(decideForPod({ ...pod(owned("DaemonSet")), status: { phase: "Succeeded" } }, {})).toEqual({ action: "evict" });
   });
 
-  it("refuses a node with emptyDir pods before evicting anything, leaving it cordoned", async () => {
+  it("refuses a node with emptyDir pods before evicting anything, and uncordons it again", async () => {
     kube.addNode("w1");
     kube.addPod({ namespace: "app", name: "cache-0", nodeName: "w1", owner: "StatefulSet", emptyDir: true });
     kube.addPod({ namespace: "app", name: "web-1", nodeName: "w1", owner: "ReplicaSet" });
@@ -122,7 +122,7 @@ describe("drain rules (kubectl drain's filters)", () => {
       "drain w1: refusing to evict: app/cache-0 uses emptyDir volumes (local data is lost; allow with deleteEmptyDirData)",
     );
     expect(kube.calls().filter((c) => c.endsWith("/eviction"))).toEqual([]);
-    expect(kube.nodes.get("w1")?.unschedulable).toBe(true);
+    expect(kube.nodes.get("w1")?.unschedulable).toBe(false);
   });
 
   it("retries an eviction a PodDisruptionBudget refuses (429) until it passes, then waits for the pod to be gone", async () => {
@@ -197,11 +197,13 @@ describe("worker removal", () => {
     kube.addPod({ namespace: "db", name: "pg-0", nodeName: "infra-w1", owner: "StatefulSet", budget: { name: "pg", blocks: "forever" } });
     const deps: RemovalDeps = { kube: kubeClient(), talos: client, controlPlanes: [], clock: virtualClock() };
     await expect(removeNode(deps, request({ nodeName: "infra-w1", node: "infra-w1", drain: { timeoutMs: 300_000 } }))).rejects.toThrow(
-      new Error("drain infra-w1: pod db/pg-0 still blocked by PodDisruptionBudget db/pg after 300s"),
+      new Error(
+        "drain infra-w1: 1 pod(s) still blocked by their disruption budgets after 300s: db/pg-0 (PodDisruptionBudget db/pg: needs 1 healthy pods and has 1 currently); infra-w1 uncordoned again (nothing was taken down)",
+      ),
     );
     expect(fake.methodsCalled()).not.toContain("Reset");
     expect(kube.calls()).not.toContain("DELETE /api/v1/nodes/infra-w1");
-    expect(kube.nodes.get("infra-w1")?.unschedulable).toBe(true);
+    expect(kube.nodes.get("infra-w1")?.unschedulable).toBe(false);
     // Retried with backoff across the 300 s, not hammered, not given up early.
     const attempts = kube.calls().filter((c) => c.endsWith("/eviction")).length;
     expect(attempts).toBeGreaterThan(20);

@@ -182,15 +182,15 @@ describe("node lifecycle", () => {
     });
   });
 
-  it("signs the lifecycle credential with the cluster's Kubernetes CA, as a system:masters client", async () => {
+  it("signs the lifecycle credential with the cluster's Kubernetes CA, for its own narrowly bound user", async () => {
     const r = await recordFixture({ stack: "infra" });
     const named = (name: string) => r.resources.find((x) => x.name === name)!;
     expect(named("lifecycle-csr").inputs).toMatchObject({
-      subject: { commonName: "talos-gitops:lifecycle", organization: "system:masters" },
+      subject: { commonName: "talos-gitops:lifecycle", organization: "talos-gitops:lifecycle" },
     });
     expect(named("lifecycle-cert").inputs).toMatchObject({
-      validityPeriodHours: 8760,
-      earlyRenewalHours: 720,
+      validityPeriodHours: 2160,
+      earlyRenewalHours: 1440,
       allowedUses: ["client_auth", "digital_signature", "key_encipherment"],
     });
     expect(named("lifecycle-cert").secretPaths).toContain("caPrivateKeyPem");

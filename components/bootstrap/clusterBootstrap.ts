@@ -10,6 +10,7 @@ import { corednsValues } from "./coredns";
 import { gatewayApiCrds, prometheusOperatorCrds } from "./crds";
 import { clusterSecretStoreName, externalSecretsValues, onePasswordStoreSpec, onePasswordTokenSecret } from "./externalSecrets";
 import { namespace, type ManagedNamespace } from "./namespaces";
+import { lifecycleRbac } from "./lifecycleRbac";
 import { defaultDeny, type DefaultDenyNamespace } from "./networkPolicies";
 import { chartRelease } from "./release";
 import { bootstrapSecret } from "./secret";
@@ -69,6 +70,9 @@ export class ClusterBootstrap extends pulumi.ComponentResource {
     for (const name of ["cert-manager", "external-secrets", "flux-system"] as const satisfies readonly DefaultDenyNamespace[]) {
       if (this.namespaces.has(name)) defaultDeny(name, config, { ...kept, dependsOn: [ns(name)] });
     }
+
+    // What the Talos lifecycle resources may do in Kubernetes (drain, cordon, delete Node, readiness).
+    lifecycleRbac(child);
 
     // The engine hands retainOnDelete down to the ConfigGroup's CRDs (pulumi/pulumi
     // pkg/resource/deploy/source_eval.go: children inherit RetainOnDelete from their parent).

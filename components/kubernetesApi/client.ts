@@ -1,3 +1,4 @@
+import { X509Certificate } from "crypto";
 import * as https from "https";
 import { systemClock, type Clock } from "../talos/machineApi/clock";
 import { kubernetesApiError } from "./errors";
@@ -65,11 +66,16 @@ function describeReply(reply: Reply): string {
   return `${reply.statusCode}${status.reason ? ` ${status.reason}` : ""}${message ? `: ${message}` : ""}`;
 }
 
-/** The budget named by the eviction's DisruptionBudget cause (`The disruption budget pg needs 1 healthy pods ...`). */
-export function budgetOf(status: KubeStatus): string | undefined {
+/**
+ * The budget named by the eviction's DisruptionBudget cause: `The disruption budget pg needs 1 healthy
+ * pods and has 1 currently`, or `... pg is still being processed by the server.` (kubernetes
+ * pkg/registry/core/pod/storage/eviction.go checkAndDecrement, createTooManyRequestsError; the cause
+ * type travels as `reason`, apimachinery meta/v1 types.go StatusCause).
+ */
+export function budgetOf(status: KubeStatus): { name: string; detail: string } | undefined {
   for (const cause of status.details?.causes ?? []) {
-    const match = /disruption budget (\S+)/.exec(cause.message ?? "");
-    if (cause.type === "DisruptionBudget" && match) return match[1];
+    const match = /disruption budget (\S+) (.*)$/.exec(cause.message ?? "");
+    if (cause.reason === "DisruptionBudget" && match) return { name: match[1], detail: match[2].replace(/\.$/, "") };
   }
   return undefined;
 }
@@ -145,8 +151,16 @@ export function createKubernetesClient(options: KubernetesClientOptions): Kubern
     }
   }
 
+  // A 401 with a client certificate is almost always an expired one (a removal runs with the
+  // kubeconfig stored at the membership's last update): say until when it was valid.
+  const certificate = credentials.clientCertificate ? new X509Certificate(credentials.clientCertificate) : undefined;
   function failure(name: string, reply: Reply): Error {
-    return kubernetesApiError(`${name} (${credentials.server})`, describeReply(reply), reply.statusCode, statusOf(reply.body).reason);
+    let detail = describeReply(reply);
+    if (reply.statusCode === 401 && certificate) {
+      const expired = Date.parse(certificate.validTo) <= Date.now();
+      detail += ` (client certificate ${certificate.subject.replace(/\n/g, ", ")} valid until ${certificate.validTo}${expired ? ": expired" : ""})`;
+    }
+    return kubernetesApiError(`${name} (${credentials.server})`, detail, reply.statusCode, statusOf(reply.body).reason);
   }
 
   const ok = (reply: Reply) => reply.statusCode >= 200 && reply.statusCode < 300;
@@ -189,7 +203,8 @@ export function createKubernetesClient(options: KubernetesClientOptions): Kubern
       if (reply.statusCode === 404) return { outcome: "gone" };
       if (reply.statusCode === 429) {
         const status = statusOf(reply.body);
-        return { outcome: "blocked", budget: budgetOf(status), message: status.message ?? describeReply(reply) };
+        const budget = budgetOf(status);
+        return { outcome: "blocked", budget: budget?.name, budgetDetail: budget?.detail, message: status.message ?? describeReply(reply) };
       }
       throw failure(what, reply);
     },

@@ -19,10 +19,19 @@ export interface ObjectMeta {
   deletionTimestamp?: string;
 }
 
+/** A Node condition (`Ready`, `MemoryPressure`, ...), as the kubelet posts it. */
+export interface NodeCondition {
+  type: string;
+  /** "True" | "False" | "Unknown" */
+  status: string;
+  reason?: string;
+  message?: string;
+}
+
 export interface KubeNode {
   metadata: ObjectMeta;
   spec?: { unschedulable?: boolean };
-  status?: { nodeInfo?: { kubeletVersion?: string } };
+  status?: { conditions?: NodeCondition[]; nodeInfo?: { kubeletVersion?: string } };
 }
 
 export interface KubePod {
@@ -35,7 +44,11 @@ export interface KubePod {
   status?: { phase?: string; containerStatuses?: Array<{ name: string; ready?: boolean }> };
 }
 
-/** A `Status` object, as the API server answers failures (and some successes). */
+/**
+ * A `Status` object, as the API server answers failures (and some successes): kubernetes/apimachinery
+ * v0.35.0 pkg/apis/meta/v1/types.go (Status, StatusDetails, StatusCause). A cause's type is serialized
+ * under the JSON key `reason` (`Type CauseType json:"reason,omitempty"`).
+ */
 export interface KubeStatus {
   kind?: "Status";
   status?: string;
@@ -44,8 +57,9 @@ export interface KubeStatus {
   code?: number;
   details?: {
     name?: string;
+    group?: string;
     kind?: string;
-    causes?: Array<{ type?: string; message?: string; field?: string }>;
+    causes?: Array<{ reason?: string; message?: string; field?: string }>;
     retryAfterSeconds?: number;
   };
 }
@@ -56,4 +70,4 @@ export type EvictionOutcome =
   /** The pod no longer exists (404): nothing to evict. */
   | { outcome: "gone" }
   /** 429 TooManyRequests: a PodDisruptionBudget allows no disruption now (or is still being processed); retry later. */
-  | { outcome: "blocked"; budget?: string; message: string };
+  | { outcome: "blocked"; budget?: string; budgetDetail?: string; message: string };

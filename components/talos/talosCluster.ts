@@ -6,6 +6,7 @@ import { canonical } from "./lifecycle/canonical";
 import { ClusterHealth } from "./lifecycle/clusterHealth";
 import { ClusterReady } from "./lifecycle/clusterReady";
 import { lifecycleKubeconfig } from "./lifecycle/adminKubeconfig";
+import { drainPolicy } from "./lifecycle/drain";
 import { NodeGate } from "./lifecycle/nodeGate";
 import { NodeMembership } from "./lifecycle/nodeMembership";
 import { OsUpgrade } from "./lifecycle/osUpgradeResource";
@@ -229,6 +230,7 @@ export class TalosCluster extends pulumi.ComponentResource {
             kubeconfig: lifecycleKube,
             clientConfiguration: secrets.clientConfiguration,
             drainTimeoutSeconds: talosTimeouts.drainSeconds,
+            ...drainPolicy(config.talos.rollout.unmanagedPods),
             resetTimeoutSeconds: talosTimeouts.resetSeconds,
           },
           {
@@ -365,6 +367,7 @@ export class TalosCluster extends pulumi.ComponentResource {
             targetVersion: config.talos.version,
             timeoutSeconds: talosTimeouts.osUpgradeSeconds,
             drainTimeoutSeconds: talosTimeouts.drainSeconds,
+            unmanagedPods: config.talos.rollout.unmanagedPods,
           },
           { parent: this, dependsOn: [shared.guard, ...before] },
         ),

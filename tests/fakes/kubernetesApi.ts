@@ -1,13 +1,46 @@
 import * as https from "https";
 import type { AddressInfo } from "net";
 import type { KubeNode, KubePod, KubeStatus } from "../../components/kubernetesApi";
+import type { Clock } from "../../components/talos/machineApi/clock";
 import type { TestPki } from "./pki";
+
+/** One RBAC PolicyRule (rbac.authorization.k8s.io/v1), the fields this fake checks. */
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+export interface FakeKubernetesOptions {
+  /** The clock graceful terminations run on (tests pass their virtual clock); the system clock otherwise. */
+  clock?: Clock;
+  /** Authorize every request against these rules (403 Forbidden otherwise); no check when absent. */
+  rules?: PolicyRule[];
+}
 
 /**
  * A kube-apiserver stand-in: a real HTTPS server on 127.0.0.1 that requires a client certificate from
  * the test CA, speaking the endpoints the client calls with the real paths, verbs, JSON bodies and
- * status codes (a `Status` object on failure, 429 TooManyRequests with a DisruptionBudget cause for
- * an eviction a budget blocks, 404 NotFound once an object is gone). Scripted per pod; records calls.
+ * status codes. Scripted per node and pod; records calls. What follows upstream, and where from:
+ * - failures are `Status` objects (kind Status, apiVersion v1, metadata {}, status Failure, message,
+ *   reason, details, code), shaped as the constructors in kubernetes/apimachinery v0.35.0
+ *   pkg/api/errors/errors.go build them (NewNotFound, NewTooManyRequests, NewForbidden, NewBadRequest)
+ *   and serialized per pkg/apis/meta/v1/types.go (Status, StatusDetails; a StatusCause's type is the
+ *   JSON key `reason`, not `type`);
+ * - evictions as kubernetes/kubernetes pkg/registry/core/pod/storage/eviction.go (commit 01aa0f3)
+ *   answers them: see `evict`;
+ * - a Node's Ready condition as the kubelet posts it (kubernetes pkg/kubelet/nodestatus/setters.go,
+ *   ReadyCondition: KubeletReady "kubelet is posting ready status" / KubeletNotReady);
+ * - every node runs a DaemonSet pod (the CNI) and every control plane the mirror pods of its static
+ *   control-plane pods, as on a Talos node (kubelet mirror pods carry `kubernetes.io/config.mirror`,
+ *   k8s.io/api core/v1 annotation_key_constants.go MirrorPodAnnotationKey);
+ * - a granted eviction deletes gracefully: `deletionTimestamp` = now + the pod's grace period, and the
+ *   pod is listed until the fake's clock passes it (apimachinery types.go ObjectMeta.DeletionTimestamp:
+ *   "the time after which this resource will be deleted");
+ * - with `rules`, requests are authorized as RBAC does, by verb and resource of the request
+ *   (kubernetes/apiserver pkg/endpoints/request/requestinfo.go: GET on a name is get, on a
+ *   collection list; POST create; PATCH patch; DELETE delete; `pods/eviction` a subresource),
+ *   everything else refused with 403 Forbidden.
  */
 
 export interface FakePod {
@@ -21,9 +54,13 @@ export interface FakePod {
   emptyDir?: boolean;
   phase?: string;
   /** A PodDisruptionBudget covering the pod: evictions get 429 this many times (or always), then pass. */
-  budget?: { name: string; blocks: number | "forever" };
+  budget?: { name: string; blocks: number | "forever"; desiredHealthy?: number; currentHealthy?: number };
+  /** More than one PodDisruptionBudget selects the pod: the eviction subresource answers 500. */
+  overlappingBudgets?: boolean;
   /** After a granted eviction the pod is still listed (terminating) for this many GETs. */
   terminatingPolls?: number;
+  /** terminationGracePeriodSeconds: after a granted eviction the pod is listed until this passes on the fake's clock. */
+  graceSeconds?: number;
   /** One container of this name and image (a static pod's component), with its readiness. */
   container?: { name: string; image: string; ready: boolean };
 }
@@ -34,20 +71,42 @@ export interface RecordedRequest {
   query: Record<string, string>;
   body?: unknown;
   contentType?: string;
+  /** The client certificate's CN: the user RBAC sees (x509 authenticator). */
+  user?: string;
 }
 
 interface PodState extends FakePod {
   uid: string;
   evictionsRefused: number;
   deletionTimestamp?: string;
+  /** When the pod is gone, on the fake's clock. */
+  deleteAtMs?: number;
   pollsLeft?: number;
+}
+
+export interface FakeNode {
+  unschedulable: boolean;
+  kubeletVersion?: string;
+  /** The Ready condition the kubelet posts; a message for the NotReady case. */
+  ready: boolean;
+  notReadyMessage?: string;
+}
+
+/** What `addNode` puts on a node unless told otherwise: a Talos node's DaemonSet and mirror pods. */
+export interface NodeOptions {
+  role?: "controlplane" | "worker";
+  ready?: boolean;
+  /** No default pods (a test that scripts every pod itself). */
+  bare?: boolean;
 }
 
 let uidSeq = 1;
 
 export class FakeKubernetesApi {
   readonly requests: RecordedRequest[] = [];
-  readonly nodes = new Map<string, { unschedulable: boolean; kubeletVersion?: string }>();
+  readonly nodes = new Map<string, FakeNode>();
+  /** `verb resource` of every authorized request (RBAC's view of what the client did). */
+  readonly authorized = new Set<string>();
   private readonly pods = new Map<string, PodState>();
   /** Called once per request, before it is answered (tests use it to observe ordering). */
   onRequest?: (request: RecordedRequest) => void;
@@ -55,20 +114,27 @@ export class FakeKubernetesApi {
   private constructor(
     private readonly server: https.Server,
     readonly port: number,
+    private readonly options: FakeKubernetesOptions,
   ) {}
 
-  static async start(pki: TestPki): Promise<FakeKubernetesApi> {
+  private now(): number {
+    return this.options.clock ? this.options.clock.now() : Date.now();
+  }
+
+  static async start(pki: TestPki, options: FakeKubernetesOptions = {}): Promise<FakeKubernetesApi> {
     const ready: { fake?: FakeKubernetesApi } = {};
     const server = https.createServer(
       { ca: pki.ca.cert, cert: pki.server.cert, key: pki.server.key, requestCert: true, rejectUnauthorized: true },
       (request, response) => {
         const chunks: Buffer[] = [];
         request.on("data", (chunk: Buffer) => chunks.push(chunk));
-        request.on("end", () => ready.fake?.handle(request, Buffer.concat(chunks).toString("utf8"), response));
+        const peer = (request.socket as import("tls").TLSSocket).getPeerCertificate();
+        const user = typeof peer.subject?.CN === "string" ? peer.subject.CN : undefined;
+        request.on("end", () => ready.fake?.handle(request, Buffer.concat(chunks).toString("utf8"), response, user));
       },
     );
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const fake = new FakeKubernetesApi(server, (server.address() as AddressInfo).port);
+    const fake = new FakeKubernetesApi(server, (server.address() as AddressInfo).port, options);
     ready.fake = fake;
     return fake;
   }
@@ -99,8 +165,26 @@ export class FakeKubernetesApi {
     ].join("\n");
   }
 
-  addNode(name: string, kubeletVersion?: string): void {
-    this.nodes.set(name, { unschedulable: false, kubeletVersion });
+  /**
+   * A node, or the same node with another kubelet version (a restarted kubelet: the cordon stays).
+   * Adds the node's DaemonSet pod and, on a control plane, its static pods' mirrors, unless `bare`.
+   */
+  addNode(name: string, kubeletVersion?: string, options: NodeOptions = {}): void {
+    const before = this.nodes.get(name);
+    this.nodes.set(name, { unschedulable: before?.unschedulable ?? false, kubeletVersion, ready: options.ready ?? before?.ready ?? true });
+    if (options.bare) return;
+    const add = (pod: FakePod) => !this.hasPod(pod.namespace, pod.name) && this.addPod(pod);
+    add({ namespace: "kube-system", name: `cilium-${name}`, nodeName: name, owner: "DaemonSet" });
+    if (options.role === "controlplane")
+      for (const component of ["kube-apiserver", "kube-controller-manager", "kube-scheduler"])
+        add({ namespace: "kube-system", name: `${component}-${name}`, nodeName: name, mirror: true });
+  }
+
+  /** The kubelet posts Ready (or NotReady with this message). */
+  setNodeReady(name: string, ready: boolean, notReadyMessage?: string): void {
+    const node = this.nodes.get(name);
+    if (!node) throw new Error(`fake: no node ${name}`);
+    Object.assign(node, { ready, notReadyMessage });
   }
 
   /** Replaces a pod's container (a static pod restarted with another image), keeping the rest. */
@@ -128,7 +212,12 @@ export class FakeKubernetesApi {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private handle(request: { method?: string; url?: string; headers: Record<string, unknown> }, text: string, response: Response): void {
+  private handle(
+    request: { method?: string; url?: string; headers: Record<string, unknown> },
+    text: string,
+    response: Response,
+    user?: string,
+  ): void {
     const url = new URL(request.url ?? "/", "https://127.0.0.1");
     let body: unknown;
     try {
@@ -142,15 +231,49 @@ export class FakeKubernetesApi {
       query: Object.fromEntries(url.searchParams),
       ...(body === undefined ? {} : { body }),
       ...(typeof request.headers["content-type"] === "string" ? { contentType: request.headers["content-type"] } : {}),
+      ...(user ? { user } : {}),
     };
     this.requests.push(recorded);
     this.onRequest?.(recorded);
-    const [status, reply] = this.route(recorded);
+    const [status, reply] = this.authorize(recorded) ?? this.route(recorded);
     response.writeHead(status, { "Content-Type": "application/json" });
     response.end(JSON.stringify(reply));
   }
 
+  /** RBAC's verb and resource of a request (requestinfo.go), checked against `rules`; a 403 Status when none grants it. */
+  private authorize(r: RecordedRequest): [number, unknown] | undefined {
+    const info = requestInfo(r);
+    if (!this.options.rules || !info) {
+      if (info) this.authorized.add(`${info.verb} ${info.resource}`);
+      return undefined;
+    }
+    const granted = this.options.rules.some(
+      (rule) =>
+        rule.apiGroups.includes("") &&
+        (rule.resources.includes(info.resource) || rule.resources.includes("*")) &&
+        (rule.verbs.includes(info.verb) || rule.verbs.includes("*")),
+    );
+    if (granted) {
+      this.authorized.add(`${info.verb} ${info.resource}`);
+      return undefined;
+    }
+    // pkg/api/errors NewForbidden with the RBAC authorizer's reason (apiserver endpoints/handlers/responsewriters/errors.go forbiddenMessage).
+    const [resource, subresource] = info.resource.split("/");
+    const what = `resource "${resource}"${subresource ? ` subresource "${subresource}"` : ""}`;
+    const scope = info.namespace ? `in the namespace "${info.namespace}"` : "at the cluster scope";
+    const message = `${resource}${info.name ? ` "${info.name}"` : ""} is forbidden: User "${r.user ?? ""}" cannot ${info.verb} ${what} in API group "" ${scope}`;
+    return [403, failure(403, "Forbidden", message, { ...(info.name ? { name: info.name } : {}), kind: resource })];
+  }
+
+  /** A graceful deletion that has run its course on the fake's clock. */
+  private expire(key: string, pod: PodState): boolean {
+    if (pod.deleteAtMs === undefined || this.now() < pod.deleteAtMs) return false;
+    this.pods.delete(key);
+    return true;
+  }
+
   private route(r: RecordedRequest): [number, unknown] {
+    for (const [key, pod] of this.pods) this.expire(key, pod);
     let match: RegExpExecArray | null;
     if ((match = /^\/api\/v1\/nodes\/([^/]+)$/.exec(r.path))) {
       const name = decodeURIComponent(match[1]);
@@ -166,7 +289,8 @@ export class FakeKubernetesApi {
       }
       if (r.method === "DELETE") {
         this.nodes.delete(name);
-        return [200, { kind: "Status", apiVersion: "v1", status: "Success", details: { name, kind: "nodes" } }];
+        // A Node has no finalizers here: the store answers with the deleted object (registry/generic/registry/store.go Delete).
+        return [200, { kind: "Node", apiVersion: "v1", metadata: { name, uid: `node-${name}` } }];
       }
     }
     if (r.path === "/api/v1/pods" && r.method === "GET") {
@@ -190,37 +314,60 @@ export class FakeKubernetesApi {
     return status(405, "MethodNotAllowed", `${r.method} ${r.path} is not served by this fake`);
   }
 
+  /**
+   * pkg/registry/core/pod/storage/eviction.go (kubernetes/kubernetes, commit 01aa0f3), Create:
+   * a name mismatch is 400 BadRequest; a missing pod 404 (store.Get); a pod that is terminal, Pending
+   * or already terminating is deleted without looking at budgets (canIgnorePDB); more than one budget
+   * is a 500 Failure Status; a budget allowing no disruption is 429 TooManyRequests "Cannot evict pod
+   * as it would violate the pod's disruption budget." with a DisruptionBudget cause (checkAndDecrement);
+   * otherwise the pod is deleted and the answer is `Status{Status: Success}`, 201 as the create handler
+   * sets a Status without code (apiserver pkg/endpoints/handlers/create.go).
+   */
   private evict(key: string, pod: PodState | undefined, body: unknown): [number, unknown] {
     const eviction = body as { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string } } | undefined;
     if (eviction?.apiVersion !== "policy/v1" || eviction.kind !== "Eviction")
-      return status(400, "BadRequest", "expected a policy/v1 Eviction");
-    if (!pod) return notFound("pods", key.split("/")[1]);
-    if (eviction.metadata?.name !== pod.name || eviction.metadata.namespace !== pod.namespace)
-      return status(400, "BadRequest", "name in URL does not match name in Eviction object");
-    if (pod.deletionTimestamp) return [201, { kind: "Status", apiVersion: "v1", status: "Success" }];
+      return [400, failure(400, "BadRequest", "expected a policy/v1 Eviction")];
+    const [, podName] = key.split("/");
+    if (eviction.metadata?.name !== podName) return [400, failure(400, "BadRequest", "name in URL does not match name in Eviction object")];
+    if (!pod) return notFound("pods", podName);
+    const phase = pod.phase ?? "Running";
+    const ignoresBudgets = phase === "Succeeded" || phase === "Failed" || phase === "Pending" || pod.deletionTimestamp !== undefined;
+    if (!ignoresBudgets && pod.overlappingBudgets)
+      return [
+        500,
+        failure(500, undefined, "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."),
+      ];
     const budget = pod.budget;
-    if (budget && (budget.blocks === "forever" || pod.evictionsRefused < budget.blocks)) {
+    if (!ignoresBudgets && budget && (budget.blocks === "forever" || pod.evictionsRefused < budget.blocks)) {
       pod.evictionsRefused++;
-      // As pkg/registry/core/pod/storage/eviction.go answers when the budget allows no disruption.
-      const reply: KubeStatus = {
-        kind: "Status",
-        status: "Failure",
-        message: "Cannot evict pod as it would violate the pod's disruption budget.",
-        reason: "TooManyRequests",
-        code: 429,
-        details: {
-          causes: [{ type: "DisruptionBudget", message: `The disruption budget ${budget.name} needs 1 healthy pods and has 1 currently` }],
-        },
-      };
-      return [429, { apiVersion: "v1", ...reply }];
+      const needs = budget.desiredHealthy ?? 1;
+      const has = budget.currentHealthy ?? needs;
+      return [
+        429,
+        failure(429, "TooManyRequests", "Cannot evict pod as it would violate the pod's disruption budget.", {
+          causes: [
+            {
+              reason: "DisruptionBudget",
+              message: `The disruption budget ${budget.name} needs ${needs} healthy pods and has ${has} currently`,
+            },
+          ],
+        }),
+      ];
     }
+    if (!pod.deletionTimestamp) this.deleteGracefully(key, pod);
+    return [201, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 }];
+  }
+
+  private deleteGracefully(key: string, pod: PodState): void {
     if (pod.terminatingPolls && pod.terminatingPolls > 0) {
-      pod.deletionTimestamp = new Date().toISOString();
+      pod.deletionTimestamp = new Date(this.now()).toISOString();
       pod.pollsLeft = pod.terminatingPolls;
+    } else if (pod.graceSeconds && pod.graceSeconds > 0) {
+      pod.deleteAtMs = this.now() + pod.graceSeconds * 1000;
+      pod.deletionTimestamp = new Date(pod.deleteAtMs).toISOString();
     } else {
       this.pods.delete(key);
     }
-    return [201, { kind: "Status", apiVersion: "v1", status: "Success", code: 201 }];
   }
 
   private nodeObject(name: string): KubeNode & { kind: string; apiVersion: string } {
@@ -230,7 +377,19 @@ export class FakeKubernetesApi {
       apiVersion: "v1",
       metadata: { name, uid: `node-${name}` },
       spec: { unschedulable: node?.unschedulable ?? false },
-      ...(node?.kubeletVersion ? { status: { nodeInfo: { kubeletVersion: node.kubeletVersion } } } : {}),
+      status: {
+        conditions: [
+          node?.ready === false
+            ? {
+                type: "Ready",
+                status: "False",
+                reason: "KubeletNotReady",
+                message: node.notReadyMessage ?? "container runtime status check may not have completed yet",
+              }
+            : { type: "Ready", status: "True", reason: "KubeletReady", message: "kubelet is posting ready status" },
+        ],
+        ...(node?.kubeletVersion ? { nodeInfo: { kubeletVersion: node.kubeletVersion } } : {}),
+      },
     };
   }
 
@@ -246,7 +405,7 @@ export class FakeKubernetesApi {
         ...(pod.owner
           ? { ownerReferences: [{ apiVersion: "apps/v1", kind: pod.owner, name: `${pod.name}-owner`, controller: true }] }
           : {}),
-        ...(pod.deletionTimestamp ? { deletionTimestamp: pod.deletionTimestamp } : {}),
+        ...(pod.deletionTimestamp ? { deletionTimestamp: pod.deletionTimestamp, deletionGracePeriodSeconds: pod.graceSeconds ?? 0 } : {}),
       },
       spec: {
         nodeName: pod.nodeName,
@@ -263,21 +422,51 @@ export class FakeKubernetesApi {
 
 type Response = { writeHead(status: number, headers: Record<string, string>): unknown; end(text: string): unknown };
 
-function status(code: number, reason: string, message: string): [number, KubeStatus & { apiVersion: string }] {
-  return [code, { kind: "Status", apiVersion: "v1", status: "Failure", message, reason, code }];
+/** A failure `Status` as the apimachinery error constructors build it (metadata {} as encoding/json writes an empty ListMeta). */
+function failure(code: number, reason: string | undefined, message: string, details?: KubeStatus["details"] & Record<string, unknown>) {
+  return {
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Failure",
+    message,
+    ...(reason ? { reason } : {}),
+    ...(details ? { details } : {}),
+    code,
+  };
 }
 
-function notFound(kind: string, name: string): [number, KubeStatus & { apiVersion: string }] {
-  return [
-    404,
-    {
-      kind: "Status",
-      apiVersion: "v1",
-      status: "Failure",
-      message: `${kind} "${name}" not found`,
-      reason: "NotFound",
-      code: 404,
-      details: { name, kind },
-    },
-  ];
+function status(code: number, reason: string, message: string): [number, unknown] {
+  return [code, failure(code, reason, message)];
+}
+
+/** NewNotFound(schema.GroupResource{Resource: kind}, name): `pods "x" not found`, details {name, kind}. */
+function notFound(kind: string, name: string): [number, unknown] {
+  return [404, failure(404, "NotFound", `${kind} "${name}" not found`, { name, kind })];
+}
+
+/** requestinfo.go's verb and resource for the paths this fake serves (core group only). */
+function requestInfo(r: RecordedRequest): { verb: string; resource: string; name?: string; namespace?: string } | undefined {
+  const parts = r.path
+    .replace(/^\/api\/v1\/?/, "")
+    .split("/")
+    .filter(Boolean)
+    .map(decodeURIComponent);
+  if (!r.path.startsWith("/api/v1") || parts.length === 0) return undefined;
+  let namespace: string | undefined;
+  if (parts[0] === "namespaces" && parts.length > 2) {
+    namespace = parts[1];
+    parts.splice(0, 2);
+  }
+  const [resource, name, subresource] = parts;
+  const verbs: Record<string, string> = {
+    GET: name ? "get" : "list",
+    POST: "create",
+    PATCH: "patch",
+    PUT: "update",
+    DELETE: name ? "delete" : "deletecollection",
+  };
+  const verb = verbs[r.method];
+  if (!verb) return undefined;
+  return { verb, resource: subresource ? `${resource}/${subresource}` : resource, name, namespace };
 }

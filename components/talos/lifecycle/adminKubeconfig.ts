@@ -1,28 +1,39 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { stringify } from "yaml";
+import { lifecycleUser } from "../../kubernetesApi/rbac";
 import type { MachineSecrets } from "../provider";
 
 /**
  * The Kubernetes credential the lifecycle resources use (the drain before an upgrade, the drain and
- * Node delete of a removal): a client certificate signed locally by the cluster's Kubernetes CA from
- * the machine secrets, in group `system:masters` like Talos' own admin kubeconfig (siderolabs/talos
- * pkg/machinery/constants: KubernetesAdminCertOrganization).
+ * Node delete of a removal, the readiness waits): a client certificate signed locally by the
+ * cluster's Kubernetes CA from the machine secrets, for the user `talos-gitops:lifecycle`, whose only
+ * rights are the ClusterRole the bootstrap binds to it (components/kubernetesApi/rbac.ts,
+ * components/bootstrap/lifecycleRbac.ts). Not `system:masters`: the organization is the user's own
+ * (an x509 client's groups are its O values: kubernetes staging/src/k8s.io/apiserver/pkg/authentication/request/x509/x509.go CommonNameUserConversion).
  *
  * Why not the Kubeconfig resource: that one is fetched from the first control plane after the
  * bootstrap, which follows the applies, and the applies follow the OS upgrades (the config contract
  * moves only once every node runs the new version) — an upgrade that needed it would wait for itself.
  * This one depends on the machine secrets only.
  *
- * The certificate is valid a year; the tls provider replaces it on the first run within 30 days of
- * its end (`earlyRenewalHours`: terraform-provider-tls, locally signed cert, ready_for_renewal makes
- * the plan require a replacement), which gives the resources that hold it a fresh one.
+ * Validity and renewal. The tls provider re-issues the certificate on the first run inside its early
+ * renewal window (terraform-provider-tls internal/provider/common_cert.go,
+ * modifyPlanIfCertificateReadyForRenewal: at plan time, no refresh needed, the plan requires a
+ * replacement). The new kubeconfig reaches every lifecycle resource as an input in that run, and the
+ * NodeMemberships' stored outputs through their update (nodeMembershipProvider.ts diff). But a
+ * NodeMembership's delete — a node removal — runs with the outputs stored at its last create or update
+ * (pulumi/pulumi v3.259.0 sdk/nodejs/cmd/dynamic-provider/index.ts `delete`: `req.getProperties()`,
+ * the old outputs), so the certificate a removal uses is the one of the previous run. The validity is
+ * therefore the longest gap between two runs in which a removal still works: 90 days; re-issued on
+ * any run at least 30 days after issue (60 days early), so an actively managed stack never carries a
+ * certificate older than a month plus the gap to its next run.
  */
 export const lifecycleCertificate = {
-  commonName: "talos-gitops:lifecycle",
-  organization: "system:masters",
-  validityPeriodHours: 24 * 365,
-  earlyRenewalHours: 24 * 30,
+  commonName: lifecycleUser,
+  organization: lifecycleUser,
+  validityPeriodHours: 24 * 90,
+  earlyRenewalHours: 24 * 60,
 } as const;
 
 export interface KubernetesCa {

@@ -1,5 +1,5 @@
 import type { KubernetesClient } from "../../kubernetesApi/client";
-import type { KubeNode, KubePod } from "../../kubernetesApi/types";
+import type { KubeNode, KubePod, NodeCondition } from "../../kubernetesApi/types";
 import { systemClock, type Clock } from "../machineApi/clock";
 import type { NodeRole } from "../machineApi/readiness";
 
@@ -27,13 +27,43 @@ export interface ComponentsObservation {
   pods: Partial<Record<(typeof controlPlaneComponents)[number], KubePod>>;
 }
 
-/** What is not yet on `version`, one phrase each; empty when everything is. */
-export function componentsBehind(role: NodeRole, nodeName: string, version: string, seen: ComponentsObservation): string[] {
+/**
+ * `Node w1 not Ready (Ready=False KubeletNotReady: ...; MemoryPressure=True ...)`, or undefined when Ready.
+ * The kubelet's conditions (kubernetes pkg/kubelet/nodestatus/setters.go): Ready must be True; the
+ * pressure and NetworkUnavailable conditions that are True are named beside it, as they say why.
+ */
+export function notReady(nodeName: string, node: KubeNode): string | undefined {
+  const conditions = node.status?.conditions ?? [];
+  const ready = conditions.find((c) => c.type === "Ready");
+  if (ready?.status === "True") return undefined;
+  const describe = (c: NodeCondition) => `${c.type}=${c.status}${c.reason ? ` ${c.reason}` : ""}${c.message ? `: ${c.message}` : ""}`;
+  const why = [
+    ready ? describe(ready) : "no Ready condition",
+    ...conditions.filter((c) => c.type !== "Ready" && c.status === "True").map(describe),
+  ];
+  return `Node ${nodeName} not Ready (${why.join("; ")})`;
+}
+
+/**
+ * What is not yet Ready or on `version`, one phrase each; empty when everything is. Without `version`
+ * only readiness counts; with `nodeOnly` the control-plane components are not looked at.
+ */
+export function componentsBehind(
+  role: NodeRole,
+  nodeName: string,
+  version: string | undefined,
+  seen: ComponentsObservation,
+  nodeOnly = false,
+): string[] {
   const behind: string[] = [];
   const kubelet = seen.node?.status?.nodeInfo?.kubeletVersion;
   if (!seen.node) behind.push(`no Node ${nodeName}`);
-  else if (!sameVersion(kubelet, version)) behind.push(`kubelet runs ${kubelet ?? "an unknown version"}`);
-  if (role !== "controlplane") return behind;
+  else {
+    const unready = notReady(nodeName, seen.node);
+    if (unready) behind.push(unready);
+    if (version !== undefined && !sameVersion(kubelet, version)) behind.push(`kubelet runs ${kubelet ?? "an unknown version"}`);
+  }
+  if (role !== "controlplane" || nodeOnly || version === undefined) return behind;
   for (const component of controlPlaneComponents) {
     const pod = seen.pods[component];
     if (!pod) {
@@ -50,10 +80,12 @@ export function componentsBehind(role: NodeRole, nodeName: string, version: stri
 export interface ComponentsRequest {
   nodeName: string;
   role: NodeRole;
-  /** e.g. `v1.35.0` */
-  version: string;
+  /** e.g. `v1.35.0`; without it, only the Node's readiness is waited for. */
+  version?: string;
   timeoutMs: number;
   intervalMs?: number;
+  /** The Node only (Ready, kubelet version): after an OS upgrade, which does not change the components' images. */
+  nodeOnly?: boolean;
 }
 
 /** Polls until every component of the node runs `version`; fails naming what is still behind. */
@@ -67,16 +99,16 @@ export async function waitForKubernetesComponents(
   for (;;) {
     const node = await kube.getNode(request.nodeName);
     const pods: ComponentsObservation["pods"] = {};
-    if (request.role === "controlplane") {
+    if (request.role === "controlplane" && !request.nodeOnly && request.version !== undefined) {
       for (const component of controlPlaneComponents)
         pods[component] = await kube.getPod("kube-system", `${component}-${request.nodeName}`);
     }
-    const behind = componentsBehind(request.role, request.nodeName, request.version, { node, pods });
+    const behind = componentsBehind(request.role, request.nodeName, request.version, { node, pods }, request.nodeOnly);
     if (behind.length === 0) return;
     const elapsed = clock.now() - start;
     if (elapsed >= request.timeoutMs)
       throw new Error(
-        `${request.nodeName}: Kubernetes not on ${request.version} after ${Math.round(elapsed / 1000)}s: ${behind.join("; ")}`,
+        `${request.nodeName}: Kubernetes not ${request.version ? `on ${request.version}` : "ready"} after ${Math.round(elapsed / 1000)}s: ${behind.join("; ")}`,
       );
     await clock.sleep(Math.min(intervalMs, request.timeoutMs - elapsed));
   }

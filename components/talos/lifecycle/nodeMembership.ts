@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { talosApiPort } from "../machineApi/client";
 import type { ClientConfiguration } from "../machineApi/credentials";
 import type { NodeRole } from "../machineApi/readiness";
+import { talosctlDrain } from "./drain";
 import { membershipSecretOutputs, type ControlPlaneEndpoint } from "./nodeMembershipProvider";
 import { thinEntry } from "../../dynamic/thinProvider";
 
@@ -23,9 +24,9 @@ export interface NodeMembershipArgs {
   /** The machine secrets' client configuration: secret in state likewise. */
   clientConfiguration: pulumi.Input<ClientConfiguration>;
   drainTimeoutSeconds?: pulumi.Input<number>;
-  /** Evict pods with emptyDir volumes (their data is lost). Default false: such pods stop the drain. */
+  /** Evict pods with emptyDir volumes (their data is lost with the reset anyway). Default true, as talosctl drains (drain.ts talosctlDrain). */
   deleteEmptyDirData?: pulumi.Input<boolean>;
-  /** Evict pods without a controller. Default false. */
+  /** Evict pods without a controller (the stack file's `talos.rollout.unmanagedPods: evict`). Default true, as talosctl. */
   force?: pulumi.Input<boolean>;
   /** Let a control plane leave a 2-member etcd (leaving 1). Default false; 1→0 is always refused. */
   allowBelowMajority?: pulumi.Input<boolean>;
@@ -57,8 +58,8 @@ export class NodeMembership extends pulumi.dynamic.Resource {
         kubeconfig: pulumi.secret(args.kubeconfig),
         clientConfiguration: pulumi.secret(args.clientConfiguration),
         drainTimeoutSeconds: args.drainTimeoutSeconds ?? 600,
-        deleteEmptyDirData: args.deleteEmptyDirData ?? false,
-        force: args.force ?? false,
+        deleteEmptyDirData: args.deleteEmptyDirData ?? talosctlDrain.deleteEmptyDirData,
+        force: args.force ?? talosctlDrain.force,
         allowBelowMajority: args.allowBelowMajority ?? false,
         resetTimeoutSeconds: args.resetTimeoutSeconds ?? 600,
       },

@@ -4,7 +4,7 @@ import type { MachineClient } from "../machineApi/client";
 import type { NodeRole } from "../machineApi/readiness";
 import type { EtcdMemberInfo } from "../machineApi/replies";
 import { describeError } from "../machineApi/retry";
-import { drainNode, type DrainOptions } from "./drain";
+import { drainNode, leftCordoned, uncordonAfterFailure, type DrainOptions } from "./drain";
 import { assessEtcdHealth, claimControlPlaneRemoval, removalKeepsQuorum, type EtcdStatusObservation } from "./quorum";
 
 /**
@@ -12,7 +12,9 @@ import { assessEtcdHealth, claimControlPlaneRemoval, removalKeepsQuorum, type Et
  * - worker: drain (PodDisruptionBudgets honoured), Talos reset (graceful, reboot), delete the Node;
  * - control plane: refuse unless etcd is healthy and keeps quorum without it (and no other control
  *   plane leaves in this run), then drain, leave etcd, reset, delete the Node.
- * A failed drain stops everything before the reset: the node stays cordoned and in the cluster.
+ * A failed drain stops everything before the reset: the node stays in the cluster, uncordoned again
+ * (drain.ts); a failure after it uncordons too while the node is still up, and says it is left
+ * cordoned once the reset may have been delivered.
  */
 
 export interface RemovalRequest {
@@ -129,9 +131,16 @@ export async function removeNode(deps: RemovalDeps, request: RemovalRequest): Pr
     skipped.push(`drain: no Node ${request.nodeName}`);
   }
 
+  // The node is drained and cordoned from here on (when it has a Node); until the reset is sent it is up.
+  const drained = steps.includes("drain");
+  const beforeReset = async (error: unknown): Promise<never> => {
+    if (drained) await uncordonAfterFailure(deps.kube, request.nodeName, error);
+    throw error;
+  };
+
   if (leaveEtcd) {
     log(`${what}: leaving etcd`);
-    await deps.talos.etcdLeaveCluster();
+    await deps.talos.etcdLeaveCluster().catch(beforeReset);
     steps.push("etcd-leave");
   }
 
@@ -141,12 +150,16 @@ export async function removeNode(deps: RemovalDeps, request: RemovalRequest): Pr
   } catch (error) {
     // Reset before, Node deleted: an earlier run finished; nothing answers on our certificates any more.
     if (!nodeObject) return { steps, skipped: [...skipped, `reset: node does not answer (${describeError(error)})`] };
-    throw error;
+    return beforeReset(error);
   }
   log(`${what}: resetting`);
-  await deps.talos.reset({ graceful: true, reboot: true });
-  steps.push("reset");
-  await waitUntilLeft(deps.talos, bootId, request.resetTimeoutMs, clock);
+  try {
+    await deps.talos.reset({ graceful: true, reboot: true });
+    steps.push("reset");
+    await waitUntilLeft(deps.talos, bootId, request.resetTimeoutMs, clock);
+  } catch (error) {
+    throw drained ? leftCordoned(request.nodeName, error, "its reset was requested and may be under way") : error;
+  }
 
   // After the reset, so a kubelet still running cannot register the Node again.
   if (nodeObject || (await deps.kube.getNode(request.nodeName))) {

@@ -4,7 +4,8 @@ import type { MachineClient } from "../machineApi/client";
 import { talosApiError } from "../machineApi/errors";
 import { assessReadiness, defaultServices, type NodeRole } from "../machineApi/readiness";
 import { observeNode, waitForReboot, waitUntilReady } from "../machineApi/wait";
-import { drainNode } from "./drain";
+import { drainNode, drainPolicy, leftCordoned, uncordonAfterFailure, type UnmanagedPods } from "./drain";
+import { waitForKubernetesComponents } from "./kubernetesComponents";
 import { checkOsUpgradeStep, parseVersion } from "./upgradePlan";
 
 /**
@@ -28,6 +29,8 @@ export interface OsUpgradeRequest {
   targetVersion: string;
   timeoutMs: number;
   drainTimeoutMs: number;
+  /** The stack file's `talos.rollout.unmanagedPods` (default: evict them, as talosctl does). */
+  unmanagedPods?: UnmanagedPods;
   /** Pause between readiness polls. */
   intervalMs?: number;
   /**
@@ -77,20 +80,27 @@ export async function upgradeNode(deps: OsUpgradeDeps, request: OsUpgradeRequest
   if (!before.ready) throw fail(`refused: the node is not healthy on ${current} before the upgrade: ${before.unmet}`);
 
   const previousBootId = await talos.bootId();
+  // The kubelet version it must come back on: an OS upgrade does not move Kubernetes (the applies after
+  // it do, and the NodeGate waits for that), so the one it runs now. No Node: not in Kubernetes, no wait.
+  const nodeBefore = await kube.getNode(request.nodeName);
   const lifecycle = parseVersion(current).minor >= 13 || parseVersion(current).major > 1;
   if (lifecycle) {
     log(`${request.node}: draining ${request.nodeName}`);
+    // A failed drain uncordons the node itself (drain.ts).
+    await drainNode(kube, request.nodeName, { timeoutMs: request.drainTimeoutMs, ...drainPolicy(request.unmanagedPods), clock, log });
     try {
-      await drainNode(kube, request.nodeName, { timeoutMs: request.drainTimeoutMs, clock, log });
       log(`${request.node}: installing ${request.image}`);
       await talos.lifecycleUpgrade(request.image, { callTimeoutMs: Math.max(request.timeoutMs, 60_000) });
     } catch (error) {
       // Nothing was rebooted: give the node back to the scheduler before failing.
-      await kube.setUnschedulable(request.nodeName, false).catch(() => undefined);
-      throw error;
+      await uncordonAfterFailure(kube, request.nodeName, error);
     }
     deps.onEvent?.("going-down", request.node);
-    await talos.reboot("DEFAULT");
+    try {
+      await talos.reboot("DEFAULT");
+    } catch (error) {
+      throw leftCordoned(request.nodeName, error, "the reboot request failed and may have been delivered");
+    }
   } else {
     deps.onEvent?.("going-down", request.node);
     log(`${request.node}: upgrading to ${request.image} (MachineService/Upgrade: Talos drains and reboots)`);
@@ -100,15 +110,29 @@ export async function upgradeNode(deps: OsUpgradeDeps, request: OsUpgradeRequest
   const start = clock.now();
   const remaining = () => Math.max(1000, request.timeoutMs - (clock.now() - start));
   const intervalMs = request.intervalMs;
-  await waitForReboot(talos, previousBootId, { timeoutMs: remaining(), clock, intervalMs });
-  const booted = (await talos.version({ retryForMs: remaining() })).tag;
-  if (booted === current && !request.reinstall)
-    throw fail(`the node came back on ${current} after the reboot, not ${request.targetVersion}: the new version did not boot`);
-  await waitUntilReady(
-    talos,
-    { node: request.node, role: request.role, talosVersion: request.targetVersion, services, previousBootId },
-    { timeoutMs: remaining(), clock, intervalMs },
-  );
+  try {
+    await waitForReboot(talos, previousBootId, { timeoutMs: remaining(), clock, intervalMs });
+    const booted = (await talos.version({ retryForMs: remaining() })).tag;
+    if (booted === current && !request.reinstall)
+      throw fail(`the node came back on ${current} after the reboot, not ${request.targetVersion}: the new version did not boot`);
+    await waitUntilReady(
+      talos,
+      { node: request.node, role: request.role, talosVersion: request.targetVersion, services, previousBootId },
+      { timeoutMs: remaining(), clock, intervalMs },
+    );
+    // Back in Kubernetes before it takes pods again and before the next node goes down: Node Ready,
+    // kubelet on the cluster's version (as talosctl waits for Ready before it uncordons: nodedrain.go WaitForNodeReady).
+    if (nodeBefore) {
+      const version = nodeBefore.status?.nodeInfo?.kubeletVersion;
+      await waitForKubernetesComponents(
+        kube,
+        { nodeName: request.nodeName, role: request.role, version, timeoutMs: remaining(), intervalMs, nodeOnly: true },
+        clock,
+      );
+    }
+  } catch (error) {
+    throw leftCordoned(request.nodeName, error, "it went down for the upgrade and did not come back healthy");
+  }
   // Talos' own boot uncordons what its upgrade cordoned; after our drain this is ours to undo (idempotent either way).
   await kube.setUnschedulable(request.nodeName, false);
   deps.onEvent?.("ready", request.node);

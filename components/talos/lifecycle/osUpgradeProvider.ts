@@ -3,6 +3,7 @@ import { createKubernetesClient } from "../../kubernetesApi/client";
 import { createMachineClient } from "../machineApi/client";
 import type { ClientConfiguration } from "../machineApi/credentials";
 import type { NodeRole } from "../machineApi/readiness";
+import type { UnmanagedPods } from "./drain";
 import { upgradeNode } from "./osUpgrade";
 
 /**
@@ -35,6 +36,8 @@ export interface OsUpgradeInputs {
   targetVersion: string;
   timeoutSeconds: number;
   drainTimeoutSeconds: number;
+  /** The stack file's `talos.rollout.unmanagedPods`; absent in state written before it existed (evict). */
+  unmanagedPods?: UnmanagedPods;
 }
 
 export interface OsUpgradeOutputs {
@@ -47,6 +50,7 @@ export interface OsUpgradeOutputs {
   targetVersion: string;
   timeoutSeconds: number;
   drainTimeoutSeconds: number;
+  unmanagedPods?: UnmanagedPods;
   /** For `read`: secret in state. */
   clientConfiguration: ClientConfiguration;
   /** The version the node answered with once the resource was done, or at the last refresh. */
@@ -70,7 +74,9 @@ export function osUpgradeChanges(olds: Partial<OsUpgradeOutputs>, news: OsUpgrad
 /** What a run leaves in state: the inputs without credentials, the node on the target version. */
 export function osUpgradeOutputs(inputs: OsUpgradeInputs, observedVersion = inputs.targetVersion): OsUpgradeOutputs {
   const { node, endpoint, port, nodeName, role, image, targetVersion, timeoutSeconds, drainTimeoutSeconds, clientConfiguration } = inputs;
+  const { unmanagedPods } = inputs;
   return {
+    ...(unmanagedPods === undefined ? {} : { unmanagedPods }),
     node,
     endpoint,
     port,
@@ -128,6 +134,7 @@ export async function runOsUpgrade(inputs: OsUpgradeInputs, previous?: Partial<O
         targetVersion: inputs.targetVersion,
         timeoutMs: inputs.timeoutSeconds * 1000,
         drainTimeoutMs: inputs.drainTimeoutSeconds * 1000,
+        unmanagedPods: inputs.unmanagedPods,
         reinstall: previous !== undefined && previous.image !== inputs.image && previous.targetVersion === inputs.targetVersion,
       },
     );

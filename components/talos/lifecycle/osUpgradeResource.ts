@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { talosApiPort } from "../machineApi/client";
 import type { ClientConfiguration } from "../machineApi/credentials";
 import type { NodeRole } from "../machineApi/readiness";
+import type { UnmanagedPods } from "./drain";
 import { thinEntry } from "../../dynamic/thinProvider";
 
 // The provider is a thin entry that loads this module when the engine calls it (components/dynamic/thinProvider.ts).
@@ -24,6 +25,8 @@ export interface OsUpgradeArgs {
   targetVersion: pulumi.Input<string>;
   timeoutSeconds?: pulumi.Input<number>;
   drainTimeoutSeconds?: pulumi.Input<number>;
+  /** Controller-less pods in the drain: evicted (talosctl's default) or refused. */
+  unmanagedPods?: pulumi.Input<UnmanagedPods>;
 }
 
 /**
@@ -52,6 +55,7 @@ export class OsUpgrade extends pulumi.dynamic.Resource {
         targetVersion: args.targetVersion,
         timeoutSeconds: args.timeoutSeconds ?? 1800,
         drainTimeoutSeconds: args.drainTimeoutSeconds ?? 600,
+        unmanagedPods: args.unmanagedPods ?? "evict",
         observedVersion: undefined,
       },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "clientConfiguration"] },
