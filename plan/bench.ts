@@ -2,8 +2,8 @@ import { performance } from "perf_hooks";
 import { baselineOfRecording } from "./baseline";
 import { applyType, nodeGateType, simulateBringUp, withoutRollingChain } from "./bringUp";
 import { diffRun } from "./diff";
-import type { RecordedResource } from "./harness";
-import { record } from "./harness";
+import type { RecordedResource } from "./record/harness";
+import { record } from "./record/harness";
 
 /**
  * `npm run bench`: cost of the in-process plan for the real stack and for generated stacks of

@@ -7,9 +7,9 @@ import { clusterFromStackFile, listStacks, readStackFile } from "../stacks/stack
 import { baselineOfPlan, emptyBaseline, type Baseline } from "./baseline";
 import { diffRun, RunFailed } from "./diff";
 import { diffText } from "./diffRender";
-import { planAtRef } from "./gitBase";
+import { planAtRef } from "./record/gitBase";
 import { meshIssues, meshText, meshView } from "../stacks/mesh";
-import { offlineOrganization, record, stackOutputsOf, type Recording, type StackOutputs } from "./harness";
+import { offlineOrganization, record, stackOutputsOf, type Recording, type StackOutputs } from "./record/harness";
 import { clusterFacts, runPolicyPack } from "./policy";
 import { planJson, planMermaid, planText, type PolicyReport } from "./render";
 

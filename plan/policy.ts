@@ -17,8 +17,8 @@ import { networkPolicies } from "../policy/network";
 import { platformPolicies } from "../policy/platform";
 import { secretPolicies } from "../policy/secrets";
 import type { ClusterConfig } from "../stacks/load";
-import type { Recording } from "./harness";
-import { UNKNOWN } from "./wire";
+import type { Recording } from "./record/harness";
+import { UNKNOWN } from "./record/wire";
 import type { PolicyReport } from "./render";
 
 /** The pack's rules, as `policy/index.ts` registers them. */

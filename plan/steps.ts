@@ -1,6 +1,7 @@
 import type { Baseline, StateResource } from "./baseline";
 import { waitsFor } from "./bringUp";
-import type { RecordedResource } from "./harness";
+import { isDynamic } from "./record/dynamicProvider";
+import type { RecordedResource } from "./record/harness";
 import { changedPaths, overlaps } from "./inputDiff";
 import { providerVerdict } from "./replaceRules";
 
@@ -51,7 +52,7 @@ export interface Issue {
   readonly message: string;
 }
 
-/** What a dynamic provider's diff said (plan/dynamicProvider.ts), or why offline cannot ask it. */
+/** What a dynamic provider's diff said (plan/record/dynamicProvider.ts), or why offline cannot ask it. */
 export type DynamicVerdict =
   | { readonly known: true; readonly changes: boolean; readonly replaces: readonly string[]; readonly deleteBeforeReplace: boolean }
   | { readonly known: false; readonly why: string };
@@ -60,9 +61,6 @@ export interface StepPlan {
   readonly steps: readonly Step[];
   readonly errors: readonly Issue[];
 }
-
-/** Dynamic resources: `pulumi-nodejs:dynamic:Resource`, or with a module and type given, `pulumi-nodejs:dynamic/<module>:<type>`. */
-export const isDynamic = (type: string) => /^pulumi-nodejs:dynamic[:/]/.test(type);
 
 interface Pending {
   readonly op: Op;

@@ -1,4 +1,4 @@
-import { type RecordedResource, type Recording } from "../plan/harness";
+import { type RecordedResource, type Recording } from "../plan/record/harness";
 import { ciliumValues } from "../components/bootstrap/cilium";
 import { gatewayApiCrdUrls } from "../components/bootstrap/crds";
 import { clusterSettings } from "../components/flux/clusterSettings";

@@ -1,4 +1,4 @@
-import { type Recording } from "../plan/harness";
+import { type Recording } from "../plan/record/harness";
 import { exposedCredentials } from "../plan/secrecy";
 import { fqdn } from "../components/cloudflare/edge";
 import { ofType, recordFixture, recordWith, stacks } from "./support";

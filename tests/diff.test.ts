@@ -5,11 +5,11 @@ import { stateOfRecorded, type Baseline, type StateResource } from "../plan/base
 import { main } from "../plan/cli";
 import { diffRun } from "../plan/diff";
 import { consequences } from "../plan/effects";
-import { digest } from "../plan/digest";
-import type { RecordedResource, Recording } from "../plan/harness";
+import { digest } from "../plan/record/digest";
+import type { RecordedResource, Recording } from "../plan/record/harness";
 import { changedPaths } from "../plan/inputDiff";
 import { planSteps, type DynamicVerdict } from "../plan/steps";
-import type { Json } from "../plan/wire";
+import type { Json } from "../plan/record/wire";
 import { recordedResource, urnOf } from "./plan-fixtures";
 import { fixtureDir, repoRoot } from "./support";
 

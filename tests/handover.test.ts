@@ -1,6 +1,6 @@
 import { namespaceAllowances } from "../components/bootstrap/networkPolicies";
 import { fluxInstanceAwait, handoverCriteria, handoverMessage } from "../components/flux/handoverCriteria";
-import type { RecordedResource, Recording } from "../plan/harness";
+import type { RecordedResource, Recording } from "../plan/record/harness";
 import { handoverSection } from "../plan/handover";
 import { fixture, recordFixture, recordWith, stacks } from "./support";
 

@@ -3,7 +3,7 @@ import { ciliumValues } from "../components/bootstrap/cilium";
 import { caOutputs, clustermeshCaSecret } from "../components/clustermesh/clusterMesh";
 import { clusterSettings } from "../components/flux/clusterSettings";
 import { main as plan } from "../plan/cli";
-import { record, stackOutputsOf, type Recording } from "../plan/harness";
+import { record, stackOutputsOf, type Recording } from "../plan/record/harness";
 import { exposedCredentials } from "../plan/secrecy";
 import { closeSchema, validationErrors, validator } from "../contracts/check";
 import { crossStackIssues } from "../stacks/crossStack";
@@ -124,7 +124,7 @@ describe("the fixture mesh: infra owns the CA, apps reads it through a StackRefe
     expect(apps.outputs).not.toHaveProperty(caOutputs.key);
   });
 
-  it("an unanswered StackReference reads the outputs as unknown (plan/providerModel.ts), not as an error", async () => {
+  it("an unanswered StackReference reads the outputs as unknown (plan/record/providerModel.ts), not as an error", async () => {
     const r = await recordFixture({ stack: "apps" });
     expect(r.error).toBeUndefined();
     expect(r.plainInputs(caSecretOf(r).urn)).toMatchObject({ stringData: { "ca.crt": "(known after apply)" } });

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { helmRelease, ownership, ownershipFor } from "../components/ownership";
-import type { RecordedResource, Recording } from "../plan/harness";
+import type { RecordedResource, Recording } from "../plan/record/harness";
 import { fixture, recordFixture, recordWith, repoRoot, stacks } from "./support";
 
 type Inputs = { name?: string; namespace?: string; metadata?: { name?: string; namespace?: string } };
