@@ -1,7 +1,7 @@
 import { performance } from "perf_hooks";
-import { baselineOfRecording } from "./baseline";
-import { applyType, nodeGateType, simulateBringUp, withoutRollingChain } from "./bringUp";
-import { diffRun } from "./diff";
+import { baselineOfRecording } from "./model/baseline";
+import { applyType, nodeGateType, simulateBringUp, withoutRollingChain } from "./model/bringUp";
+import { diffRun } from "./model/diff";
 import type { RecordedResource } from "./record/harness";
 import { record } from "./record/harness";
 

@@ -1,5 +1,5 @@
 import { stringify } from "yaml";
-import { isStep, simulateBringUp, waitsFor, type BringUp } from "./bringUp";
+import { isStep, simulateBringUp, waitsFor, type BringUp } from "./model/bringUp";
 import { handoverSection } from "./handover";
 import type { RecordedResource, Recording } from "./record/harness";
 import { UNKNOWN, type Json } from "./record/wire";

@@ -1,5 +1,5 @@
-import { baselineOfRecording, type Baseline } from "../plan/baseline";
-import { diffRun, type DiffOutcome } from "../plan/diff";
+import { baselineOfRecording, type Baseline } from "../plan/model/baseline";
+import { diffRun, type DiffOutcome } from "../plan/model/diff";
 import { diffText } from "../plan/diffRender";
 import type { Json } from "../plan/record/wire";
 import { fixture, recordWith, stacks, type RawCluster } from "./support";

@@ -10,7 +10,7 @@ import { crossStackIssues } from "../stacks/crossStack";
 import { meshView } from "../stacks/mesh";
 import { versions } from "../stacks/versions";
 import { edgeCluster, meshProject, projectStacks } from "./mesh-support";
-import { isMeshCa } from "../plan/diffCa";
+import { isMeshCa } from "../plan/model/diffCa";
 import { fixture, fixtureDir, ofType, readContract, recordFixture } from "./support";
 
 const ownerRef = "organization/talos-gitops/infra";

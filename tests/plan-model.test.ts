@@ -1,11 +1,11 @@
-import { stateOfRecorded, type Baseline, type StateResource } from "../plan/baseline";
-import { durationOf, isStep, simulateBringUp, waitsFor, withoutRollingChain } from "../plan/bringUp";
+import { stateOfRecorded, type Baseline, type StateResource } from "../plan/model/baseline";
+import { durationOf, isStep, simulateBringUp, waitsFor, withoutRollingChain } from "../plan/model/bringUp";
 import type { RecordedResource, Recording } from "../plan/record/harness";
 import type { Json } from "../plan/record/wire";
 import { exposedCredentials } from "../plan/secrecy";
 import { recordedResource, urnOf } from "./plan-fixtures";
 import { isDynamic } from "../plan/record/dynamicProvider";
-import { planSteps, type DynamicVerdict, type Step } from "../plan/steps";
+import { planSteps, type DynamicVerdict, type Step } from "../plan/model/steps";
 
 /**
  * The offline plan's models on small hand-built graphs, without running a program: the engine's step

@@ -1,4 +1,4 @@
-import { applyType, clusterHealthType, clusterReadyType, nodeGateType, simulateBringUp, withoutRollingChain } from "../plan/bringUp";
+import { applyType, clusterHealthType, clusterReadyType, nodeGateType, simulateBringUp, withoutRollingChain } from "../plan/model/bringUp";
 import type { RecordedResource, Recording } from "../plan/record/harness";
 import { talosTimeouts } from "../components/talos/talosCluster";
 import { contract } from "../components/talos/provider";

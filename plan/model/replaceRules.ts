@@ -1,5 +1,5 @@
 import { overlaps, valueAt } from "./inputDiff";
-import type { Json } from "./record/wire";
+import type { Json } from "../record/wire";
 
 /**
  * Which input changes make a provider replace a resource rather than update it, for the resource

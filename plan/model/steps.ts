@@ -1,7 +1,7 @@
 import type { Baseline, StateResource } from "./baseline";
 import { waitsFor } from "./bringUp";
-import { isDynamic } from "./record/dynamicProvider";
-import type { RecordedResource } from "./record/harness";
+import { isDynamic } from "../record/dynamicProvider";
+import type { RecordedResource } from "../record/harness";
 import { changedPaths, overlaps } from "./inputDiff";
 import { providerVerdict } from "./replaceRules";
 
@@ -13,7 +13,7 @@ import { providerVerdict } from "./replaceRules";
  *   (`getOldResource`); not found, it is a create;
  * - found, its inputs are diffed after resetting `ignoreChanges` paths to their old values
  *   (`processIgnoreChanges`); a dynamic provider's own diff decides for it (it sees old outputs);
- * - a change on a provider's replace trigger (plan/replaceRules.ts) or on a `replaceOnChanges`
+ * - a change on a provider's replace trigger (plan/model/replaceRules.ts) or on a `replaceOnChanges`
  *   path (`applyReplaceOnChanges`) replaces, other changes update; a resource whose provider is
  *   replaced is replaced too;
  * - replacing a resource protected in both runs is an error (`continueStepsFromDiff`), as is

@@ -1,5 +1,5 @@
-import { digest } from "./record/digest";
-import type { Json } from "./record/wire";
+import { digest } from "../record/digest";
+import type { Json } from "../record/wire";
 
 /**
  * Which inputs changed between two runs, as Pulumi property paths (`values.spegel.enabled`,
