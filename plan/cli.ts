@@ -6,12 +6,12 @@ import type { ClusterConfig } from "../stacks/load";
 import { clusterFromStackFile, listStacks, readStackFile } from "../stacks/stackFile";
 import { baselineOfPlan, emptyBaseline, type Baseline } from "./model/baseline";
 import { diffRun, RunFailed } from "./model/diff";
-import { diffText } from "./diffRender";
+import { diffText } from "./report/diffRender";
 import { planAtRef } from "./record/gitBase";
 import { meshIssues, meshText, meshView } from "../stacks/mesh";
 import { offlineOrganization, record, stackOutputsOf, type Recording, type StackOutputs } from "./record/harness";
-import { clusterFacts, runPolicyPack } from "./policy";
-import { planJson, planMermaid, planText, type PolicyReport } from "./render";
+import { clusterFacts, runPolicyPack } from "./report/policy";
+import { planJson, planMermaid, planText, type PolicyReport } from "./report/render";
 
 const usage = "usage: npm run plan -- <stack> [--json | --graph mermaid] [--preview] [--diff <plan.json | git ref> [--fail-on-warning]]\n";
 

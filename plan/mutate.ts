@@ -38,7 +38,7 @@ export const areas: Readonly<Record<string, { mutate: string[]; tests: string[] 
   // policy-pack installs the packed pack elsewhere and spawns it, which Stryker's sandbox cannot serve.
   policy: { mutate: ["policy/network.ts", "policy/secrets.ts", "policy/values.ts"], tests: ["policy-rules"] },
   // The models on hand-built graphs: the program-level tests (plan, lifecycle, diff) take minutes per run.
-  plan: { mutate: ["plan/model/steps.ts", "plan/model/bringUp.ts", "plan/secrecy.ts"], tests: ["plan-model"] },
+  plan: { mutate: ["plan/model/steps.ts", "plan/model/bringUp.ts", "plan/report/secrecy.ts"], tests: ["plan-model"] },
   // The day-2 rules: what upgrades and removals allow, quorum, the retry loop, the versions record.
   lifecycle: {
     mutate: [

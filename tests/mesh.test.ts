@@ -4,7 +4,7 @@ import { caOutputs, clustermeshCaSecret } from "../components/clustermesh/cluste
 import { clusterSettings } from "../components/flux/clusterSettings";
 import { main as plan } from "../plan/cli";
 import { record, stackOutputsOf, type Recording } from "../plan/record/harness";
-import { exposedCredentials } from "../plan/secrecy";
+import { exposedCredentials } from "../plan/report/secrecy";
 import { closeSchema, validationErrors, validator } from "../contracts/check";
 import { crossStackIssues } from "../stacks/crossStack";
 import { meshView } from "../stacks/mesh";

@@ -2,7 +2,7 @@ import { stateOfRecorded, type Baseline, type StateResource } from "../plan/mode
 import { durationOf, isStep, simulateBringUp, waitsFor, withoutRollingChain } from "../plan/model/bringUp";
 import type { RecordedResource, Recording } from "../plan/record/harness";
 import type { Json } from "../plan/record/wire";
-import { exposedCredentials } from "../plan/secrecy";
+import { exposedCredentials } from "../plan/report/secrecy";
 import { recordedResource, urnOf } from "./plan-fixtures";
 import { isDynamic } from "../plan/record/dynamicProvider";
 import { planSteps, type DynamicVerdict, type Step } from "../plan/model/steps";

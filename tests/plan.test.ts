@@ -2,8 +2,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { main } from "../plan/cli";
-import { bringUpGraphMarkdown, graphMarkers } from "../plan/docs";
-import { transitiveReduction } from "../plan/render";
+import { bringUpGraphMarkdown, graphMarkers } from "../plan/report/docs";
+import { transitiveReduction } from "../plan/report/render";
 import { withSection } from "../stacks/keyPaths";
 import { fixture, fixtureDir, liveStacks, recordWith, repoRoot, stacks } from "./support";
 

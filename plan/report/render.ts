@@ -1,8 +1,8 @@
 import { stringify } from "yaml";
-import { isStep, simulateBringUp, waitsFor, type BringUp } from "./model/bringUp";
+import { isStep, simulateBringUp, waitsFor, type BringUp } from "../model/bringUp";
 import { handoverSection } from "./handover";
-import type { RecordedResource, Recording } from "./record/harness";
-import { UNKNOWN, type Json } from "./record/wire";
+import type { RecordedResource, Recording } from "../record/harness";
+import { UNKNOWN, type Json } from "../record/wire";
 
 /** Policy results as the plan reports them (the pack itself is CrossGuard's, see policy/). */
 export interface PolicyReport {

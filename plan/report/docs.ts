@@ -1,4 +1,4 @@
-import { record } from "./record/harness";
+import { record } from "../record/harness";
 import { planMermaid } from "./render";
 
 export const graphMarkers = { start: "<!-- bring-up-graph:start (npm run schema) -->", end: "<!-- bring-up-graph:end -->" } as const;
