@@ -3,8 +3,8 @@ import * as path from "path";
 import { stackJsonSchema, stackJsonSchemaFile } from "../stacks/jsonSchema";
 import { withConfigReference, withSection } from "../stacks/keyPaths";
 import { clusterFromStackFile, listStacks, projectName, readStackFile } from "../stacks/stackFile";
-import { bringUpGraphMarkdown, graphMarkers } from "./report/docs";
-import { clusterFacts, policyConfigFile, policyPackConfig } from "./report/policy";
+import { bringUpGraphMarkdown, graphMarkers } from "../plan/report/docs";
+import { clusterFacts, policyConfigFile, policyPackConfig } from "../plan/report/policy";
 
 // `npm run schema` regenerates everything derived from code and the stack files: the editors' JSON
 // Schema, the README's config reference and bring-up diagram, and policy/config/<stack>.json.

@@ -1,9 +1,9 @@
 import { performance } from "perf_hooks";
-import { baselineOfRecording } from "./model/baseline";
-import { applyType, nodeGateType, simulateBringUp, withoutRollingChain } from "./model/bringUp";
-import { diffRun } from "./model/diff";
-import type { RecordedResource } from "./record/harness";
-import { record } from "./record/harness";
+import { baselineOfRecording } from "../plan/model/baseline";
+import { applyType, nodeGateType, simulateBringUp, withoutRollingChain } from "../plan/model/bringUp";
+import { diffRun } from "../plan/model/diff";
+import type { RecordedResource } from "../plan/record/harness";
+import { record } from "../plan/record/harness";
 
 /**
  * `npm run bench`: cost of the in-process plan for the real stack and for generated stacks of
