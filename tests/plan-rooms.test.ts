@@ -1,0 +1,108 @@
+import * as fs from "fs";
+import * as path from "path";
+
+/**
+ * plan/ is one way down: cli.ts → report/ → model/ → record/. A file may import its own room and the
+ * rooms below it, never a room above, and the files of plan/ import each other without a circle.
+ * tools/ may import plan/; plan/ never imports tools/. Read from the sources, so a new import that
+ * breaks the order fails here.
+ */
+const repoRoot = path.resolve(__dirname, "..");
+const rank: Readonly<Record<string, number>> = { "plan/record": 0, "plan/model": 1, "plan/report": 2, plan: 3 };
+
+/** Every .ts file under a folder, repository-relative with forward slashes. */
+function tsFiles(dir: string): string[] {
+  return fs.readdirSync(path.join(repoRoot, dir), { withFileTypes: true }).flatMap((e) => {
+    const rel = `${dir}/${e.name}`;
+    if (e.isDirectory()) return tsFiles(rel);
+    return e.name.endsWith(".ts") ? [rel] : [];
+  });
+}
+
+/** The repository-relative files a source imports by relative path (`from "./x"`, `import("./x")`, `require("./x")`). */
+function localImports(file: string, text: string): string[] {
+  const specs = [...text.matchAll(/(?:from\s+|import\(\s*|require\(\s*)"(\.{1,2}\/[^"]*)"/g)].map((m) => m[1] ?? "");
+  return specs.map((spec) => {
+    const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), spec));
+    return [`${target}.ts`, `${target}/index.ts`].find((f) => fs.existsSync(path.join(repoRoot, f))) ?? target;
+  });
+}
+
+const roomOf = (file: string) => path.posix.dirname(file);
+
+/** Imports that point up or sideways out of plan/'s order, as "from → to". */
+function wrongWay(graph: ReadonlyMap<string, readonly string[]>): string[] {
+  const wrong: string[] = [];
+  for (const [file, targets] of graph) {
+    for (const target of targets) {
+      if (target.startsWith("tools/")) wrong.push(`${file} → ${target}`);
+      if (!target.startsWith("plan/")) continue;
+      const from = rank[roomOf(file)];
+      const to = rank[roomOf(target)];
+      if (from === undefined || to === undefined || to > from) wrong.push(`${file} → ${target}`);
+    }
+  }
+  return wrong;
+}
+
+/** One circle through the graph, if there is one (depth-first search). */
+function cycle(graph: ReadonlyMap<string, readonly string[]>): string[] | undefined {
+  const state = new Map<string, "open" | "done">();
+  const stack: string[] = [];
+  const visit = (node: string): string[] | undefined => {
+    if (state.get(node) === "done") return undefined;
+    if (state.get(node) === "open") return [...stack.slice(stack.indexOf(node)), node];
+    state.set(node, "open");
+    stack.push(node);
+    for (const next of graph.get(node) ?? []) {
+      const found = visit(next);
+      if (found) return found;
+    }
+    stack.pop();
+    state.set(node, "done");
+    return undefined;
+  };
+  for (const node of graph.keys()) {
+    const found = visit(node);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+const planGraph = () => new Map(tsFiles("plan").map((f) => [f, localImports(f, fs.readFileSync(path.join(repoRoot, f), "utf8"))] as const));
+
+describe("plan/ rooms", () => {
+  it("has no .ts file at its root but cli.ts, and every other file in a room", () => {
+    const files = tsFiles("plan");
+    expect(files.filter((f) => roomOf(f) === "plan")).toEqual(["plan/cli.ts"]);
+    expect(files.filter((f) => rank[roomOf(f)] === undefined)).toEqual([]);
+  });
+
+  it("imports one way down, cli → report → model → record, and nothing from tools/", () => {
+    const graph = planGraph();
+    expect(graph.size).toBeGreaterThan(20);
+    expect(wrongWay(graph)).toEqual([]);
+  });
+
+  it("has no circle of imports", () => {
+    expect(cycle(planGraph())).toBeUndefined();
+  });
+
+  it("catches a report file importing the CLI, a record file importing the model, and a circle", () => {
+    const graph = new Map(planGraph());
+    graph.set("plan/report/render.ts", [...(graph.get("plan/report/render.ts") ?? []), "plan/cli.ts"]);
+    graph.set("plan/record/harness.ts", [...(graph.get("plan/record/harness.ts") ?? []), "plan/model/steps.ts"]);
+    expect(wrongWay(graph).sort()).toEqual(["plan/record/harness.ts → plan/model/steps.ts", "plan/report/render.ts → plan/cli.ts"].sort());
+    expect(cycle(graph)).toBeDefined();
+  });
+
+  it("reads relative imports of every form, resolved to files", () => {
+    const text = 'import { a } from "../model/steps";\nimport type { B } from "./wire";\nconst c = require("../../stacks/defaults");';
+    expect(localImports("plan/record/harness.ts", text)).toEqual(["plan/model/steps.ts", "plan/record/wire.ts", "stacks/defaults.ts"]);
+  });
+
+  it("is imported by tools/, which plan/ never imports", () => {
+    const tools = tsFiles("tools").flatMap((f) => localImports(f, fs.readFileSync(path.join(repoRoot, f), "utf8")));
+    expect(tools.some((t) => t.startsWith("plan/"))).toBe(true);
+  });
+});
