@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { defaults } from "./defaults";
-import { cidrRange, isIpv4Cidr, numberToIp, overlaps, type Ipv4Range } from "./ipv4";
+import { cidrRange, isIpv4Cidr, numberToIp, overlaps, type Ipv4Range } from "../lib/ipv4";
 import { listStacks, projectName } from "./stackFile";
 
 /**

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defaults } from "./defaults";
-import { ipv4Pattern, isIpv4Cidr } from "./ipv4";
+import { ipv4Pattern, isIpv4Cidr } from "../lib/ipv4";
 
 /**
  * The shape of one cluster stack (`config: <project>:cluster` in `Pulumi.<stack>.yaml`).

@@ -1,5 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
+import { policyCopies, policyCopyText } from "../lib/policyCopy";
 import { stackJsonSchema, stackJsonSchemaFile } from "../stacks/jsonSchema";
 import { withConfigReference, withSection } from "../stacks/keyPaths";
 import { clusterFromStackFile, listStacks, projectName, readStackFile } from "../stacks/stackFile";
@@ -7,7 +8,8 @@ import { bringUpGraphMarkdown, graphMarkers } from "../plan/report/docs";
 import { clusterFacts, policyConfigFile, policyPackConfig } from "../plan/report/policy";
 
 // `npm run schema` regenerates everything derived from code and the stack files: the editors' JSON
-// Schema, the README's config reference and bring-up diagram, and policy/config/<stack>.json.
+// Schema, the README's config reference and bring-up diagram, policy/config/<stack>.json, and
+// policy/'s copies of lib/.
 // Tests fail when any of them is stale.
 async function main(): Promise<void> {
   const root = path.resolve(__dirname, "..");
@@ -23,7 +25,10 @@ async function main(): Promise<void> {
       JSON.stringify(policyPackConfig(clusterFacts(clusterFromStackFile(readStackFile(root, stack)))), null, 2) + "\n",
     );
   }
-  console.log(`wrote ${stackJsonSchemaFile}, the README's reference and diagram, and policy/config/*.json`);
+  for (const { source, copy } of policyCopies) {
+    fs.writeFileSync(path.join(root, copy), policyCopyText(source, fs.readFileSync(path.join(root, source), "utf8")));
+  }
+  console.log(`wrote ${stackJsonSchemaFile}, the README's reference and diagram, policy/config/*.json and policy/'s copies of lib/`);
 }
 
 main().catch((error: unknown) => {

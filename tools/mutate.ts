@@ -10,7 +10,7 @@ import * as path from "path";
  */
 export const areas: Readonly<Record<string, { mutate: string[]; tests: string[] }>> = {
   stacks: {
-    mutate: ["stacks/rules.ts", "stacks/versions.ts", "policy/ipv4.ts", "stacks/placeholders.ts", "stacks/newStack.ts"],
+    mutate: ["stacks/rules.ts", "stacks/versions.ts", "lib/ipv4.ts", "stacks/placeholders.ts", "stacks/newStack.ts"],
     // Pure tests only: bad-input runs the whole program per case, too slow to run per mutant.
     tests: ["rules", "stack-config", "new-stack", "versions"],
   },
