@@ -1,5 +1,4 @@
-import * as fs from "fs";
-import * as path from "path";
+import { importsOf, localImports, tsFiles } from "./imports";
 
 /**
  * plan/ is one way down: cli.ts → report/ → model/ → record/. A file may import its own room and the
@@ -7,28 +6,9 @@ import * as path from "path";
  * tools/ may import plan/; plan/ never imports tools/. Read from the sources, so a new import that
  * breaks the order fails here.
  */
-const repoRoot = path.resolve(__dirname, "..");
 const rank: Readonly<Record<string, number>> = { "plan/record": 0, "plan/model": 1, "plan/report": 2, plan: 3 };
 
-/** Every .ts file under a folder, repository-relative with forward slashes. */
-function tsFiles(dir: string): string[] {
-  return fs.readdirSync(path.join(repoRoot, dir), { withFileTypes: true }).flatMap((e) => {
-    const rel = `${dir}/${e.name}`;
-    if (e.isDirectory()) return tsFiles(rel);
-    return e.name.endsWith(".ts") ? [rel] : [];
-  });
-}
-
-/** The repository-relative files a source imports by relative path (`from "./x"`, `import("./x")`, `require("./x")`). */
-function localImports(file: string, text: string): string[] {
-  const specs = [...text.matchAll(/(?:from\s+|import\(\s*|require\(\s*)"(\.{1,2}\/[^"]*)"/g)].map((m) => m[1] ?? "");
-  return specs.map((spec) => {
-    const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), spec));
-    return [`${target}.ts`, `${target}/index.ts`].find((f) => fs.existsSync(path.join(repoRoot, f))) ?? target;
-  });
-}
-
-const roomOf = (file: string) => path.posix.dirname(file);
+const roomOf = (file: string) => file.slice(0, file.lastIndexOf("/"));
 
 /** Imports that point up or sideways out of plan/'s order, as "from → to". */
 function wrongWay(graph: ReadonlyMap<string, readonly string[]>): string[] {
@@ -69,7 +49,7 @@ function cycle(graph: ReadonlyMap<string, readonly string[]>): string[] | undefi
   return undefined;
 }
 
-const planGraph = () => new Map(tsFiles("plan").map((f) => [f, localImports(f, fs.readFileSync(path.join(repoRoot, f), "utf8"))] as const));
+const planGraph = () => new Map(tsFiles("plan").map((f) => [f, importsOf(f)] as const));
 
 describe("plan/ rooms", () => {
   it("has no .ts file at its root but cli.ts, and every other file in a room", () => {
@@ -102,7 +82,7 @@ describe("plan/ rooms", () => {
   });
 
   it("is imported by tools/, which plan/ never imports", () => {
-    const tools = tsFiles("tools").flatMap((f) => localImports(f, fs.readFileSync(path.join(repoRoot, f), "utf8")));
+    const tools = tsFiles("tools").flatMap(importsOf);
     expect(tools.some((t) => t.startsWith("plan/"))).toBe(true);
   });
 });
