@@ -87,7 +87,7 @@ function firstFree(ids: ReadonlySet<number>): number {
 export function stackTemplate(project: string, c: NewStackChoice): string {
   return `# yaml-language-server: $schema=./stacks/stack.schema.json
 # Cluster ${c.name}, written by \`npm run new-stack\`. Replace every <placeholder>; \`npm run plan -- ${c.name}\`
-# names each one still left (file and key). The README's configuration reference explains every key.
+# names each one still left (file and key). docs/configuration.md explains every key.
 config:
   ${project}:${defaults.configKey}:
     name: ${c.name}

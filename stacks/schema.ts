@@ -171,7 +171,7 @@ const clusterShape = z.strictObject({
           .int()
           .min(1)
           .optional()
-          .describe("CA owner only, default 1: raise it to rotate the shared CA on purpose (README, ClusterMesh)"),
+          .describe("CA owner only, default 1: raise it to rotate the shared CA on purpose (docs/operations.md)"),
       })
       .optional()
       .describe("Cilium ClusterMesh membership; leave out for a cluster that meshes with no other"),

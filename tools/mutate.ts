@@ -6,7 +6,7 @@ import * as path from "path";
  * against the tests written for them (per-test coverage, so a mutant runs only the tests that reach
  * it). Reports go to reports/mutation/<area>/ (ignored by git); the last lines print the score per
  * module. Too slow for CI (tens of minutes on 2 cores); run it when you change an area's logic or
- * its tests, and update the scores in the README.
+ * its tests, and update the scores in docs/testing.md.
  */
 export const areas: Readonly<Record<string, { mutate: string[]; tests: string[] }>> = {
   stacks: {

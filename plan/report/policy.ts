@@ -28,7 +28,7 @@ export const packPolicies: ReadonlyArray<ResourceValidationPolicy | StackValidat
   ...platformPolicies,
 ];
 
-/** Secrets the program writes (namespace/name): the bootstrap Secrets of the README. */
+/** Secrets the program writes (namespace/name): the bootstrap Secrets of docs/security.md. */
 export const bootstrapSecretIds = [
   gitCredentialsSecret,
   onePasswordTokenSecret,
