@@ -1,5 +1,5 @@
 // Entry point: `pulumi up` calls the exported function with no arguments; the recording harness
-// (plan/harness.ts) passes its own services. Everything else lives in program.ts.
+// (plan/record/harness.ts) passes its own services. Everything else lives in program.ts.
 import { deployStack, type ProgramDeps } from "./program";
 
 export = (deps?: ProgramDeps) => deployStack(deps);

@@ -20,7 +20,7 @@ export interface OwnershipRow {
   readonly reason: string;
   /** Only in clusters where this holds (optional components). */
   readonly when?: (cluster: ClusterConfig) => boolean;
-  /** README wording of `when`. */
+  /** docs/architecture.md wording of `when`. */
   readonly condition?: string;
 }
 

@@ -4,14 +4,14 @@ import { StackConfigError, type ConfigIssue } from "../stacks/errors";
 import { crossStackIssues } from "../stacks/crossStack";
 import type { ClusterConfig } from "../stacks/load";
 import { clusterFromStackFile, listStacks, readStackFile } from "../stacks/stackFile";
-import { baselineOfPlan, emptyBaseline, type Baseline } from "./baseline";
-import { diffRun, RunFailed } from "./diff";
-import { diffText } from "./diffRender";
-import { planAtRef } from "./gitBase";
+import { baselineOfPlan, emptyBaseline, type Baseline } from "./model/baseline";
+import { diffRun, RunFailed } from "./model/diff";
+import { diffText } from "./report/diffRender";
+import { planAtRef } from "./record/gitBase";
 import { meshIssues, meshText, meshView } from "../stacks/mesh";
-import { offlineOrganization, record, stackOutputsOf, type Recording, type StackOutputs } from "./harness";
-import { clusterFacts, runPolicyPack } from "./policy";
-import { planJson, planMermaid, planText, type PolicyReport } from "./render";
+import { offlineOrganization, record, stackOutputsOf, type Recording, type StackOutputs } from "./record/harness";
+import { clusterFacts, runPolicyPack } from "./report/policy";
+import { planJson, planMermaid, planText, type PolicyReport } from "./report/render";
 
 const usage = "usage: npm run plan -- <stack> [--json | --graph mermaid] [--preview] [--diff <plan.json | git ref> [--fail-on-warning]]\n";
 
@@ -20,7 +20,7 @@ const usage = "usage: npm run plan -- <stack> [--json | --graph mermaid] [--prev
  * The real program runs in-process through the recording harness against the real stack file,
  * with no network and no credentials. Exit 1 on invalid config or a mandatory policy violation.
  * With `--diff <base>`: what `pulumi up` would change in a stack whose state is the base's plan
- * (plan/diff.ts); exit 1 when the engine would fail, or on a warning with `--fail-on-warning`.
+ * (plan/model/diff.ts); exit 1 when the engine would fail, or on a warning with `--fail-on-warning`.
  */
 export async function main(argv: readonly string[], where: { projectDir?: string; entry?: string } = {}): Promise<number> {
   const json = argv.includes("--json");

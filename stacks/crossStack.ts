@@ -1,6 +1,6 @@
 import { defaults } from "./defaults";
 import { StackConfigError, type ConfigIssue } from "./errors";
-import { overlaps } from "./ipv4";
+import { overlaps } from "../lib/ipv4";
 import type { ClusterConfig } from "./load";
 import { meshIssues, meshKey, meshView, type MeshView, type StackCluster } from "./mesh";
 import { clusterFromStackFile, listStacks, readStackFile } from "./stackFile";

@@ -1,6 +1,6 @@
 import * as path from "path";
 import type { ConfigIssue } from "./errors";
-import { cidrRange, contains, hostRange, ipRange, ipToNumber, numberToIp, overlaps, type Ipv4Range } from "./ipv4";
+import { cidrRange, contains, hostRange, ipRange, ipToNumber, numberToIp, overlaps, type Ipv4Range } from "../lib/ipv4";
 import type { ClusterConfig } from "./load";
 
 /**

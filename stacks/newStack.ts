@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { defaults } from "./defaults";
-import { cidrRange, isIpv4Cidr, numberToIp, overlaps, type Ipv4Range } from "./ipv4";
+import { cidrRange, isIpv4Cidr, numberToIp, overlaps, type Ipv4Range } from "../lib/ipv4";
 import { listStacks, projectName } from "./stackFile";
 
 /**
@@ -87,7 +87,7 @@ function firstFree(ids: ReadonlySet<number>): number {
 export function stackTemplate(project: string, c: NewStackChoice): string {
   return `# yaml-language-server: $schema=./stacks/stack.schema.json
 # Cluster ${c.name}, written by \`npm run new-stack\`. Replace every <placeholder>; \`npm run plan -- ${c.name}\`
-# names each one still left (file and key). The README's configuration reference explains every key.
+# names each one still left (file and key). docs/configuration.md explains every key.
 config:
   ${project}:${defaults.configKey}:
     name: ${c.name}

@@ -11,7 +11,7 @@ import {
   privateKind,
   single,
   type Ipv4Range,
-} from "./ipv4";
+} from "../lib/ipv4";
 import type { ParsedCluster } from "./schema";
 import {
   ciliumMatrix,

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defaults } from "./defaults";
-import { ipv4Pattern, isIpv4Cidr } from "./ipv4";
+import { ipv4Pattern, isIpv4Cidr } from "../lib/ipv4";
 
 /**
  * The shape of one cluster stack (`config: <project>:cluster` in `Pulumi.<stack>.yaml`).
@@ -177,7 +177,7 @@ const clusterShape = z.strictObject({
           .int()
           .min(1)
           .optional()
-          .describe("CA owner only, default 1: raise it to rotate the shared CA on purpose (README, ClusterMesh)"),
+          .describe("CA owner only, default 1: raise it to rotate the shared CA on purpose (docs/operations.md)"),
       })
       .optional()
       .describe("Cilium ClusterMesh membership; leave out for a cluster that meshes with no other"),

@@ -1,6 +1,6 @@
 /**
  * Every version this program installs, in one place, and the compatibility matrix they are checked
- * against. Bumping a line here is the whole upgrade (see the README's "Versions"); stacks may
+ * against. Bumping a line here is the whole upgrade (see docs/configuration.md, "Versions"); stacks may
  * override Talos/Kubernetes only to stage an upgrade one cluster at a time. Each pin names the
  * upstream tag it was confirmed against.
  */

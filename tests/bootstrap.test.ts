@@ -1,4 +1,4 @@
-import { type RecordedResource, type Recording } from "../plan/harness";
+import { type RecordedResource, type Recording } from "../plan/record/harness";
 import { ciliumValues } from "../components/bootstrap/cilium";
 import { gatewayApiCrdUrls } from "../components/bootstrap/crds";
 import { clusterSettings } from "../components/flux/clusterSettings";
@@ -115,7 +115,7 @@ describe.each(stacks)("bootstrap graph, stack %s", (stack) => {
 
   it("keeps bootstrap Secrets Opaque, labelled, and their data secret", () => {
     const secrets = r.resources.filter((x) => x.type === "kubernetes:core/v1:Secret");
-    // The allow-list of bootstrap Secrets (README): nothing else is written by this program.
+    // The allow-list of bootstrap Secrets (docs/security.md): nothing else is written by this program.
     const allowed = [
       "flux-git-credentials",
       "onepassword-service-account",

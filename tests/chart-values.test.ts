@@ -4,7 +4,7 @@ import { corednsValues } from "../components/bootstrap/coredns";
 import { externalSecretsValues } from "../components/bootstrap/externalSecrets";
 import { spegelValues } from "../components/bootstrap/spegel";
 import { fluxOperatorValues } from "../components/flux/fluxInstance";
-import type { Recording } from "../plan/harness";
+import type { Recording } from "../plan/record/harness";
 import { closeSchema, keyTreeIssues, validationErrors, validator } from "../contracts/check";
 import type { KeyTree } from "../contracts/extract";
 import { versions } from "../stacks/versions";

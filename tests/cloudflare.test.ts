@@ -1,5 +1,5 @@
-import { type Recording } from "../plan/harness";
-import { exposedCredentials } from "../plan/secrecy";
+import { type Recording } from "../plan/record/harness";
+import { exposedCredentials } from "../plan/report/secrecy";
 import { fqdn } from "../components/cloudflare/edge";
 import { ofType, recordFixture, recordWith, stacks } from "./support";
 

@@ -2,7 +2,7 @@ import type { ValidateFunction } from "ajv";
 import { clusterIssuerSpec } from "../components/bootstrap/certManager";
 import { onePasswordStoreSpec } from "../components/bootstrap/externalSecrets";
 import { fluxInstanceSpec } from "../components/flux/fluxInstance";
-import type { RecordedResource, Recording } from "../plan/harness";
+import type { RecordedResource, Recording } from "../plan/record/harness";
 import { closeSchema, validationErrors, validator } from "../contracts/check";
 import { versions } from "../stacks/versions";
 import { clone, fixture, readContract, recordFixture, stacks } from "./support";

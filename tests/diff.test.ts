@@ -1,15 +1,15 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { stateOfRecorded, type Baseline, type StateResource } from "../plan/baseline";
+import { stateOfRecorded, type Baseline, type StateResource } from "../plan/model/baseline";
 import { main } from "../plan/cli";
-import { diffRun } from "../plan/diff";
-import { consequences } from "../plan/effects";
-import { digest } from "../plan/digest";
-import type { RecordedResource, Recording } from "../plan/harness";
-import { changedPaths } from "../plan/inputDiff";
-import { planSteps, type DynamicVerdict } from "../plan/steps";
-import type { Json } from "../plan/wire";
+import { diffRun } from "../plan/model/diff";
+import { consequences } from "../plan/model/effects";
+import { digest } from "../plan/record/digest";
+import type { RecordedResource, Recording } from "../plan/record/harness";
+import { changedPaths } from "../plan/model/inputDiff";
+import { planSteps, type DynamicVerdict } from "../plan/model/steps";
+import type { Json } from "../plan/record/wire";
 import { recordedResource, urnOf } from "./plan-fixtures";
 import { fixtureDir, repoRoot } from "./support";
 

@@ -1,7 +1,7 @@
 import { namespaceAllowances } from "../components/bootstrap/networkPolicies";
 import { fluxInstanceAwait, handoverCriteria, handoverMessage } from "../components/flux/handoverCriteria";
-import type { RecordedResource, Recording } from "../plan/harness";
-import { handoverSection } from "../plan/handover";
+import type { RecordedResource, Recording } from "../plan/record/harness";
+import { handoverSection } from "../plan/report/handover";
 import { fixture, recordFixture, recordWith, stacks } from "./support";
 
 type Inputs = { metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> }; spec?: Record<string, unknown> };

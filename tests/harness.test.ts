@@ -1,7 +1,7 @@
 import { spawnSync } from "child_process";
 import * as path from "path";
-import type { Recording } from "../plan/harness";
-import { SECRET_MASK } from "../plan/wire";
+import type { Recording } from "../plan/record/harness";
+import { SECRET_MASK } from "../plan/record/wire";
 import { recordFixture, stacks } from "./support";
 
 describe("recording harness", () => {

@@ -4,7 +4,7 @@ import { waitForKubernetesComponents } from "../components/talos/lifecycle/kuber
 import { removeNode } from "../components/talos/lifecycle/nodeRemoval";
 import { upgradeNode } from "../components/talos/lifecycle/osUpgrade";
 import { createMachineClient, type ClientConfiguration, type MachineClient } from "../components/talos/machineApi";
-import type { Recording } from "../plan/harness";
+import type { Recording } from "../plan/record/harness";
 import { FakeKubernetesApi } from "./fakes/kubernetesApi";
 import { createTestPki, type TestPki } from "./fakes/pki";
 import { FakeTalosApi, workerState } from "./fakes/talosApi";

@@ -1,7 +1,7 @@
-import { baselineOfRecording, type Baseline } from "../plan/baseline";
-import { diffRun, type DiffOutcome } from "../plan/diff";
-import { diffText } from "../plan/diffRender";
-import type { Json } from "../plan/wire";
+import { baselineOfRecording, type Baseline } from "../plan/model/baseline";
+import { diffRun, type DiffOutcome } from "../plan/model/diff";
+import { diffText } from "../plan/report/diffRender";
+import type { Json } from "../plan/record/wire";
 import { fixture, recordWith, stacks, type RawCluster } from "./support";
 
 /**

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import { main as plan } from "../plan/cli";
-import { record } from "../plan/harness";
+import { record } from "../plan/record/harness";
 import { crossStackIssues } from "../stacks/crossStack";
 import { formatIssue } from "../stacks/errors";
 import { coveringCidr, lbAnnouncement } from "../stacks/mesh";

@@ -3,14 +3,14 @@ import { ciliumValues } from "../components/bootstrap/cilium";
 import { caOutputs, clustermeshCaSecret } from "../components/clustermesh/clusterMesh";
 import { clusterSettings } from "../components/flux/clusterSettings";
 import { main as plan } from "../plan/cli";
-import { record, stackOutputsOf, type Recording } from "../plan/harness";
-import { exposedCredentials } from "../plan/secrecy";
+import { record, stackOutputsOf, type Recording } from "../plan/record/harness";
+import { exposedCredentials } from "../plan/report/secrecy";
 import { closeSchema, validationErrors, validator } from "../contracts/check";
 import { crossStackIssues } from "../stacks/crossStack";
 import { meshView } from "../stacks/mesh";
 import { versions } from "../stacks/versions";
 import { edgeCluster, meshProject, projectStacks } from "./mesh-support";
-import { isMeshCa } from "../plan/diffCa";
+import { isMeshCa } from "../plan/model/diffCa";
 import { fixture, fixtureDir, ofType, readContract, recordFixture } from "./support";
 
 const ownerRef = "organization/talos-gitops/infra";
@@ -124,7 +124,7 @@ describe("the fixture mesh: infra owns the CA, apps reads it through a StackRefe
     expect(apps.outputs).not.toHaveProperty(caOutputs.key);
   });
 
-  it("an unanswered StackReference reads the outputs as unknown (plan/providerModel.ts), not as an error", async () => {
+  it("an unanswered StackReference reads the outputs as unknown (plan/record/providerModel.ts), not as an error", async () => {
     const r = await recordFixture({ stack: "apps" });
     expect(r.error).toBeUndefined();
     expect(r.plainInputs(caSecretOf(r).urn)).toMatchObject({ stringData: { "ca.crt": "(known after apply)" } });

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { areas, keepingOnlyDetected, scoreOf } from "../plan/mutate";
+import { areas, keepingOnlyDetected, scoreOf } from "../tools/mutate";
 
 const root = path.resolve(__dirname, "..");
 

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { helmRelease, ownership, ownershipFor } from "../components/ownership";
-import type { RecordedResource, Recording } from "../plan/harness";
+import type { RecordedResource, Recording } from "../plan/record/harness";
 import { fixture, recordFixture, recordWith, repoRoot, stacks } from "./support";
 
 type Inputs = { name?: string; namespace?: string; metadata?: { name?: string; namespace?: string } };
@@ -62,8 +62,8 @@ describe("ownership", () => {
       expect({ object: row.object, reason: row.reason.length > 10 }).toEqual({ object: row.object, reason: true });
   });
 
-  it("is the table the README shows", () => {
-    const readme = fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
+  it("is the table docs/architecture.md shows", () => {
+    const readme = fs.readFileSync(path.join(repoRoot, "docs", "architecture.md"), "utf8");
     const section = readme.slice(readme.indexOf("<!-- ownership:start"), readme.indexOf("<!-- ownership:end"));
     const rows = [...section.matchAll(/^\| `([^`]+)` \| (Pulumi|Flux) \|/gm)].map((m) => [m[1], m[2]]);
     expect(rows).toEqual(ownership.map((row) => [row.object, row.owner]));

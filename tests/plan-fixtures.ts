@@ -1,4 +1,4 @@
-import type { RecordedResource } from "../plan/harness";
+import type { RecordedResource } from "../plan/record/harness";
 
 /** Hand-built registrations for the plan's step-model tests (no program run). */
 export const urnOf = (name: string, type = "test:index:Thing") => `urn:pulumi:s::p::${type}::${name}`;

@@ -1,10 +1,11 @@
-import { stateOfRecorded, type Baseline, type StateResource } from "../plan/baseline";
-import { durationOf, isStep, simulateBringUp, waitsFor, withoutRollingChain } from "../plan/bringUp";
-import type { RecordedResource, Recording } from "../plan/harness";
-import type { Json } from "../plan/wire";
-import { exposedCredentials } from "../plan/secrecy";
+import { stateOfRecorded, type Baseline, type StateResource } from "../plan/model/baseline";
+import { durationOf, isStep, simulateBringUp, waitsFor, withoutRollingChain } from "../plan/model/bringUp";
+import type { RecordedResource, Recording } from "../plan/record/harness";
+import type { Json } from "../plan/record/wire";
+import { exposedCredentials } from "../plan/report/secrecy";
 import { recordedResource, urnOf } from "./plan-fixtures";
-import { isDynamic, planSteps, stateAfter, type DynamicVerdict, type Step } from "../plan/steps";
+import { isDynamic } from "../plan/record/dynamicProvider";
+import { planSteps, stateAfter, type DynamicVerdict, type Step } from "../plan/model/steps";
 
 /**
  * The offline plan's models on small hand-built graphs, without running a program: the engine's step

@@ -2,8 +2,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { main } from "../plan/cli";
-import { bringUpGraphMarkdown, graphMarkers } from "../plan/docs";
-import { transitiveReduction } from "../plan/render";
+import { bringUpGraphFile, bringUpGraphMarkdown, graphMarkers } from "../plan/report/docs";
+import { transitiveReduction } from "../plan/report/render";
 import { withSection } from "../stacks/keyPaths";
 import { fixture, fixtureDir, liveStacks, recordWith, repoRoot, stacks } from "./support";
 
@@ -189,9 +189,9 @@ describe("transitive reduction of the diagram", () => {
   });
 });
 
-describe("README bring-up diagram", () => {
+describe("bring-up diagram (docs/architecture.md)", () => {
   it("is generated from the recorded graph and up to date (npm run schema)", async () => {
-    const readme = fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
+    const readme = fs.readFileSync(path.join(repoRoot, bringUpGraphFile), "utf8");
     expect(withSection(readme, graphMarkers, await bringUpGraphMarkdown())).toBe(readme);
   });
 });

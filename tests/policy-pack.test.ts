@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
-import { packPolicies } from "../plan/policy";
+import { packPolicies } from "../plan/report/policy";
 import { repoRoot } from "./support";
 
 /* The generated analyzer stubs ship without typings we can import cleanly; the shapes used here. */

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { clusterFacts, packPolicies, policyConfigFile, policyPackConfig, runPolicyPack } from "../plan/policy";
+import { clusterFacts, packPolicies, policyConfigFile, policyPackConfig, runPolicyPack } from "../plan/report/policy";
 import type { ClusterFacts } from "../policy/facts";
 import { fixture, liveStacks, recordFixture, recordWith, repoRoot, stacks } from "./support";
 import { clusterFromStackFile, readStackFile } from "../stacks/stackFile";

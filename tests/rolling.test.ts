@@ -1,5 +1,5 @@
-import { applyType, clusterHealthType, clusterReadyType, nodeGateType, simulateBringUp, withoutRollingChain } from "../plan/bringUp";
-import type { RecordedResource, Recording } from "../plan/harness";
+import { applyType, clusterHealthType, clusterReadyType, nodeGateType, simulateBringUp, withoutRollingChain } from "../plan/model/bringUp";
+import type { RecordedResource, Recording } from "../plan/record/harness";
 import { talosTimeouts } from "../components/talos/talosCluster";
 import { contract } from "../components/talos/provider";
 import { readContract, recordFixture, recordWith, type RawCluster } from "./support";

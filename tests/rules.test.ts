@@ -1,5 +1,5 @@
 import { formatPath } from "../stacks/errors";
-import { cidrRange, hostRange, ipToNumber, isIpv4, isIpv4Cidr, numberToIp, overlaps, prefixLength, privateKind } from "../stacks/ipv4";
+import { cidrRange, hostRange, ipToNumber, isIpv4, isIpv4Cidr, numberToIp, overlaps, prefixLength, privateKind } from "../lib/ipv4";
 import { claimedRanges, clusterRuleIssues, versionRules } from "../stacks/rules";
 import { kubernetesInRange, minorLine, pinIssues, versionParts, versions } from "../stacks/versions";
 import { clusterSchema } from "../stacks/schema";

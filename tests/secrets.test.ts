@@ -1,7 +1,7 @@
 import type { ResolveAllResponse } from "@1password/sdk";
 import * as path from "path";
-import { type Recording } from "../plan/harness";
-import { exposedCredentials } from "../plan/secrecy";
+import { type Recording } from "../plan/record/harness";
+import { exposedCredentials } from "../plan/report/secrecy";
 import type { ProgramDeps } from "../program";
 import { recordFixture, recordWith, stacks } from "./support";
 

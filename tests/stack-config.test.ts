@@ -4,7 +4,7 @@ import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { crossStackIssues } from "../stacks/crossStack";
 import { stackJsonSchema, stackJsonSchemaFile } from "../stacks/jsonSchema";
-import { clusterKeyDocs, withConfigReference } from "../stacks/keyPaths";
+import { clusterKeyDocs, configReferenceFile, withConfigReference } from "../stacks/keyPaths";
 import { clusterFromStackFile, listStacks, projectName, readStackFile } from "../stacks/stackFile";
 import { versions } from "../stacks/versions";
 import { clone, fixture, fixtureDir, liveStacks, repoRoot, stacks } from "./support";
@@ -166,14 +166,14 @@ describe("JSON Schema for editors", () => {
   });
 });
 
-describe("README configuration reference", () => {
+describe("configuration reference (docs/configuration.md)", () => {
   it("is generated from the schema and up to date (npm run schema)", () => {
-    const readme = fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
+    const readme = fs.readFileSync(path.join(repoRoot, configReferenceFile), "utf8");
     expect(withConfigReference(readme)).toBe(readme);
   });
 
   it("documents every key of the schema", () => {
-    const readme = fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
+    const readme = fs.readFileSync(path.join(repoRoot, configReferenceFile), "utf8");
     const missing = clusterKeyDocs().filter((d) => !readme.includes(`\`${d.path}\``));
     expect(missing.map((d) => d.path)).toEqual([]);
     expect(clusterKeyDocs().map((d) => d.path)).toContain("cluster.nodes[].ip");

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { record, type RecordedResource, type RecordOptions, type Recording } from "../plan/harness";
+import { record, type RecordedResource, type RecordOptions, type Recording } from "../plan/record/harness";
 import type { ClusterConfig } from "../stacks/load";
 import { clusterFromStackFile, listStacks, readStackFile } from "../stacks/stackFile";
 

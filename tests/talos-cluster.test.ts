@@ -1,4 +1,4 @@
-import { type RecordedResource, type Recording } from "../plan/harness";
+import { type RecordedResource, type Recording } from "../plan/record/harness";
 import { recordFixture, recordWith, stacks } from "./support";
 
 const byType = (r: Recording, suffix: string) => r.resources.filter((x) => x.type.endsWith(suffix));

@@ -1,4 +1,4 @@
-import { invokeModels } from "../plan/providerModel";
+import { invokeModels } from "../plan/record/providerModel";
 import { contract, type FunctionContract, type ResourceContract } from "../components/talos/provider";
 import { versions } from "../stacks/versions";
 import { readContract, recordFixture } from "./support";

@@ -3,9 +3,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { logicKey } from "../components/dynamic/thinRuntime";
-import { baselineOfRecording } from "../plan/baseline";
-import { diffRun } from "../plan/diff";
-import { record } from "../plan/harness";
+import { baselineOfRecording } from "../plan/model/baseline";
+import { diffRun } from "../plan/model/diff";
+import { record } from "../plan/record/harness";
 import { engineInputs, engineRun, registeredAll, repoRoot } from "./fakes/engineSide";
 
 /**

@@ -43,8 +43,8 @@ describe("pinned versions", () => {
     expect(minorLine(versions.gatewayApi)).toBe(cilium?.gatewayApi);
   });
 
-  it("are listed in the README's Versions section", () => {
-    const readme = fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
+  it("are listed in the Versions section of docs/configuration.md", () => {
+    const readme = fs.readFileSync(path.join(repoRoot, "docs", "configuration.md"), "utf8");
     const section = readme.slice(readme.indexOf("## Versions"), readme.indexOf("\n## ", readme.indexOf("## Versions") + 1));
     const pins = [versions.talos, versions.kubernetes, versions.gatewayApi, versions.flux, ...Object.values(versions.charts)];
     expect(pins.filter((p) => !section.includes(`\`${p}\``))).toEqual([]);

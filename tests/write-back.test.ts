@@ -1,8 +1,8 @@
 import type { Item, ItemCreateParams } from "@1password/sdk";
 import { createHash } from "crypto";
-import { loadProvider, type LoadedProvider } from "../plan/dynamicProvider";
-import { exposedCredentials } from "../plan/secrecy";
-import type { Json } from "../plan/wire";
+import { loadProvider, type LoadedProvider } from "../plan/record/dynamicProvider";
+import { exposedCredentials } from "../plan/report/secrecy";
+import type { Json } from "../plan/record/wire";
 import { upsertItem, type ItemsClient } from "../components/secrets/writeBack";
 import { recordFixture, recordWith } from "./support";
 

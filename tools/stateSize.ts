@@ -1,6 +1,6 @@
-import { offlineOutputs, providerKey } from "../plan/dynamicProvider";
-import type { Recording } from "../plan/harness";
-import type { Json } from "../plan/wire";
+import { offlineOutputs, providerKey } from "../plan/record/dynamicProvider";
+import type { Recording } from "../plan/record/harness";
+import type { Json } from "../plan/record/wire";
 
 /**
  * State bytes of a recorded stack, as the engine would store them: every resource's inputs and

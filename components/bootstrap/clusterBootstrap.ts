@@ -48,7 +48,7 @@ export class ClusterBootstrap extends pulumi.ComponentResource {
     super("talos-gitops:bootstrap:ClusterBootstrap", name, {}, opts);
     const { config, credentials, provider } = args;
     const child = { parent: this, provider };
-    // Nothing lost on delete (README "Bootstrap and hand-over to Flux"): what carries CRDs, and what
+    // Nothing lost on delete (docs/architecture.md, "Bootstrap and hand-over to Flux"): what carries CRDs, and what
     // lives in or depends on those CRDs, is forgotten by Pulumi on delete, never deleted.
     const kept = { ...child, retainOnDelete: true };
     const retainedNamespaces: ReadonlySet<ManagedNamespace> = new Set(["cert-manager", "external-secrets", "flux-system"]);

@@ -20,7 +20,7 @@ import { managedLabels } from "./labels";
  * translates to before policy applies).
  */
 export interface NamespaceAllowances {
-  /** Why each allowance exists, for the README and the plan. */
+  /** Why each allowance exists, for docs/architecture.md and the plan. */
   readonly reason: string;
   readonly ingress: k8s.types.input.networking.v1.NetworkPolicyIngressRule[];
   readonly egress: k8s.types.input.networking.v1.NetworkPolicyEgressRule[];

@@ -17,7 +17,7 @@ export const caOutputs = { cert: "clustermeshCaCert", key: "clustermeshCaKey" } 
 
 /**
  * Resource names of the shared CA, one pair per generation: raising `caGeneration` creates a new
- * pair beside the protected old one (README, ClusterMesh, "Rotating the CA"). The lifecycle diff
+ * pair beside the protected old one (docs/operations.md, "Runbook: rotating the ClusterMesh CA"). The lifecycle diff
  * finds them by type (`tls:index/privateKey:PrivateKey`, `tls:index/selfSignedCert:SelfSignedCert`)
  * and this prefix.
  */

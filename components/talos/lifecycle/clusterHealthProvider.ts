@@ -90,7 +90,7 @@ export const clusterHealthProvider: dynamic.ResourceProvider<ClusterHealthInputs
   async diff(_id, olds, news) {
     return { changes: clusterHealthChanges(olds, news).length > 0 || nodesLeft(olds, news), replaces: [] };
   },
-  /** State after a run, as far as known without the cluster (plan/dynamicProvider.ts): what `diff` is called with. */
+  /** State after a run, as far as known without the cluster (plan/record/dynamicProvider.ts): what `diff` is called with. */
   outputsOf: (inputs: ClusterHealthInputs) => healthOutputs(inputs, ""),
   async create(inputs) {
     return { id: "cluster-health", outs: await check(inputs) };

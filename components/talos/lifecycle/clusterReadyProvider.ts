@@ -79,7 +79,7 @@ export const clusterReadyProvider: dynamic.ResourceProvider<ClusterReadyInputs, 
   async diff(_id, olds, news) {
     return { changes: clusterReadyChanges(olds, news).length > 0, replaces: [] };
   },
-  /** State after a run, as far as known without the nodes (plan/dynamicProvider.ts): what `diff` is called with. */
+  /** State after a run, as far as known without the nodes (plan/record/dynamicProvider.ts): what `diff` is called with. */
   outputsOf: (inputs: ClusterReadyInputs): ClusterReadyOutputs => {
     const { nodes, talosVersion, fingerprint, timeoutSeconds, pollSeconds } = inputs;
     return definedOnly({ nodes, talosVersion, fingerprint, timeoutSeconds, pollSeconds, observedVersions: {} });

@@ -248,7 +248,7 @@ export const nodeGateProvider: dynamic.ResourceProvider<GateInputs, GateOutputs>
   },
   /**
    * What state holds after a create or update, as far as it is known without the node (the offline
-   * plan's convention, plan/dynamicProvider.ts): the step model calls `diff` with it, as the engine does.
+   * plan's convention, plan/record/dynamicProvider.ts): the step model calls `diff` with it, as the engine does.
    */
   outputsOf: (inputs: GateInputs) => outputsFor(inputs, { lastWait: "recorded" }),
   async create(inputs) {

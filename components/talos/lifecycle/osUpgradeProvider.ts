@@ -151,7 +151,7 @@ export const osUpgradeProvider: dynamic.ResourceProvider<OsUpgradeInputs, OsUpgr
     // Never a replacement: the upgrade is an in-place change of the same machine.
     return { changes: osUpgradeChanges(olds, news).length > 0, replaces: [] };
   },
-  /** State after a successful create or update (plan/dynamicProvider.ts): the node runs the target. */
+  /** State after a successful create or update (plan/record/dynamicProvider.ts): the node runs the target. */
   outputsOf: (inputs: OsUpgradeInputs) => osUpgradeOutputs(inputs),
   async create(inputs) {
     return { id: `osupgrade-${inputs.node}`, outs: osUpgradeOutputs(inputs) };

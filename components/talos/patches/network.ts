@@ -1,4 +1,4 @@
-import { prefixLength } from "../../../stacks/ipv4";
+import { prefixLength } from "../../../lib/ipv4";
 import type { ClusterConfig } from "../../../stacks/load";
 import type { ClusterNode } from "../../../stacks/schema";
 

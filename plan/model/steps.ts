@@ -1,6 +1,7 @@
 import { stateOfRecorded, type Baseline, type StateInvoke, type StateResource } from "./baseline";
 import { waitsFor } from "./bringUp";
-import type { RecordedResource } from "./harness";
+import { isDynamic } from "../record/dynamicProvider";
+import type { RecordedResource } from "../record/harness";
 import { changedPaths, overlaps } from "./inputDiff";
 import { providerVerdict } from "./replaceRules";
 
@@ -12,7 +13,7 @@ import { providerVerdict } from "./replaceRules";
  *   (`getOldResource`); not found, it is a create;
  * - found, its inputs are diffed after resetting `ignoreChanges` paths to their old values
  *   (`processIgnoreChanges`); a dynamic provider's own diff decides for it (it sees old outputs);
- * - a change on a provider's replace trigger (plan/replaceRules.ts) or on a `replaceOnChanges`
+ * - a change on a provider's replace trigger (plan/model/replaceRules.ts) or on a `replaceOnChanges`
  *   path (`applyReplaceOnChanges`) replaces, other changes update; a resource whose provider is
  *   replaced is replaced too;
  * - replacing a resource protected in both runs is an error (`continueStepsFromDiff`), as is
@@ -51,7 +52,7 @@ export interface Issue {
   readonly message: string;
 }
 
-/** What a dynamic provider's diff said (plan/dynamicProvider.ts), or why offline cannot ask it. */
+/** What a dynamic provider's diff said (plan/record/dynamicProvider.ts), or why offline cannot ask it. */
 export type DynamicVerdict =
   | { readonly known: true; readonly changes: boolean; readonly replaces: readonly string[]; readonly deleteBeforeReplace: boolean }
   | { readonly known: false; readonly why: string };
@@ -60,9 +61,6 @@ export interface StepPlan {
   readonly steps: readonly Step[];
   readonly errors: readonly Issue[];
 }
-
-/** Dynamic resources: `pulumi-nodejs:dynamic:Resource`, or with a module and type given, `pulumi-nodejs:dynamic/<module>:<type>`. */
-export const isDynamic = (type: string) => /^pulumi-nodejs:dynamic[:/]/.test(type);
 
 interface Pending {
   readonly op: Op;

@@ -1,4 +1,4 @@
-import { caOutputs } from "../components/clustermesh/clusterMesh";
+import { caOutputs } from "../../components/clustermesh/clusterMesh";
 import { UNKNOWN, type Json } from "./wire";
 
 /**

@@ -1,8 +1,8 @@
 import { stringify } from "yaml";
-import { isStep, simulateBringUp, waitsFor, type BringUp } from "./bringUp";
+import { isStep, simulateBringUp, waitsFor, type BringUp } from "../model/bringUp";
 import { handoverSection } from "./handover";
-import type { RecordedResource, Recording } from "./harness";
-import { UNKNOWN, type Json } from "./wire";
+import type { RecordedResource, Recording } from "../record/harness";
+import { UNKNOWN, type Json } from "../record/wire";
 
 /** Policy results as the plan reports them (the pack itself is CrossGuard's, see policy/). */
 export interface PolicyReport {
@@ -22,7 +22,7 @@ export interface PlanJson {
     dependsOn: string[];
     inputs: Json;
     secretPaths: string[];
-    /** Digest of each secret input (plan/digest.ts): `--diff` tells a changed secret by it. */
+    /** Digest of each secret input (plan/record/digest.ts): `--diff` tells a changed secret by it. */
     secretDigests: Record<string, string>;
     protect: boolean;
     retainOnDelete: boolean;

@@ -1,12 +1,11 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
-import type { ProgramDeps } from "../program";
-import { defaults } from "../stacks/defaults";
+import type { ProgramDeps } from "../../program";
+import { defaults } from "../../stacks/defaults";
 import { digest, secretDigests } from "./digest";
-import { offlineOutputs } from "./dynamicProvider";
-import { isDynamic } from "./steps";
-import { containsSecure, isSecure, readStackFile } from "../stacks/stackFile";
+import { isDynamic, offlineOutputs } from "./dynamicProvider";
+import { containsSecure, isSecure, readStackFile } from "../../stacks/stackFile";
 import { offlineDeps } from "./offline";
 import { invokeModels, resourceModels, stackReferenceModel } from "./providerModel";
 import { renew, renewedId, type Renewal } from "./renewal";
@@ -29,7 +28,7 @@ export interface RecordedResource {
   /** Inputs with secret values replaced by "[secret]". */
   readonly inputs: Json;
   readonly secretPaths: readonly string[];
-  /** Digest of each secret input by its path: tells a changed secret without showing it (plan/digest.ts). */
+  /** Digest of each secret input by its path: tells a changed secret without showing it (plan/record/digest.ts). */
   readonly secretDigests: Readonly<Record<string, string>>;
   /** Everything the resource waits for: explicit dependsOn and every resource whose output feeds an input. */
   readonly dependsOn: readonly string[];
@@ -49,7 +48,7 @@ export interface RecordedResource {
   readonly version?: string;
   readonly pluginDownloadURL?: string;
   /**
-   * Outputs known offline, secrets masked: a dynamic provider's `outputsOf` (plan/dynamicProvider.ts),
+   * Outputs known offline, secrets masked: a dynamic provider's `outputsOf` (plan/record/dynamicProvider.ts),
    * what its create would return and the engine would pass its diff next time. Absent otherwise.
    */
   readonly outputs?: Json;
@@ -104,12 +103,12 @@ export interface RecordOptions {
    * the preview is a stack's first.
    */
   readonly existing?: ReadonlySet<string>;
-  /** Values this run changes upstream (plan/renewal.ts), so they show as new wherever they flow. */
+  /** Values this run changes upstream (plan/record/renewal.ts), so they show as new wherever they flow. */
   readonly renewal?: Renewal;
   /**
    * Outputs of other stacks, by fully qualified name (`organization/<project>/<stack>`), answering the
    * program's `pulumi.StackReference` reads as the engine's builtin provider does; a reference not
-   * given here reads plan/providerModel.ts's `stackReferenceModel` (known after apply). `stackOutputsOf`
+   * given here reads plan/record/providerModel.ts's `stackReferenceModel` (known after apply). `stackOutputsOf`
    * turns a recording into one.
    */
   readonly stackReferences?: Readonly<Record<string, StackOutputs>>;
@@ -131,7 +130,7 @@ export function stackOutputsOf(recording: Recording): StackOutputs {
   return { outputs, secretOutputNames: Object.keys(outputs).filter((k) => secret.has(k) || secret.has("")) };
 }
 
-const repoRoot = path.resolve(__dirname, "..");
+const repoRoot = path.resolve(__dirname, "..", "..");
 
 export async function record(options: RecordOptions): Promise<Recording> {
   const projectDir = options.projectDir ?? repoRoot;
@@ -260,7 +259,7 @@ type Callback = (err: unknown, response: unknown) => void;
 /**
  * A MockMonitor that records requests instead of answering with user mocks, and behaves like the
  * engine where plain mocks do not: engine-style URNs, inputs echoed back with their secrecy,
- * provider-computed outputs (plan/providerModel.ts), additionalSecretOutputs returned as secrets.
+ * provider-computed outputs (plan/record/providerModel.ts), additionalSecretOutputs returned as secrets.
  */
 class RecordingMonitor extends MockMonitor {
   private readonly stored: Stored[] = [];

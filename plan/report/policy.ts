@@ -7,18 +7,18 @@ import type {
   StackValidationArgs,
   StackValidationPolicy,
 } from "@pulumi/policy";
-import { cloudflareTokenSecret } from "../components/bootstrap/certManager";
-import { onePasswordTokenSecret } from "../components/bootstrap/externalSecrets";
-import { edgeSecrets } from "../components/cloudflare/cloudflareEdge";
-import { clustermeshCaSecret } from "../components/clustermesh/clusterMesh";
-import { gitCredentialsSecret } from "../components/flux/fluxInstance";
-import type { ClusterFacts, PodSecurityLevel } from "../policy/facts";
-import { networkPolicies } from "../policy/network";
-import { platformPolicies } from "../policy/platform";
-import { secretPolicies } from "../policy/secrets";
-import type { ClusterConfig } from "../stacks/load";
-import type { Recording } from "./harness";
-import { UNKNOWN } from "./wire";
+import { cloudflareTokenSecret } from "../../components/bootstrap/certManager";
+import { onePasswordTokenSecret } from "../../components/bootstrap/externalSecrets";
+import { edgeSecrets } from "../../components/cloudflare/cloudflareEdge";
+import { clustermeshCaSecret } from "../../components/clustermesh/clusterMesh";
+import { gitCredentialsSecret } from "../../components/flux/fluxInstance";
+import type { ClusterFacts, PodSecurityLevel } from "../../policy/facts";
+import { networkPolicies } from "../../policy/network";
+import { platformPolicies } from "../../policy/platform";
+import { secretPolicies } from "../../policy/secrets";
+import type { ClusterConfig } from "../../stacks/load";
+import type { Recording } from "../record/harness";
+import { UNKNOWN } from "../record/wire";
 import type { PolicyReport } from "./render";
 
 /** The pack's rules, as `policy/index.ts` registers them. */
@@ -28,7 +28,7 @@ export const packPolicies: ReadonlyArray<ResourceValidationPolicy | StackValidat
   ...platformPolicies,
 ];
 
-/** Secrets the program writes (namespace/name): the bootstrap Secrets of the README. */
+/** Secrets the program writes (namespace/name): the bootstrap Secrets of docs/security.md. */
 export const bootstrapSecretIds = [
   gitCredentialsSecret,
   onePasswordTokenSecret,

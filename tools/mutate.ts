@@ -6,11 +6,11 @@ import * as path from "path";
  * against the tests written for them (per-test coverage, so a mutant runs only the tests that reach
  * it). Reports go to reports/mutation/<area>/ (ignored by git); the last lines print the score per
  * module. Too slow for CI (tens of minutes on 2 cores); run it when you change an area's logic or
- * its tests, and update the scores in the README.
+ * its tests, and update the scores in docs/testing.md.
  */
 export const areas: Readonly<Record<string, { mutate: string[]; tests: string[] }>> = {
   stacks: {
-    mutate: ["stacks/rules.ts", "stacks/versions.ts", "policy/ipv4.ts", "stacks/placeholders.ts", "stacks/newStack.ts"],
+    mutate: ["stacks/rules.ts", "stacks/versions.ts", "lib/ipv4.ts", "stacks/placeholders.ts", "stacks/newStack.ts"],
     // Pure tests only: bad-input runs the whole program per case, too slow to run per mutant.
     tests: ["rules", "stack-config", "new-stack", "versions"],
   },
@@ -38,7 +38,7 @@ export const areas: Readonly<Record<string, { mutate: string[]; tests: string[] 
   // policy-pack installs the packed pack elsewhere and spawns it, which Stryker's sandbox cannot serve.
   policy: { mutate: ["policy/network.ts", "policy/secrets.ts", "policy/values.ts", "policy/ipv6.ts"], tests: ["policy-rules"] },
   // The models on hand-built graphs: the program-level tests (plan, lifecycle, diff) take minutes per run.
-  plan: { mutate: ["plan/steps.ts", "plan/bringUp.ts", "plan/secrecy.ts"], tests: ["plan-model"] },
+  plan: { mutate: ["plan/model/steps.ts", "plan/model/bringUp.ts", "plan/report/secrecy.ts"], tests: ["plan-model"] },
   // The day-2 rules: what upgrades and removals allow, quorum, the retry loop, the versions record.
   lifecycle: {
     mutate: [

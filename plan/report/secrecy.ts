@@ -1,5 +1,5 @@
-import { leaves } from "../policy/values";
-import type { Recording } from "./harness";
+import { leaves } from "../../policy/values";
+import type { Recording } from "../record/harness";
 
 /** Property names that carry credentials in this program's resources and outputs. */
 const credentialName =

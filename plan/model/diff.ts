@@ -1,19 +1,19 @@
 import { baselineOfRecording, type Baseline, type StateResource } from "./baseline";
-import { canonical } from "./digest";
-import { loadProvider, type DiffResult } from "./dynamicProvider";
+import { canonical } from "../record/digest";
+import { isDynamic, loadProvider, type DiffResult } from "../record/dynamicProvider";
 import { caErrors } from "./diffCa";
 import { consequences, removalErrors, timeoutOf, type PreviewCall } from "./effects";
-import type { RecordOptions, Recording } from "./harness";
+import type { RecordOptions, Recording } from "../record/harness";
 import { changedPaths, valueAt } from "./inputDiff";
-import type { Renewal } from "./renewal";
-import { isDynamic, planSteps, stateAfter, type DynamicVerdict, type Issue, type Op, type Step } from "./steps";
-import type { Json } from "./wire";
+import type { Renewal } from "../record/renewal";
+import { planSteps, stateAfter, type DynamicVerdict, type Issue, type Op, type Step } from "./steps";
+import type { Json } from "../record/wire";
 
 /**
  * `plan --diff`: what `pulumi up` would do to a stack whose state is the base run. Runs the program
- * offline (plan/harness.ts), re-running it while the run creates or replaces resources so their new
- * ids and values flow where the program really uses them (plan/renewal.ts), models the engine's
- * steps (plan/steps.ts), runs it once more as the preview of the existing stack to see which
+ * offline (plan/record/harness.ts), re-running it while the run creates or replaces resources so their new
+ * ids and values flow where the program really uses them (plan/record/renewal.ts), models the engine's
+ * steps (plan/model/steps.ts), runs it once more as the preview of the existing stack to see which
  * invokes `pulumi preview` calls, and checks that a second run with the same inputs changes nothing.
  */
 export interface DiffReport {

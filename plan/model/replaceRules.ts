@@ -1,5 +1,5 @@
 import { overlaps, valueAt } from "./inputDiff";
-import type { Json } from "./wire";
+import type { Json } from "../record/wire";
 
 /**
  * Which input changes make a provider replace a resource rather than update it, for the resource
@@ -28,7 +28,7 @@ import type { Json } from "./wire";
  * | tls:index/certRequest:CertRequest             | privateKeyPem, subject, dnsNames, ipAddresses, uris (every input) | internal/provider/resource_cert_request.go |
  * | tls:index/locallySignedCert:LocallySignedCert | every input; and on the first plan within earlyRenewalHours of its end (not modelled offline) | internal/provider/resource_locally_signed_cert.go, common_cert.go modifyPlanIfCertificateReadyForRenewal |
  * | pulumi:providers:kubernetes                   | clusterIdentifier, when set before and after; nothing else once it is set | provider.go DiffConfig |
- * | pulumi-nodejs:dynamic:*                       | whatever the provider's own diff says (plan/dynamicProvider.ts) | pulumi/pulumi sdk/nodejs/cmd/dynamic-provider/index.ts |
+ * | pulumi-nodejs:dynamic:*                       | whatever the provider's own diff says (plan/record/dynamicProvider.ts) | pulumi/pulumi sdk/nodejs/cmd/dynamic-provider/index.ts |
  *
  * A Kubernetes object replaced under the same name and namespace is deleted before it is
  * re-created (the provider sets deleteBeforeReplace; provider.go Diff); a Helm release is not

@@ -11,6 +11,9 @@ import type { Json } from "./wire";
  * are a pure function of its inputs exposes that function, so the offline run can record the
  * outputs the engine would keep in state, which is what the engine hands its `diff` as `olds`.
  */
+/** Dynamic resources: `pulumi-nodejs:dynamic:Resource`, or with a module and type given, `pulumi-nodejs:dynamic/<module>:<type>`. */
+export const isDynamic = (type: string) => /^pulumi-nodejs:dynamic[:/]/.test(type);
+
 export interface DiffResult {
   readonly changes?: boolean;
   readonly replaces?: readonly string[];
@@ -40,7 +43,7 @@ export function loadProvider(serialized: string): LoadedProvider {
   if (cached) return cached;
   const internals = Module as unknown as ModuleInternals;
   // The engine runs the provider from the project directory: `require`s inside it resolve there.
-  const filename = path.join(path.resolve(__dirname, ".."), "__dynamic_provider.js");
+  const filename = path.join(path.resolve(__dirname, "..", ".."), "__dynamic_provider.js");
   const m = new internals(filename);
   m.filename = filename;
   m.paths = internals._nodeModulePaths(path.dirname(filename));

@@ -1,11 +1,11 @@
-import { clusterHealthChanges, type ClusterHealthInputs } from "../components/talos/lifecycle/clusterHealthProvider";
+import { clusterHealthChanges, type ClusterHealthInputs } from "../../components/talos/lifecycle/clusterHealthProvider";
 import type { Baseline, StateResource } from "./baseline";
 import { clusterHealthType, clusterReadyType } from "./bringUp";
-import { canonical } from "./digest";
-import type { Recording } from "./harness";
+import { canonical } from "../record/digest";
+import type { Recording } from "../record/harness";
 import { valueAt } from "./inputDiff";
 import type { Issue, Step } from "./steps";
-import type { Json } from "./wire";
+import type { Json } from "../record/wire";
 
 /**
  * What the steps do to the cluster, in words, and what deserves a warning before `pulumi up`:

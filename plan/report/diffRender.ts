@@ -1,6 +1,6 @@
-import type { DiffOutcome } from "./diff";
-import { APPLY } from "./effects";
-import { valueAt } from "./inputDiff";
+import type { DiffOutcome } from "../model/diff";
+import { APPLY } from "../model/effects";
+import { valueAt } from "../model/inputDiff";
 import { patchDiff } from "./patchDiff";
 
 /**

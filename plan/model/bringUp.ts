@@ -1,4 +1,4 @@
-import type { RecordedResource } from "./harness";
+import type { RecordedResource } from "../record/harness";
 
 /**
  * Nominal durations (seconds) of each step of a first bring-up, by resource type. They are

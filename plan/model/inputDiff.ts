@@ -1,10 +1,10 @@
-import { digest } from "./digest";
-import type { Json } from "./wire";
+import { digest } from "../record/digest";
+import type { Json } from "../record/wire";
 
 /**
  * Which inputs changed between two runs, as Pulumi property paths (`values.spegel.enabled`,
  * `configPatches[3]`, `data["net.core.rmem_max"]`). Like the engine's legacy diff, secretness
- * alone is no change: a secret compares by the digest of its value (plan/digest.ts), a plain value
+ * alone is no change: a secret compares by the digest of its value (plan/record/digest.ts), a plain value
  * by its own digest, so a value turning secret is not a change but a rotated reference is. When a
  * side has no digest (a document from before digests), the secret compares as unchanged.
  */

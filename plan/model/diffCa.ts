@@ -1,6 +1,6 @@
-import { caResourcePrefix } from "../components/clustermesh/clusterMesh";
+import { caResourcePrefix } from "../../components/clustermesh/clusterMesh";
 import type { Baseline } from "./baseline";
-import type { RecordedResource } from "./harness";
+import type { RecordedResource } from "../record/harness";
 import type { Issue, Step } from "./steps";
 
 /**

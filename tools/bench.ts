@@ -1,9 +1,9 @@
 import { performance } from "perf_hooks";
-import { baselineOfRecording } from "./baseline";
-import { applyType, nodeGateType, simulateBringUp, withoutRollingChain } from "./bringUp";
-import { diffRun } from "./diff";
-import type { RecordedResource } from "./harness";
-import { record } from "./harness";
+import { baselineOfRecording } from "../plan/model/baseline";
+import { applyType, nodeGateType, simulateBringUp, withoutRollingChain } from "../plan/model/bringUp";
+import { diffRun } from "../plan/model/diff";
+import type { RecordedResource } from "../plan/record/harness";
+import { record } from "../plan/record/harness";
 
 /**
  * `npm run bench`: cost of the in-process plan for the real stack and for generated stacks of

@@ -1,6 +1,6 @@
-import { handoverCriteria } from "../components/flux/handoverCriteria";
-import type { Recording } from "./harness";
-import type { Json } from "./wire";
+import { handoverCriteria } from "../../components/flux/handoverCriteria";
+import type { Recording } from "../record/harness";
+import type { Json } from "../record/wire";
 
 /**
  * The plan's hand-over section: the criteria `pulumi up` awaits (with the annotations the recorded

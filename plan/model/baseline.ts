@@ -1,6 +1,6 @@
 import { z } from "zod";
-import type { RecordedResource, Recording } from "./harness";
-import type { Json } from "./wire";
+import type { RecordedResource, Recording } from "../record/harness";
+import type { Json } from "../record/wire";
 
 /**
  * The state a diff starts from: what the engine would hold after the base run, as far as an
