@@ -130,7 +130,9 @@ describe("machine API calls against the fake apid", () => {
 
     const error = await failureOf(client.version());
 
-    expect(fake.calls).toEqual([{ method: "Version", request: {}, node: "10.25.11.21" }]);
+    expect(fake.calls.map(({ method, request, node }) => ({ method, request, node }))).toEqual([
+      { method: "Version", request: {}, node: "10.25.11.21" },
+    ]);
     expect(error.message).toBe("node 10.25.11.21: Version: UNAVAILABLE connection error: desc = connection refused");
   });
 

@@ -1,5 +1,4 @@
 import {
-  Metadata,
   Server,
   ServerCredentials,
   status,
@@ -107,6 +106,10 @@ export interface RecordedCall {
   request: Record<string, unknown>;
   /** The `node` metadata the call carried, if any (apid proxying). */
   node?: string;
+  /** Milliseconds left until the call's deadline when it arrived (Infinity without one). */
+  deadlineMs: number;
+  /** The roles of the client certificate it came with. */
+  roles: string[];
 }
 
 /** What a Reboot (or Upgrade, or Reset) request sets in motion. */
@@ -331,9 +334,15 @@ export class FakeTalosApi {
     return handlers;
   }
 
-  private record(method: MethodName, request: Reply, metadata: Metadata): void {
-    const node = metadata.get("node")[0];
-    this.calls.push({ method, request, ...(node === undefined ? {} : { node: String(node) }) });
+  private record(method: MethodName, call: ServerUnaryCall<Reply, Reply> | ServerWritableStream<Reply, Reply>): void {
+    const node = call.metadata.get("node")[0];
+    this.calls.push({
+      method,
+      request: call.request,
+      ...(node === undefined ? {} : { node: String(node) }),
+      deadlineMs: this.remainingMs(call),
+      roles: this.rolesOf(call),
+    });
     if (this.oldBoot && --this.oldBoot.callsLeft <= 0) {
       const { script } = this.oldBoot;
       this.oldBoot = undefined;
@@ -359,7 +368,8 @@ export class FakeTalosApi {
     if (this.state.unavailable)
       return {
         code: status.UNAVAILABLE,
-        details: 'connection error: desc = "transport: Error while dialing: dial unix /system/run/machined/machine.sock: connect: connection refused"',
+        details:
+          'connection error: desc = "transport: Error while dialing: dial unix /system/run/machined/machine.sock: connect: connection refused"',
       };
     return this.state.failures[method];
   }
@@ -370,7 +380,9 @@ export class FakeTalosApi {
   }
 
   private proxiedError(failure: Failure): Reply {
-    return { metadata: { hostname: this.state.hostname, error: failure.details, status: { code: failure.code, message: failure.details } } };
+    return {
+      metadata: { hostname: this.state.hostname, error: failure.details, status: { code: failure.code, message: failure.details } },
+    };
   }
 
   /** Milliseconds left before the call's deadline (grpc-js sets it from the client's grpc-timeout header). */
@@ -388,7 +400,7 @@ export class FakeTalosApi {
   }
 
   private serveUnary(method: MethodName, call: ServerUnaryCall<Reply, Reply>, callback: sendUnaryData<Reply>): void {
-    this.record(method, call.request, call.metadata);
+    this.record(method, call);
     const refused = this.refusal(method, call);
     if (refused) {
       if (this.aggregated(call)) return callback(null, { messages: [this.proxiedError(refused)] });
@@ -468,7 +480,8 @@ export class FakeTalosApi {
         if (!state.etcd) return onlyControlPlanes("etcd forfeit leadership");
         // internal/pkg/etcd/etcd.go, ForfeitLeadership: "" when this member does not lead, else MoveLeader to another member and its name.
         const { members, memberId } = state.etcd;
-        if (members.length === 1) return { code: status.UNKNOWN, details: "failed to forfeit leadership: cannot forfeit leadership, only one member" };
+        if (members.length === 1)
+          return { code: status.UNKNOWN, details: "failed to forfeit leadership: cannot forfeit leadership, only one member" };
         if (leaderOf(members)?.id !== memberId) return { member: "" };
         const next = members.find((m) => m.id !== memberId);
         for (const m of members) m.isLeader = m === next;
@@ -491,7 +504,7 @@ export class FakeTalosApi {
   }
 
   private serveStream(method: MethodName, call: ServerWritableStream<Reply, Reply>): void {
-    this.record(method, call.request, call.metadata);
+    this.record(method, call);
     void this.stream(method, call);
   }
 

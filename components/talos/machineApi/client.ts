@@ -257,8 +257,7 @@ export function createMachineClient(options: MachineClientOptions): MachineClien
       const elapsed = clock.now() - start;
       if (state === connectivityState.SHUTDOWN) throw talosApiError(node, name, "not sent: the client is closed");
       if (state === connectivityState.TRANSIENT_FAILURE) {
-        if (elapsed >= budgetMs)
-          throw talosApiError(node, name, `not sent: no connection after ${seconds(elapsed)}`, status.UNAVAILABLE);
+        if (elapsed >= budgetMs) throw talosApiError(node, name, `not sent: no connection after ${seconds(elapsed)}`, status.UNAVAILABLE);
         await clock.sleep(Math.min(delayFor(n, backoff), budgetMs - elapsed));
       }
       // IDLE/CONNECTING: a connection attempt is under way; wait (real time, bounded) for it to settle.
@@ -275,7 +274,13 @@ export function createMachineClient(options: MachineClientOptions): MachineClien
     if (isTalosApiError(error)) return error;
     if (isServiceError(error)) {
       if (uncertainCodes.has(error.code))
-        return talosApiError(node, name, `${describeError(error)} (the request may have reached the node: not sent again)`, error.code, true);
+        return talosApiError(
+          node,
+          name,
+          `${describeError(error)} (the request may have reached the node: not sent again)`,
+          error.code,
+          true,
+        );
       return talosApiError(node, name, describeError(error), error.code);
     }
     return talosApiError(node, name, describeError(error));
