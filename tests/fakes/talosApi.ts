@@ -214,6 +214,8 @@ export class FakeTalosApi {
   private server: Server | undefined;
   private readonly schema: Schema = loadSchema();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Between a reboot request and the new boot. */
+  private rebootPending = false;
   /** Installed by LifecycleService/Upgrade, booted by the next reboot. */
   private stagedVersion: string | undefined;
   /** A count-scripted reboot in progress: the old boot answers this many more calls. */
@@ -267,6 +269,7 @@ export class FakeTalosApi {
 
   /** Runs a reboot as scripted: old boot for a while, down, then a new boot (unless it never comes back). */
   reboot(script: RebootScript = this.rebootScript): void {
+    this.rebootPending = true;
     if (script.answerOldBootCalls !== undefined) this.oldBoot = { callsLeft: script.answerOldBootCalls, script };
     else this.later(script.answerOldBootMs ?? 0, () => this.goDown(script));
   }
@@ -277,6 +280,7 @@ export class FakeTalosApi {
     this.later(script.downMs, () => {
       const staged = this.stagedVersion ? { version: this.stagedVersion } : {};
       this.stagedVersion = undefined;
+      this.rebootPending = false;
       void this.up({ ...staged, ...script.comeBackAs, bootId: randomUUID() });
     });
   }
@@ -392,11 +396,15 @@ export class FakeTalosApi {
     return Number.isFinite(at) ? at - Date.now() : Infinity;
   }
 
-  /** Drops every connection now and starts the reboot the call set off: the reply is never written. */
+  /**
+   * Drops every connection now: the reply is never written. A node the call set rebooting stays
+   * down until its reboot script brings it back; any other listens again at once (only the connection broke).
+   */
   private dropConnection(): void {
     const server = this.server;
     this.server = undefined;
     server?.forceShutdown();
+    if (!this.rebootPending) void this.up();
   }
 
   private serveUnary(method: MethodName, call: ServerUnaryCall<Reply, Reply>, callback: sendUnaryData<Reply>): void {
