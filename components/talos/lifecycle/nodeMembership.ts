@@ -18,6 +18,8 @@ export interface NodeMembershipArgs {
   kubeconfig: pulumi.Input<string>;
   /** The machine secrets' client configuration: secret in state likewise. */
   clientConfiguration: pulumi.Input<ClientConfiguration>;
+  /** os:reader client configuration (osReaderCertificate.ts): secret in state likewise. */
+  readerConfiguration?: pulumi.Input<ClientConfiguration>;
   drainTimeoutSeconds?: pulumi.Input<number>;
   /** Evict pods with emptyDir volumes (their data is lost). Default false: such pods stop the drain. */
   deleteEmptyDirData?: pulumi.Input<boolean>;
@@ -51,6 +53,7 @@ export class NodeMembership extends pulumi.dynamic.Resource {
         controlPlanes: args.controlPlanes,
         kubeconfig: pulumi.secret(args.kubeconfig),
         clientConfiguration: pulumi.secret(args.clientConfiguration),
+        readerConfiguration: args.readerConfiguration && pulumi.secret(args.readerConfiguration),
         drainTimeoutSeconds: args.drainTimeoutSeconds ?? 600,
         deleteEmptyDirData: args.deleteEmptyDirData ?? false,
         force: args.force ?? false,

@@ -3,6 +3,8 @@ import { createKubernetesClient } from "../../kubernetesApi/client";
 import { createMachineClient } from "../machineApi/client";
 import type { ClientConfiguration } from "../machineApi/credentials";
 import type { NodeRole } from "../machineApi/readiness";
+import type { ControlPlaneEndpoint } from "./nodeMembershipProvider";
+import { definedOnly } from "./canonical";
 import { upgradeNode } from "./osUpgrade";
 
 /**
@@ -29,6 +31,10 @@ export interface OsUpgradeInputs {
   nodeName: string;
   role: NodeRole;
   clientConfiguration: ClientConfiguration;
+  /** os:reader certificate for the calls a reader may make (machineApi/roles.ts). */
+  readerConfiguration?: ClientConfiguration;
+  /** Every control plane (this one included): the etcd pre-flight of a control plane asks each. */
+  controlPlanes?: ControlPlaneEndpoint[];
   kubeconfig: string;
   /** `factory.talos.dev/metal-installer/<schematic>:<version>` */
   image: string;
@@ -49,6 +55,8 @@ export interface OsUpgradeOutputs {
   drainTimeoutSeconds: number;
   /** For `read`: secret in state. */
   clientConfiguration: ClientConfiguration;
+  readerConfiguration?: ClientConfiguration;
+  controlPlanes?: ControlPlaneEndpoint[];
   /** The version the node answered with once the resource was done, or at the last refresh. */
   observedVersion: string;
 }
@@ -70,7 +78,9 @@ export function osUpgradeChanges(olds: Partial<OsUpgradeOutputs>, news: OsUpgrad
 /** What a run leaves in state: the inputs without credentials, the node on the target version. */
 export function osUpgradeOutputs(inputs: OsUpgradeInputs, observedVersion = inputs.targetVersion): OsUpgradeOutputs {
   const { node, endpoint, port, nodeName, role, image, targetVersion, timeoutSeconds, drainTimeoutSeconds, clientConfiguration } = inputs;
+  const optional = definedOnly({ readerConfiguration: inputs.readerConfiguration, controlPlanes: inputs.controlPlanes });
   return {
+    ...optional,
     node,
     endpoint,
     port,
@@ -92,6 +102,7 @@ export async function readOsUpgrade(props: OsUpgradeOutputs, log: (line: string)
     node: props.node,
     port: props.port,
     clientConfiguration: props.clientConfiguration,
+    readerConfiguration: props.readerConfiguration,
     retryForMs: 10_000,
   });
   try {
@@ -110,16 +121,25 @@ export async function readOsUpgrade(props: OsUpgradeOutputs, log: (line: string)
  * change) installs it again even though the node runs that version.
  */
 export async function runOsUpgrade(inputs: OsUpgradeInputs, previous?: Partial<OsUpgradeOutputs>): Promise<OsUpgradeOutputs> {
-  const talos = createMachineClient({
-    endpoint: inputs.endpoint,
-    node: inputs.node,
-    port: inputs.port,
-    clientConfiguration: inputs.clientConfiguration,
-    retryForMs: 30_000,
-  });
+  const clientFor = (target: { node: string; endpoint: string; port: number }) =>
+    createMachineClient({
+      endpoint: target.endpoint,
+      node: target.node,
+      port: target.port,
+      clientConfiguration: inputs.clientConfiguration,
+      readerConfiguration: inputs.readerConfiguration,
+      retryForMs: 30_000,
+    });
+  const talos = clientFor(inputs);
+  const peers = (inputs.controlPlanes ?? []).filter((cp) => cp.node !== inputs.node).map(clientFor);
   try {
     const result = await upgradeNode(
-      { talos, kube: createKubernetesClient({ kubeconfig: inputs.kubeconfig }), log: (line) => console.log(line) },
+      {
+        talos,
+        kube: createKubernetesClient({ kubeconfig: inputs.kubeconfig }),
+        controlPlanes: inputs.role === "controlplane" ? [talos, ...peers] : undefined,
+        log: (line) => console.log(line),
+      },
       {
         node: inputs.node,
         nodeName: inputs.nodeName,
@@ -134,6 +154,7 @@ export async function runOsUpgrade(inputs: OsUpgradeInputs, previous?: Partial<O
     return osUpgradeOutputs(inputs, result.observedVersion);
   } finally {
     talos.close();
+    for (const peer of peers) peer.close();
   }
 }
 

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { talosApiPort } from "../machineApi/client";
 import type { ClientConfiguration } from "../machineApi/credentials";
 import type { NodeRole } from "../machineApi/readiness";
+import type { ControlPlaneEndpoint } from "./nodeMembershipProvider";
 import { osUpgradeProvider } from "./osUpgradeProvider";
 
 export interface OsUpgradeArgs {
@@ -14,6 +15,10 @@ export interface OsUpgradeArgs {
   role: pulumi.Input<NodeRole>;
   /** Secret in state, as an input and as an output (a refresh reads the node's version with it). */
   clientConfiguration: pulumi.Input<ClientConfiguration>;
+  /** os:reader client configuration (osReaderCertificate.ts); secret in state likewise. */
+  readerConfiguration?: pulumi.Input<ClientConfiguration>;
+  /** Every control plane (this one included): the etcd pre-flight of a control-plane upgrade asks each. */
+  controlPlanes?: pulumi.Input<pulumi.Input<ControlPlaneEndpoint>[]>;
   /** Secret in state as an input; never an output. */
   kubeconfig: pulumi.Input<string>;
   /** The Image Factory installer for the node's schematic and the target version (patches' installerImage, as in the machine config). */
@@ -43,6 +48,8 @@ export class OsUpgrade extends pulumi.dynamic.Resource {
         nodeName: args.nodeName,
         role: args.role,
         clientConfiguration: pulumi.secret(args.clientConfiguration),
+        readerConfiguration: args.readerConfiguration && pulumi.secret(args.readerConfiguration),
+        controlPlanes: args.controlPlanes,
         kubeconfig: pulumi.secret(args.kubeconfig),
         image: args.image,
         targetVersion: args.targetVersion,
@@ -50,7 +57,7 @@ export class OsUpgrade extends pulumi.dynamic.Resource {
         drainTimeoutSeconds: args.drainTimeoutSeconds ?? 600,
         observedVersion: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "clientConfiguration"] },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "clientConfiguration", "readerConfiguration"] },
       "talos",
       "OsUpgrade",
     );
