@@ -48,7 +48,7 @@ async function node(
   name: string,
   version: string,
   members?: FakeEtcdMember[],
-  options: { retryForMs?: number; fakeClock?: Clock } = {},
+  options: { retryForMs?: number; fakeClock?: Clock; proxiedAs?: string } = {},
 ): Promise<MachineClient> {
   const state: FakeNodeState = members
     ? { ...controlPlaneState(version), hostname: name, etcd: { memberId: ids[name], errors: [], members } }
@@ -64,6 +64,8 @@ async function node(
     // The client's default deadline: what every call had before Upgrade got its own.
     callTimeoutMs: 10_000,
     retryForMs: options.retryForMs,
+    // Through apid's one-to-one proxy (`node` metadata), as when the endpoint is another control plane.
+    node: options.proxiedAs,
     reconnectBackoffMs: { initial: 50, max: 200 },
     backoff: { initialMs: 50, maxMs: 200, factor: 2 },
   });
@@ -136,7 +138,7 @@ describe("Upgrade outlasts the image pull", () => {
 });
 
 describe("a call that may have arrived is never sent again", () => {
-  it("UNAVAILABLE after the Reboot arrived (it did reboot): rebooted once, the upgrade goes on", async () => {
+  it("the connection drops after the Reboot arrived (it did reboot): rebooted once, the upgrade goes on", async () => {
     const talos = await node("w1", "v1.13.0", undefined, { retryForMs: 30_000 });
     const fake = fakes.get("w1")!;
     fake.dropConnectionAfter.add("Reboot");
@@ -149,6 +151,16 @@ describe("a call that may have arrived is never sent again", () => {
     expect(lines.some((l) => /^node \S+: Reboot: (UNAVAILABLE|CANCELLED) .*not sent again\); checking the node instead$/.test(l))).toBe(
       true,
     );
+  });
+
+  it("through apid's proxy, UNAVAILABLE after the Reboot arrived (the target rebooted): rebooted once, the upgrade goes on", async () => {
+    const talos = await node("w1", "v1.13.0", undefined, { retryForMs: 30_000, proxiedAs: "10.25.11.21" });
+    fakes.get("w1")!.dropConnectionAfter.add("Reboot");
+
+    const result = await upgradeNode(deps(talos), request("w1", "worker", "v1.13.9"));
+
+    expect(result).toMatchObject({ upgraded: true, observedVersion: "v1.13.9" });
+    expect(calls("w1", "Reboot")).toBe(1);
   });
 
   it("the connection drops after MachineService/Upgrade arrived: upgraded once, the new boot confirms it", async () => {

@@ -415,7 +415,13 @@ export class FakeTalosApi {
       return callback(refused);
     }
     void this.unary(method, call).then((outcome) => {
-      if (this.dropConnectionAfter.has(method)) return this.dropConnection();
+      if (this.dropConnectionAfter.has(method)) {
+        // Proxied (`node` metadata): apid's connection to the target broke, and the one-to-one proxy
+        // returns that backend error as the call's status (grpc-proxy v0.5.1 proxy/handler_one2one.go:
+        // `return c2sErr`): UNAVAILABLE from grpc-go's client transport. Direct: our own connection drops.
+        if (call.metadata.get("node").length > 0) return callback({ code: status.UNAVAILABLE, details: "error reading from server: EOF" });
+        return this.dropConnection();
+      }
       const respond = () =>
         "code" in outcome
           ? this.aggregated(call)
