@@ -113,7 +113,8 @@ describe("NodeMembership provider as the engine runs it", () => {
     for (const key of ["kubeconfig", "clientConfiguration"]) {
       expect((registered.inputs[key] as Record<string, unknown>)[specialSigKey]).toBe(specialSecretSig);
     }
-    expect(registered.additionalSecretOutputs).toEqual(["kubeconfig", "clientConfiguration"]);
+    // The os:reader credential too, when given (absent in this registration's args).
+    expect(registered.additionalSecretOutputs).toEqual(["kubeconfig", "clientConfiguration", "readerConfiguration"]);
     const required = [...String(registered.inputs.__provider).matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
     expect(required).toEqual(expect.arrayContaining(["https", "yaml", "@grpc/grpc-js/build/src/index.js"]));
     expect(required.filter((name) => name.startsWith(".") || path.isAbsolute(name))).toEqual([]);
