@@ -244,15 +244,26 @@ describe("cluster waits as the engine runs them, against fake apids", () => {
     });
   }, 120_000);
 
-  it("ClusterHealth fails with what the node reported", async () => {
+  it("ClusterHealth fails once its timeout passes with the cluster still unhealthy, naming the check it waited on", async () => {
     const cp = await start(controlPlaneState("v1.13.9"));
-    cp.state.metadataErrors.HealthCheck = "waiting for all k8s nodes to report ready: 1 node not ready";
+    // Every stream ends at its wait timeout (real time here: the provider runs in another process).
+    cp.health = { unhealthyStreams: 10, waitingOn: "all k8s nodes to report ready: 1 node not ready" };
     const registered = await registeredInputs(
       "ClusterHealth",
-      { controlPlaneNodes: ["127.0.0.1"], workerNodes: [], clientConfiguration: credentials, fingerprint: "sha256:aaaa", port: cp.port },
+      {
+        controlPlaneNodes: ["127.0.0.1"],
+        workerNodes: [],
+        clientConfiguration: credentials,
+        fingerprint: "sha256:aaaa",
+        port: cp.port,
+        timeoutSeconds: 1,
+      },
       dir,
     );
     const run = await engineRun(String(registered.__provider), [{ op: "create", inputs: engineInputs(registered) }], dir);
-    expect(run.error).toBe("node 127.0.0.1: HealthCheck: node reported: waiting for all k8s nodes to report ready: 1 node not ready");
+    expect(run.error).toBe(
+      "node 127.0.0.1: HealthCheck: cluster not healthy after 1s (last: waiting for all k8s nodes to report ready: 1 node not ready)",
+    );
+    expect(cp.methodsCalled()).toEqual(["HealthCheck"]);
   }, 120_000);
 });

@@ -124,13 +124,16 @@ describe("machine API calls against the fake apid", () => {
 
   it("asks apid to proxy with `node` metadata when the node is not the endpoint, and names that node", async () => {
     const fake = await startFake(workerState("v1.12.11"));
-    fake.state.metadataErrors.Version = "rpc error: code = Unavailable desc = connection refused";
+    // One-to-one proxying passes the target's status through (grpc-proxy v0.5.1 proxy/handler_one2one.go).
+    fake.state.failures.Version = { code: status.UNAVAILABLE, details: "connection error: desc = connection refused" };
     const client = clientFor(fake, { node: "10.25.11.21" });
 
     const error = await failureOf(client.version());
 
-    expect(fake.calls).toEqual([{ method: "Version", request: {}, node: "10.25.11.21" }]);
-    expect(error.message).toBe("node 10.25.11.21: Version: node reported: rpc error: code = Unavailable desc = connection refused");
+    expect(fake.calls.map(({ method, request, node }) => ({ method, request, node }))).toEqual([
+      { method: "Version", request: {}, node: "10.25.11.21" },
+    ]);
+    expect(error.message).toBe("node 10.25.11.21: Version: UNAVAILABLE connection error: desc = connection refused");
   });
 
   it("accepts raw PEM as well as base64-encoded PEM", async () => {
@@ -168,11 +171,11 @@ describe("machine API calls against the fake apid", () => {
     expect(fake.calls).toEqual([]);
   });
 
-  it("turns a metadata error into a thrown error naming node and call", async () => {
+  it("turns a node's error status into a thrown error naming node and call", async () => {
     const fake = await startFake(controlPlaneState("v1.13.9"));
-    fake.state.metadataErrors.EtcdStatus = "etcd is not ready";
+    fake.state.failures.EtcdStatus = { code: status.UNKNOWN, details: "failed to query etcd status: context deadline exceeded" };
     const error = await failureOf(clientFor(fake).etcdStatus());
-    expect(error.message).toBe("node 127.0.0.1: EtcdStatus: node reported: etcd is not ready");
+    expect(error.message).toBe("node 127.0.0.1: EtcdStatus: UNKNOWN failed to query etcd status: context deadline exceeded");
   });
 
   it("gives up an attempt at its deadline (DEADLINE_EXCEEDED) and retries it", async () => {
@@ -243,16 +246,18 @@ describe("machine API calls against the fake apid", () => {
       ["EtcdRemoveMemberByID", { memberId: "16141391453225318400" }],
     ]);
     expect(fake.state.etcd?.members.map((m) => m.hostname)).toEqual(["cp2"]);
-    expect(missing.message).toBe("node 127.0.0.1: EtcdRemoveMemberByID: NOT_FOUND member 16141391453225318400 not found");
+    expect(missing.message).toBe(
+      "node 127.0.0.1: EtcdRemoveMemberByID: NOT_FOUND failed to remove member 16141391453225318400: etcdserver: member not found",
+    );
   });
 
-  it("streams the cluster health check, and fails on a node-reported error in the stream", async () => {
+  it("streams the cluster health check, and fails on the node's error status", async () => {
     const fake = await startFake(controlPlaneState("v1.13.9"));
     const client = clientFor(fake);
     const request = { waitTimeoutSeconds: 300, controlPlaneNodes: ["10.25.11.11"], workerNodes: ["10.25.11.21"] };
 
     expect(await client.healthCheck(request)).toEqual([
-      "discovered nodes: control plane: [10.25.11.11]",
+      'discovered nodes: ["10.25.11.11" "10.25.11.21"]',
       "waiting for etcd to be healthy: OK",
       "waiting for all k8s nodes to report ready: OK",
     ]);
@@ -261,9 +266,9 @@ describe("machine API calls against the fake apid", () => {
       clusterInfo: { controlPlaneNodes: ["10.25.11.11"], workerNodes: ["10.25.11.21"], forceEndpoint: "" },
     });
 
-    fake.state.metadataErrors.HealthCheck = "etcd members don't match";
+    fake.state.failures.HealthCheck = { code: status.UNKNOWN, details: "failed to get OS root secrets: resource not found" };
     expect((await failureOf(client.healthCheck(request))).message).toBe(
-      "node 127.0.0.1: HealthCheck: node reported: etcd members don't match",
+      "node 127.0.0.1: HealthCheck: UNKNOWN failed to get OS root secrets: resource not found",
     );
   });
 

@@ -113,7 +113,8 @@ describe("NodeMembership provider as the engine runs it", () => {
     for (const key of ["kubeconfig", "clientConfiguration"]) {
       expect((registered.inputs[key] as Record<string, unknown>)[specialSigKey]).toBe(specialSecretSig);
     }
-    expect(registered.additionalSecretOutputs).toEqual(["kubeconfig", "clientConfiguration"]);
+    // The os:reader credential too, when given (absent in this registration's args).
+    expect(registered.additionalSecretOutputs).toEqual(["kubeconfig", "clientConfiguration", "readerConfiguration"]);
     const required = [...String(registered.inputs.__provider).matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
     // A thin entry: the removal logic is loaded from the project when the engine calls it (tests/thin-provider.test.ts).
     expect(required).toEqual(["ts-node/register/transpile-only"]);

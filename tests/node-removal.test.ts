@@ -213,6 +213,9 @@ describe("worker removal", () => {
 
 describe("control-plane removal", () => {
   async function cluster(states: FakeNodeState[]) {
+    // One etcd cluster: every control plane sees the same member list (leave changes it for all).
+    const shared = states[0]?.etcd?.members ?? [];
+    for (const state of states) if (state.etcd) state.etcd.members = shared;
     const nodes = [];
     for (const state of states) nodes.push(await talosNode(state));
     for (const state of states) kube.addNode(state.hostname);

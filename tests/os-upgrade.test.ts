@@ -192,7 +192,9 @@ describe("rolling OS upgrade through the plan", () => {
         batch.nodes.map((name) => {
           const client = talos.get(name);
           if (!client) throw new Error(name);
-          return upgradeNode({ talos: client, kube: kubeApi, onEvent }, request(name, batch.role, "v1.13.0"));
+          // The etcd pre-flight asks every control plane.
+          const controlPlanes = nodes.filter((n) => n.role === "controlplane").map((n) => talos.get(n.name)!);
+          return upgradeNode({ talos: client, kube: kubeApi, onEvent, controlPlanes }, request(name, batch.role, "v1.13.0"));
         }),
       );
     }

@@ -83,14 +83,24 @@ describe("rolling chain, fixture infra (3 control planes)", () => {
         fingerprint: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
         timeoutSeconds: talosTimeouts.gateSeconds,
       });
-      expect(gate.secretPaths).toEqual(["clientConfiguration", "kubernetes.kubeconfig"]);
+      // The os:reader certificate for reads, the admin one for the boot-id read (admin-only upstream).
+      expect(gate.secretPaths).toEqual(["clientConfiguration", "kubernetes.kubeconfig", "readerConfiguration"]);
     }
   });
 
   it("waits for every node (ClusterReady) after the bootstrap and every gate, and the kubeconfig waits for it", () => {
     const ready = ofType(r, clusterReadyType);
     expect(ready).toHaveLength(1);
-    expect(names(r, ready[0]!.dependsOn).sort()).toEqual(["bootstrap", "gate-infra-01", "gate-infra-02", "gate-infra-03", "secrets"]);
+    // Its only credential is the os:reader certificate (it only reads), signed from the machine secrets.
+    expect(names(r, ready[0]!.dependsOn).sort()).toEqual([
+      "bootstrap",
+      "gate-infra-01",
+      "gate-infra-02",
+      "gate-infra-03",
+      "secrets",
+      "talos-reader-cert",
+      "talos-reader-key",
+    ]);
     expect(ready[0]!.secretPaths).toEqual(["clientConfiguration"]);
     const provider = r.resources.find((x) => x.type === "pulumi:providers:kubernetes")!;
     expect(provider.dependsOn).toContain(ready[0]!.urn);

@@ -10,6 +10,7 @@ import { drainPolicy } from "./lifecycle/drain";
 import { NodeGate } from "./lifecycle/nodeGate";
 import { NodeMembership } from "./lifecycle/nodeMembership";
 import { OsUpgrade } from "./lifecycle/osUpgradeResource";
+import { readerClientConfiguration } from "./osReaderCertificate";
 import { upgradeDependencies, upgradePlan, type KubernetesRange } from "./lifecycle/upgradePlan";
 import { VersionGuard } from "./lifecycle/versionGuard";
 import { talosApiPort } from "./machineApi/client";
@@ -153,10 +154,13 @@ export class TalosCluster extends pulumi.ComponentResource {
       { cluster: config.name, server: this.endpoint, machineSecrets: secrets.machineSecrets },
       this,
     );
+    // os:reader for every Talos call a reader may make; the admin certificate only where a call needs it.
+    const readerConfiguration = readerClientConfiguration(secrets.machineSecrets, this);
     const upgrades = this.osUpgrades(config, schematicIds, {
       guard,
       kubeconfig: lifecycleKube,
       clientConfiguration: secrets.clientConfiguration,
+      readerConfiguration,
     });
 
     // Rolling chain: each apply waits for the gates of the step before (control planes one by one,
@@ -203,6 +207,7 @@ export class TalosCluster extends pulumi.ComponentResource {
           {
             node: node.ip,
             clientConfiguration: secrets.clientConfiguration,
+            readerConfiguration,
             expectations: { role: node.role, talosVersion: config.talos.version },
             // What the apply sends, so the gate waits exactly when the apply changed the node.
             fingerprint: configPatches.apply((patches) =>
@@ -229,6 +234,7 @@ export class TalosCluster extends pulumi.ComponentResource {
             controlPlanes: this.controlPlaneIps.map((ip) => ({ node: ip, endpoint: ip, port: talosApiPort })),
             kubeconfig: lifecycleKube,
             clientConfiguration: secrets.clientConfiguration,
+            readerConfiguration,
             drainTimeoutSeconds: talosTimeouts.drainSeconds,
             ...drainPolicy(config.talos.rollout.unmanagedPods),
             resetTimeoutSeconds: talosTimeouts.resetSeconds,
@@ -283,7 +289,8 @@ export class TalosCluster extends pulumi.ComponentResource {
       {
         nodes: config.nodes.map((n) => ({ ip: n.ip, role: n.role })),
         talosVersion: config.talos.version,
-        clientConfiguration: secrets.clientConfiguration,
+        // Reads only: the os:reader certificate is all it gets.
+        clientConfiguration: readerConfiguration,
         fingerprint: fingerprintOf(this.clusterShape),
         timeoutSeconds: talosTimeouts.clusterReadySeconds,
       },
@@ -338,7 +345,12 @@ export class TalosCluster extends pulumi.ComponentResource {
   private osUpgrades(
     config: ClusterConfig,
     schematicIds: ReadonlyMap<string, pulumi.Output<string>>,
-    shared: { guard: pulumi.Resource; kubeconfig: pulumi.Output<string>; clientConfiguration: pulumi.Output<ClientConfiguration> },
+    shared: {
+      guard: pulumi.Resource;
+      kubeconfig: pulumi.Output<string>;
+      clientConfiguration: pulumi.Output<ClientConfiguration>;
+      readerConfiguration: pulumi.Output<ClientConfiguration>;
+    },
   ): Map<string, pulumi.Resource> {
     const plan = upgradePlan(
       config.nodes.map((n) => ({ name: n.name, role: n.role })),
@@ -361,6 +373,8 @@ export class TalosCluster extends pulumi.ComponentResource {
             nodeName: node.name,
             role: node.role,
             clientConfiguration: shared.clientConfiguration,
+            readerConfiguration: shared.readerConfiguration,
+            controlPlanes: this.controlPlaneIps.map((ip) => ({ node: ip, endpoint: ip, port: talosApiPort })),
             kubeconfig: shared.kubeconfig,
             // The same reference the node's machine config installs from (patches: machine.install.image).
             image: schematicId.apply((id) => installerImage(id, config.talos.version)),

@@ -19,14 +19,18 @@ export interface InvokeModel {
 }
 
 const clientConfiguration = { caCertificate: UNKNOWN, clientCertificate: UNKNOWN, clientKey: UNKNOWN };
-/** A base64 PEM block around the placeholder: the program decodes the Kubernetes CA (adminKubeconfig.ts). */
+/** A base64 PEM block around the placeholder: the program decodes the Kubernetes CA (adminKubeconfig.ts) and the OS CA (osReaderCertificate.ts). */
 const pemPlaceholder = (label: string) => Buffer.from(`-----BEGIN ${label}-----\n${UNKNOWN}\n-----END ${label}-----\n`).toString("base64");
 
 export const resourceModels: Readonly<Record<string, ResourceModel>> = {
   "talos:machine/secrets:Secrets": {
     outputs: () => ({
       machineSecrets: {
-        certs: { k8s: { cert: pemPlaceholder("CERTIFICATE"), key: pemPlaceholder("EC PRIVATE KEY") } },
+        certs: {
+          k8s: { cert: pemPlaceholder("CERTIFICATE"), key: pemPlaceholder("EC PRIVATE KEY") },
+          // The OS CA the os:reader certificate is signed with (osReaderCertificate.ts); contents are placeholders.
+          os: { cert: pemPlaceholder("CERTIFICATE"), key: pemPlaceholder("PRIVATE KEY") },
+        },
         cluster: UNKNOWN,
         secrets: UNKNOWN,
         trustdinfo: UNKNOWN,

@@ -62,15 +62,30 @@ function healthOutputs(inputs: ClusterHealthInputs, lastMessage: string): Cluste
   return definedOnly({ endpoints, port, controlPlaneNodes, workerNodes, fingerprint, timeoutSeconds, endpointRetrySeconds, lastMessage });
 }
 
-/** One endpoint at a time: an unreachable one (UNAVAILABLE/DEADLINE_EXCEEDED after a short retry) hands over to the next. */
-async function check(inputs: ClusterHealthInputs): Promise<ClusterHealthOutputs> {
+/** The server-side wait of one HealthCheck stream; the check is asked again on the same endpoint until `timeoutSeconds`. */
+const streamWaitSeconds = 300;
+
+/**
+ * One endpoint at a time. Only an unreachable endpoint (UNAVAILABLE/DEADLINE_EXCEEDED from the
+ * transport after a short retry) hands over to the next. A stream the server ends with
+ * DEADLINE_EXCEEDED at its wait timeout (v1alpha1_cluster.go, HealthCheck: check.Wait returns
+ * ctx.Err()) means "not healthy yet": the client asks the same endpoint again until `timeoutSeconds`,
+ * and a cluster still unhealthy then fails here, naming the check it waited on, without fail-over.
+ */
+async function check(inputs: ClusterHealthInputs, log: (line: string) => void = () => undefined): Promise<ClusterHealthOutputs> {
   if (inputs.endpoints.length === 0) throw new Error("cluster health: no endpoint to ask");
   let lastError: unknown;
   for (const endpoint of inputs.endpoints) {
     const client = createMachineClient({ endpoint, port: inputs.port, clientConfiguration: inputs.clientConfiguration });
     try {
       const messages = await client.healthCheck(
-        { waitTimeoutSeconds: inputs.timeoutSeconds, controlPlaneNodes: inputs.controlPlaneNodes, workerNodes: inputs.workerNodes },
+        {
+          waitTimeoutSeconds: Math.min(inputs.timeoutSeconds, streamWaitSeconds),
+          untilMs: inputs.timeoutSeconds * 1000,
+          controlPlaneNodes: inputs.controlPlaneNodes,
+          workerNodes: inputs.workerNodes,
+          onProgress: (line) => log(`cluster health (${endpoint}): ${line}`),
+        },
         { retryForMs: (inputs.endpointRetrySeconds ?? 30) * 1000 },
       );
       return healthOutputs(inputs, messages[messages.length - 1] ?? "");
@@ -93,12 +108,12 @@ export const clusterHealthProvider: dynamic.ResourceProvider<ClusterHealthInputs
   /** State after a run, as far as known without the cluster (plan/record/dynamicProvider.ts): what `diff` is called with. */
   outputsOf: (inputs: ClusterHealthInputs) => healthOutputs(inputs, ""),
   async create(inputs) {
-    return { id: "cluster-health", outs: await check(inputs) };
+    return { id: "cluster-health", outs: await check(inputs, (line) => console.error(line)) };
   },
   async update(_id, olds, news) {
     // Only nodes left: record the set, check nothing (see clusterHealthChanges).
     if (clusterHealthChanges(olds, news).length === 0) return { outs: healthOutputs(news, olds.lastMessage ?? "") };
-    return { outs: await check(news) };
+    return { outs: await check(news, (line) => console.error(line)) };
   },
   async delete() {
     // Nothing to undo: it only checked.

@@ -10,7 +10,7 @@ const logic = thinEntry(require.resolve("./clusterReadyProvider"), "clusterReady
 export interface ClusterReadyArgs {
   nodes: ReadonlyArray<{ ip: string; role: NodeRole }>;
   talosVersion: pulumi.Input<string>;
-  /** The machine secrets' client configuration; stored as a secret input, never returned as an output. */
+  /** An os:reader client configuration (all it needs); stored as a secret input, never returned as an output. */
   clientConfiguration: pulumi.Input<ClientConfiguration>;
   /** Changing it makes it wait again; unchanged (with the same nodes and version) it is a no-op. */
   fingerprint: pulumi.Input<string>;

@@ -23,6 +23,7 @@ export interface ReadyNode {
 export interface ClusterReadyInputs {
   nodes: ReadyNode[];
   talosVersion: string;
+  /** Used as the os:reader credential only: every call this makes is one a reader may make (machineApi/roles.ts). */
   clientConfiguration: ClientConfiguration;
   /** Whatever should make it wait again: the node set, the Talos and Kubernetes versions. */
   fingerprint: string;
@@ -50,7 +51,7 @@ export function clusterReadyChanges(olds: Partial<ClusterReadyOutputs>, news: Cl
 async function waitForAll(inputs: ClusterReadyInputs): Promise<ClusterReadyOutputs> {
   const results = await Promise.allSettled(
     inputs.nodes.map(async (n) => {
-      const client = createMachineClient({ endpoint: n.node, port: n.port, clientConfiguration: inputs.clientConfiguration });
+      const client = createMachineClient({ endpoint: n.node, port: n.port, readerConfiguration: inputs.clientConfiguration });
       try {
         const ready = await waitUntilReady(
           client,

@@ -15,6 +15,8 @@ export interface NodeGateArgs {
   port?: pulumi.Input<number>;
   /** The machine secrets' client configuration; stored as a secret input, never returned as an output. */
   clientConfiguration: pulumi.Input<ClientConfiguration>;
+  /** os:reader client configuration (osReaderCertificate.ts): used for every call a reader may make. */
+  readerConfiguration?: pulumi.Input<ClientConfiguration>;
   expectations: pulumi.Input<GateExpectations>;
   /** Changing it makes the gate wait again; an unchanged fingerprint is a no-op (no API calls). */
   fingerprint: pulumi.Input<string>;
@@ -59,6 +61,7 @@ export class NodeGate extends pulumi.dynamic.Resource {
         port: args.port ?? talosApiPort,
         // Secret in state as an input; the provider receives it unwrapped and does not return it.
         clientConfiguration: pulumi.secret(args.clientConfiguration),
+        readerConfiguration: args.readerConfiguration && pulumi.secret(args.readerConfiguration),
         expectations: args.expectations,
         fingerprint: args.fingerprint,
         timeoutSeconds: args.timeoutSeconds ?? 1200,

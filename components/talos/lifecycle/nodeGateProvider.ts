@@ -32,6 +32,8 @@ export interface GateInputs {
   endpoint: string;
   port: number;
   clientConfiguration: ClientConfiguration;
+  /** os:reader certificate for the calls a reader may make (machineApi/roles.ts); secret input, never an output. */
+  readerConfiguration?: ClientConfiguration;
   expectations: GateExpectations;
   /** Whatever should make the gate wait again: a hash of the node's config, the target version, ... */
   fingerprint: string;
@@ -163,6 +165,7 @@ function clientFor(inputs: GateInputs): MachineClient {
     node: inputs.node,
     port: inputs.port,
     clientConfiguration: inputs.clientConfiguration,
+    readerConfiguration: inputs.readerConfiguration,
   });
 }
 

@@ -23,6 +23,8 @@ export interface NodeMembershipArgs {
   kubeconfig: pulumi.Input<string>;
   /** The machine secrets' client configuration: secret in state likewise. */
   clientConfiguration: pulumi.Input<ClientConfiguration>;
+  /** os:reader client configuration (osReaderCertificate.ts): secret in state likewise. */
+  readerConfiguration?: pulumi.Input<ClientConfiguration>;
   drainTimeoutSeconds?: pulumi.Input<number>;
   /** Evict pods with emptyDir volumes (their data is lost with the reset anyway). Default true, as talosctl drains (drain.ts talosctlDrain). */
   deleteEmptyDirData?: pulumi.Input<boolean>;
@@ -57,6 +59,7 @@ export class NodeMembership extends pulumi.dynamic.Resource {
         controlPlanes: args.controlPlanes,
         kubeconfig: pulumi.secret(args.kubeconfig),
         clientConfiguration: pulumi.secret(args.clientConfiguration),
+        readerConfiguration: args.readerConfiguration && pulumi.secret(args.readerConfiguration),
         drainTimeoutSeconds: args.drainTimeoutSeconds ?? 600,
         deleteEmptyDirData: args.deleteEmptyDirData ?? talosctlDrain.deleteEmptyDirData,
         force: args.force ?? talosctlDrain.force,

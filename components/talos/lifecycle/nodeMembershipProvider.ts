@@ -38,6 +38,8 @@ export interface MembershipInputs {
   controlPlanes: ControlPlaneEndpoint[];
   kubeconfig: string;
   clientConfiguration: ClientConfiguration;
+  /** os:reader certificate for the calls a reader may make (machineApi/roles.ts); absent in state written before it. */
+  readerConfiguration?: ClientConfiguration;
   drainTimeoutSeconds: number;
   deleteEmptyDirData: boolean;
   force: boolean;
@@ -66,14 +68,17 @@ export const membershipKeys = [
 ] as const;
 
 /** The keys that must stay secret in state. */
-export const membershipSecretOutputs = ["kubeconfig", "clientConfiguration"];
+export const membershipSecretOutputs = ["kubeconfig", "clientConfiguration", "readerConfiguration"];
 
 export function membershipChanges(olds: Partial<MembershipOutputs>, news: MembershipInputs): string[] {
-  return changedAmong(membershipKeys, olds, news);
+  // The reader credential is optional (state written before it existed has none); a new one is recorded like any credential.
+  const reader = JSON.stringify(olds.readerConfiguration ?? null) !== JSON.stringify(news.readerConfiguration ?? null);
+  return [...changedAmong(membershipKeys, olds, news), ...(reader ? ["readerConfiguration"] : [])];
 }
 
 function outputsOf(inputs: MembershipInputs): MembershipOutputs {
-  return Object.fromEntries(membershipKeys.map((key) => [key, inputs[key]])) as unknown as MembershipOutputs;
+  const outputs = Object.fromEntries(membershipKeys.map((key) => [key, inputs[key]])) as unknown as MembershipOutputs;
+  return inputs.readerConfiguration === undefined ? outputs : { ...outputs, readerConfiguration: inputs.readerConfiguration };
 }
 
 /** The removal as the delete runs it, with real clients from the recorded outputs. */
@@ -85,6 +90,7 @@ export async function removeRecordedNode(props: MembershipOutputs, log?: (line: 
       node: target.node,
       port: target.port,
       clientConfiguration: props.clientConfiguration,
+      readerConfiguration: props.readerConfiguration,
       retryForMs: 30_000,
     });
     clients.push(client);

@@ -2,10 +2,12 @@ import type { KubernetesClient } from "../../kubernetesApi/client";
 import { systemClock, type Clock } from "../machineApi/clock";
 import type { MachineClient } from "../machineApi/client";
 import type { NodeRole } from "../machineApi/readiness";
-import type { EtcdMemberInfo } from "../machineApi/replies";
-import { describeError } from "../machineApi/retry";
+import { describeError, isTransient } from "../machineApi/retry";
 import { drainNode, leftCordoned, uncordonAfterFailure, type DrainOptions } from "./drain";
-import { assessEtcdHealth, claimControlPlaneRemoval, removalKeepsQuorum, type EtcdStatusObservation } from "./quorum";
+import { leaveEtcd } from "./etcdLeave";
+import { memberProblems, observeEtcd } from "./etcdPreflight";
+import { assessEtcdHealth, claimControlPlaneRemoval, removalKeepsQuorum } from "./quorum";
+import { afterUnknown, sentOnce } from "./sentOnce";
 
 /**
  * Taking a node out of the cluster, in the order that loses nothing:
@@ -48,41 +50,19 @@ export interface RemovalResult {
   skipped: string[];
 }
 
-async function observeEtcd(deps: RemovalDeps, request: RemovalRequest) {
-  const observations: EtcdStatusObservation[] = [];
-  for (const client of deps.controlPlanes) {
-    try {
-      observations.push({ endpoint: client.node, status: await client.etcdStatus({ retryForMs: 0 }) });
-    } catch (error) {
-      observations.push({ endpoint: client.node, error: describeError(error) });
-    }
-  }
-  // The member list from a peer that answers, the leaving node last: after an interrupted removal it may have left already.
-  const ordered = [
-    ...deps.controlPlanes.filter((c) => c.node !== request.node),
-    ...deps.controlPlanes.filter((c) => c.node === request.node),
-  ];
-  let members: EtcdMemberInfo[] | undefined;
-  const failures: string[] = [];
-  for (const client of ordered) {
-    try {
-      members = await client.etcdMembers({ retryForMs: 0 });
-      break;
-    } catch (error) {
-      failures.push(`${client.node}: ${describeError(error)}`);
-    }
-  }
-  return { observations, members, failures };
-}
-
-/** Polls until the node is no longer on `bootId` (reset wipes it and reboots into maintenance mode, where our certificates no longer answer). */
+/**
+ * Polls until the node is no longer on `bootId`: reset wipes it and reboots into maintenance mode,
+ * where our certificates no longer answer (a transport failure: refused, or a TLS handshake against
+ * the maintenance service's own certificate). Any other error is not "gone" and fails the removal.
+ */
 async function waitUntilLeft(talos: MachineClient, bootId: string, timeoutMs: number, clock: Clock): Promise<void> {
   const start = clock.now();
   for (;;) {
     try {
       if ((await talos.bootId({ retryForMs: 0 })) !== bootId) return;
-    } catch {
-      return;
+    } catch (error) {
+      if (isTransient(error)) return;
+      throw error;
     }
     const elapsed = clock.now() - start;
     if (elapsed >= timeoutMs) throw new Error(`node ${talos.node}: reset: still on boot ${bootId} after ${Math.round(elapsed / 1000)}s`);
@@ -96,23 +76,25 @@ export async function removeNode(deps: RemovalDeps, request: RemovalRequest): Pr
   const steps: RemovalStep[] = [];
   const skipped: string[] = [];
   const what = `remove ${request.role === "controlplane" ? "control plane" : "worker"} ${request.nodeName}`;
-  let leaveEtcd = false;
+  let leavingMember: string | undefined;
 
   if (request.role === "controlplane") {
     const claim = claimControlPlaneRemoval(deps.kube.server, request.nodeName);
     try {
-      const { observations, members, failures } = await observeEtcd(deps, request);
+      const { observations, members, failures } = await observeEtcd(deps.controlPlanes, request.node);
       if (!members) throw new Error(`${what}: refused: no control plane answered the etcd member list (${failures.join("; ")})`);
       const own = observations.find((o) => o.endpoint === request.node)?.status?.memberId;
       const member = members.find((m) => (own !== undefined ? m.id === own : m.hostname === request.nodeName));
       // Its own status is not asked of a node that already left (an interrupted earlier removal).
       const relevant = member ? observations : observations.filter((o) => o.endpoint !== request.node);
+      const problems = memberProblems(members);
+      if (problems.length > 0) throw new Error(`${what}: refused: etcd is not ready: ${problems.join("; ")}`);
       const health = assessEtcdHealth(members, relevant);
       if (!health.allowed) throw new Error(`${what}: refused: ${health.reason}`);
       if (member) {
         const quorum = removalKeepsQuorum(members.length, request.allowBelowMajority);
         if (!quorum.allowed) throw new Error(`${what}: refused: ${quorum.reason}`);
-        leaveEtcd = true;
+        leavingMember = member.id;
       } else {
         skipped.push(`etcd: ${request.nodeName} is not an etcd member any more`);
       }
@@ -138,9 +120,10 @@ export async function removeNode(deps: RemovalDeps, request: RemovalRequest): Pr
     throw error;
   };
 
-  if (leaveEtcd) {
+  if (leavingMember !== undefined) {
     log(`${what}: leaving etcd`);
-    await deps.talos.etcdLeaveCluster().catch(beforeReset);
+    const peers = deps.controlPlanes.filter((c) => c.node !== request.node);
+    await leaveEtcd(deps.talos, { memberId: leavingMember, peers, clock, log }).catch(beforeReset);
     steps.push("etcd-leave");
   }
 
@@ -153,12 +136,20 @@ export async function removeNode(deps: RemovalDeps, request: RemovalRequest): Pr
     return beforeReset(error);
   }
   log(`${what}: resetting`);
+  // Sent once: a Reset whose outcome is unknown is judged by the node leaving its boot. Refused
+  // outright, nothing went down; from the moment it may have arrived, the node stays cordoned.
+  let unknown: Awaited<ReturnType<typeof sentOnce>>;
   try {
-    await deps.talos.reset({ graceful: true, reboot: true });
-    steps.push("reset");
+    unknown = await sentOnce(() => deps.talos.reset({ graceful: true, reboot: true }), log);
+  } catch (error) {
+    return beforeReset(error);
+  }
+  steps.push("reset");
+  try {
     await waitUntilLeft(deps.talos, bootId, request.resetTimeoutMs, clock);
   } catch (error) {
-    throw drained ? leftCordoned(request.nodeName, error, "its reset was requested and may be under way") : error;
+    const cause = afterUnknown(unknown, error);
+    throw drained ? leftCordoned(request.nodeName, cause, "its reset was requested and may be under way") : cause;
   }
 
   // After the reset, so a kubelet still running cannot register the Node again.

@@ -1,11 +1,13 @@
 import type { KubernetesClient } from "../../kubernetesApi/client";
 import { systemClock, type Clock } from "../machineApi/clock";
 import type { MachineClient } from "../machineApi/client";
-import { talosApiError } from "../machineApi/errors";
+import { talosApiError, type TalosApiError } from "../machineApi/errors";
 import { assessReadiness, defaultServices, type NodeRole } from "../machineApi/readiness";
 import { observeNode, waitForReboot, waitUntilReady } from "../machineApi/wait";
 import { drainNode, drainPolicy, leftCordoned, uncordonAfterFailure, type UnmanagedPods } from "./drain";
+import { etcdUpgradeVerdict, forfeitLeadership } from "./etcdPreflight";
 import { waitForKubernetesComponents } from "./kubernetesComponents";
+import { afterUnknown, sentOnce } from "./sentOnce";
 import { checkOsUpgradeStep, parseVersion } from "./upgradePlan";
 
 /**
@@ -17,6 +19,8 @@ import { checkOsUpgradeStep, parseVersion } from "./upgradePlan";
  * - node before v1.13: MachineService/Upgrade, which cordons, drains, installs and reboots itself.
  * Then: a new boot id, the target version, services healthy (and, on control planes, its etcd
  * member healthy). A node that comes back on the version it ran fails at once, naming it.
+ * A control plane goes down only when etcd can lose it (etcdPreflight.ts: every member started,
+ * healthy, voting, and more than 2 of them), and hands over etcd leadership first.
  */
 
 export interface OsUpgradeRequest {
@@ -43,6 +47,8 @@ export interface OsUpgradeRequest {
 export interface OsUpgradeDeps {
   talos: MachineClient;
   kube: KubernetesClient;
+  /** Control planes only: every control plane's machine API (this node's included); the etcd pre-flight asks each. */
+  controlPlanes?: readonly MachineClient[];
   clock?: Clock;
   log?: (line: string) => void;
   /** Test hook: called when the node is about to go down and when it is back (ready on the target). */
@@ -78,12 +84,17 @@ export async function upgradeNode(deps: OsUpgradeDeps, request: OsUpgradeRequest
     await observeNode(talos, { node: request.node, role: request.role, talosVersion: current, services }),
   );
   if (!before.ready) throw fail(`refused: the node is not healthy on ${current} before the upgrade: ${before.unmet}`);
+  if (request.role === "controlplane") {
+    const etcd = await etcdUpgradeVerdict(deps.controlPlanes ?? [talos], request.node);
+    if (!etcd.allowed) throw fail(`refused: ${etcd.reason}`);
+  }
 
   const previousBootId = await talos.bootId();
   // The kubelet version it must come back on: an OS upgrade does not move Kubernetes (the applies after
   // it do, and the NodeGate waits for that), so the one it runs now. No Node: not in Kubernetes, no wait.
   const nodeBefore = await kube.getNode(request.nodeName);
   const lifecycle = parseVersion(current).minor >= 13 || parseVersion(current).major > 1;
+  let unknown: TalosApiError | undefined;
   if (lifecycle) {
     log(`${request.node}: draining ${request.nodeName}`);
     // A failed drain uncordons the node itself (drain.ts).
@@ -91,27 +102,34 @@ export async function upgradeNode(deps: OsUpgradeDeps, request: OsUpgradeRequest
     try {
       log(`${request.node}: installing ${request.image}`);
       await talos.lifecycleUpgrade(request.image, { callTimeoutMs: Math.max(request.timeoutMs, 60_000) });
+      if (request.role === "controlplane") await forfeitLeadership(talos, log);
     } catch (error) {
       // Nothing was rebooted: give the node back to the scheduler before failing.
       await uncordonAfterFailure(kube, request.nodeName, error);
     }
     deps.onEvent?.("going-down", request.node);
     try {
-      await talos.reboot("DEFAULT");
+      unknown = await sentOnce(() => talos.reboot("DEFAULT"), log);
     } catch (error) {
-      throw leftCordoned(request.nodeName, error, "the reboot request failed and may have been delivered");
+      // Refused outright: nothing went down.
+      await uncordonAfterFailure(kube, request.nodeName, error);
     }
   } else {
+    if (request.role === "controlplane") await forfeitLeadership(talos, log);
     deps.onEvent?.("going-down", request.node);
     log(`${request.node}: upgrading to ${request.image} (MachineService/Upgrade: Talos drains and reboots)`);
-    await talos.upgrade({ image: request.image });
+    // Talos pulls and validates the installer under the call's context before it answers
+    // (siderolabs/talos v1.12.11 and v1.13.9 v1alpha1_server.go, Upgrade): the deadline must outlast the pull.
+    unknown = await sentOnce(() => talos.upgrade({ image: request.image }, { callTimeoutMs: Math.max(request.timeoutMs, 60_000) }), log);
   }
 
   const start = clock.now();
   const remaining = () => Math.max(1000, request.timeoutMs - (clock.now() - start));
   const intervalMs = request.intervalMs;
   try {
-    await waitForReboot(talos, previousBootId, { timeoutMs: remaining(), clock, intervalMs });
+    await waitForReboot(talos, previousBootId, { timeoutMs: remaining(), clock, intervalMs }).catch((error: unknown) => {
+      throw afterUnknown(unknown, error);
+    });
     const booted = (await talos.version({ retryForMs: remaining() })).tag;
     if (booted === current && !request.reinstall)
       throw fail(`the node came back on ${current} after the reboot, not ${request.targetVersion}: the new version did not boot`);

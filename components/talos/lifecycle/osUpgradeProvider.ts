@@ -4,6 +4,8 @@ import { createMachineClient } from "../machineApi/client";
 import type { ClientConfiguration } from "../machineApi/credentials";
 import type { NodeRole } from "../machineApi/readiness";
 import type { UnmanagedPods } from "./drain";
+import type { ControlPlaneEndpoint } from "./nodeMembershipProvider";
+import { definedOnly } from "./canonical";
 import { upgradeNode } from "./osUpgrade";
 
 /**
@@ -30,6 +32,10 @@ export interface OsUpgradeInputs {
   nodeName: string;
   role: NodeRole;
   clientConfiguration: ClientConfiguration;
+  /** os:reader certificate for the calls a reader may make (machineApi/roles.ts). */
+  readerConfiguration?: ClientConfiguration;
+  /** Every control plane (this one included): the etcd pre-flight of a control plane asks each. */
+  controlPlanes?: ControlPlaneEndpoint[];
   kubeconfig: string;
   /** `factory.talos.dev/metal-installer/<schematic>:<version>` */
   image: string;
@@ -53,6 +59,8 @@ export interface OsUpgradeOutputs {
   unmanagedPods?: UnmanagedPods;
   /** For `read`: secret in state. */
   clientConfiguration: ClientConfiguration;
+  readerConfiguration?: ClientConfiguration;
+  controlPlanes?: ControlPlaneEndpoint[];
   /** The version the node answered with once the resource was done, or at the last refresh. */
   observedVersion: string;
 }
@@ -74,9 +82,13 @@ export function osUpgradeChanges(olds: Partial<OsUpgradeOutputs>, news: OsUpgrad
 /** What a run leaves in state: the inputs without credentials, the node on the target version. */
 export function osUpgradeOutputs(inputs: OsUpgradeInputs, observedVersion = inputs.targetVersion): OsUpgradeOutputs {
   const { node, endpoint, port, nodeName, role, image, targetVersion, timeoutSeconds, drainTimeoutSeconds, clientConfiguration } = inputs;
-  const { unmanagedPods } = inputs;
+  const optional = definedOnly({
+    readerConfiguration: inputs.readerConfiguration,
+    controlPlanes: inputs.controlPlanes,
+    unmanagedPods: inputs.unmanagedPods,
+  });
   return {
-    ...(unmanagedPods === undefined ? {} : { unmanagedPods }),
+    ...optional,
     node,
     endpoint,
     port,
@@ -98,6 +110,7 @@ export async function readOsUpgrade(props: OsUpgradeOutputs, log: (line: string)
     node: props.node,
     port: props.port,
     clientConfiguration: props.clientConfiguration,
+    readerConfiguration: props.readerConfiguration,
     retryForMs: 10_000,
   });
   try {
@@ -116,16 +129,25 @@ export async function readOsUpgrade(props: OsUpgradeOutputs, log: (line: string)
  * change) installs it again even though the node runs that version.
  */
 export async function runOsUpgrade(inputs: OsUpgradeInputs, previous?: Partial<OsUpgradeOutputs>): Promise<OsUpgradeOutputs> {
-  const talos = createMachineClient({
-    endpoint: inputs.endpoint,
-    node: inputs.node,
-    port: inputs.port,
-    clientConfiguration: inputs.clientConfiguration,
-    retryForMs: 30_000,
-  });
+  const clientFor = (target: { node: string; endpoint: string; port: number }) =>
+    createMachineClient({
+      endpoint: target.endpoint,
+      node: target.node,
+      port: target.port,
+      clientConfiguration: inputs.clientConfiguration,
+      readerConfiguration: inputs.readerConfiguration,
+      retryForMs: 30_000,
+    });
+  const talos = clientFor(inputs);
+  const peers = (inputs.controlPlanes ?? []).filter((cp) => cp.node !== inputs.node).map(clientFor);
   try {
     const result = await upgradeNode(
-      { talos, kube: createKubernetesClient({ kubeconfig: inputs.kubeconfig }), log: (line) => console.log(line) },
+      {
+        talos,
+        kube: createKubernetesClient({ kubeconfig: inputs.kubeconfig }),
+        controlPlanes: inputs.role === "controlplane" ? [talos, ...peers] : undefined,
+        log: (line) => console.log(line),
+      },
       {
         node: inputs.node,
         nodeName: inputs.nodeName,
@@ -141,6 +163,7 @@ export async function runOsUpgrade(inputs: OsUpgradeInputs, previous?: Partial<O
     return osUpgradeOutputs(inputs, result.observedVersion);
   } finally {
     talos.close();
+    for (const peer of peers) peer.close();
   }
 }
 

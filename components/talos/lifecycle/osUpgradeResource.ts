@@ -3,6 +3,7 @@ import { talosApiPort } from "../machineApi/client";
 import type { ClientConfiguration } from "../machineApi/credentials";
 import type { NodeRole } from "../machineApi/readiness";
 import type { UnmanagedPods } from "./drain";
+import type { ControlPlaneEndpoint } from "./nodeMembershipProvider";
 import { thinEntry } from "../../dynamic/thinProvider";
 
 // The provider is a thin entry that loads this module when the engine calls it (components/dynamic/thinProvider.ts).
@@ -18,6 +19,10 @@ export interface OsUpgradeArgs {
   role: pulumi.Input<NodeRole>;
   /** Secret in state, as an input and as an output (a refresh reads the node's version with it). */
   clientConfiguration: pulumi.Input<ClientConfiguration>;
+  /** os:reader client configuration (osReaderCertificate.ts); secret in state likewise. */
+  readerConfiguration?: pulumi.Input<ClientConfiguration>;
+  /** Every control plane (this one included): the etcd pre-flight of a control-plane upgrade asks each. */
+  controlPlanes?: pulumi.Input<pulumi.Input<ControlPlaneEndpoint>[]>;
   /** Secret in state as an input; never an output. */
   kubeconfig: pulumi.Input<string>;
   /** The Image Factory installer for the node's schematic and the target version (patches' installerImage, as in the machine config). */
@@ -50,6 +55,8 @@ export class OsUpgrade extends pulumi.dynamic.Resource {
         nodeName: args.nodeName,
         role: args.role,
         clientConfiguration: pulumi.secret(args.clientConfiguration),
+        readerConfiguration: args.readerConfiguration && pulumi.secret(args.readerConfiguration),
+        controlPlanes: args.controlPlanes,
         kubeconfig: pulumi.secret(args.kubeconfig),
         image: args.image,
         targetVersion: args.targetVersion,
@@ -58,7 +65,7 @@ export class OsUpgrade extends pulumi.dynamic.Resource {
         unmanagedPods: args.unmanagedPods ?? "evict",
         observedVersion: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "clientConfiguration"] },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "clientConfiguration", "readerConfiguration"] },
       "talos",
       "OsUpgrade",
     );

@@ -6,6 +6,11 @@ export interface TalosApiError extends Error {
   readonly detail: string;
   /** The gRPC status code of the last failure, when there was one. */
   readonly code?: number;
+  /**
+   * A call that changes the machine failed after it may have reached the node (connection dropped,
+   * deadline passed): whether it ran is unknown. Never re-sent; the caller checks the node instead.
+   */
+  readonly outcomeUnknown?: boolean;
 }
 
 /**
@@ -13,10 +18,16 @@ export interface TalosApiError extends Error {
  * copies this code into a dynamic provider) rewrites `super(message)` into a call that leaves the
  * message empty, so a subclass would lose exactly the text that explains the failure.
  */
-export function talosApiError(node: string, call: string, detail: string, code?: number): TalosApiError {
+export function talosApiError(node: string, call: string, detail: string, code?: number, outcomeUnknown?: boolean): TalosApiError {
   const error = new Error(`node ${node}: ${call}: ${detail}`);
   error.name = "TalosApiError";
-  return Object.assign(error, { name: "TalosApiError" as const, node, call, detail, code });
+  const fields = { name: "TalosApiError" as const, node, call, detail, code };
+  return Object.assign(error, outcomeUnknown ? { ...fields, outcomeUnknown } : fields);
+}
+
+/** Whether a failed call that changes the machine may have run anyway (see `outcomeUnknown`). */
+export function outcomeUnknown(error: unknown): boolean {
+  return isTalosApiError(error) && error.outcomeUnknown === true;
 }
 
 export function isTalosApiError(error: unknown): error is TalosApiError {

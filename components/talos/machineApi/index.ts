@@ -1,5 +1,5 @@
 /** The Talos machine API client: mutual-TLS gRPC calls, readiness rules and the waits built on them. */
-export { createMachineClient, talosApiPort } from "./client";
+export { callDeadlinesMs, createMachineClient, talosApiPort } from "./client";
 export type {
   CallOptions,
   HealthCheckRequest,
@@ -11,7 +11,8 @@ export type {
 } from "./client";
 export { systemClock, type Clock } from "./clock";
 export { channelCredentials, pemFrom, type ClientConfiguration } from "./credentials";
-export { isTalosApiError, talosApiError, type TalosApiError } from "./errors";
+export { isTalosApiError, outcomeUnknown, talosApiError, type TalosApiError } from "./errors";
+export { callRoles, mutatingCalls, type CallRole } from "./roles";
 export { assessReadiness, defaultServices } from "./readiness";
 export type { NodeExpectations, NodeObservation, NodeRole, Readiness } from "./readiness";
 export type { EtcdMemberInfo, EtcdStatusInfo, ServiceState, VersionReply } from "./replies";

@@ -9,7 +9,9 @@
  * - `MachineService/Upgrade` is deprecated from v1.13.0 (removal announced for v1.18) in favour of
  *   `LifecycleService/Upgrade` + `ImageService/Pull`, which exist only from v1.13.0 (with
  *   `common.ContainerdInstance`); v1.11/v1.12 nodes answer them with UNIMPLEMENTED.
- * - `MachineService/EtcdStatus`, `/EtcdLeaveCluster` and `/EtcdRemoveMemberByID` exist under those names at all three minors.
+ * - `MachineService/EtcdStatus`, `/EtcdLeaveCluster`, `/EtcdRemoveMemberByID` and `/EtcdForfeitLeadership` exist under
+ *   those names at all three minors (`EtcdForfeitLeadership { Metadata metadata = 1; string member = 2; }`:
+ *   api/machine/machine.proto at v1.11.6, v1.12.11, v1.13.9).
  *
  * Names are kept exactly (package, service, message, field), so requests and responses are wire-compatible;
  * unused fields are omitted (protobuf skips unknown fields), except in requests we may send.
@@ -52,6 +54,7 @@ service MachineService {
   rpc EtcdMemberList(EtcdMemberListRequest) returns (EtcdMemberListResponse);
   rpc EtcdRemoveMemberByID(EtcdRemoveMemberByIDRequest) returns (EtcdRemoveMemberByIDResponse);
   rpc EtcdLeaveCluster(EtcdLeaveClusterRequest) returns (EtcdLeaveClusterResponse);
+  rpc EtcdForfeitLeadership(EtcdForfeitLeadershipRequest) returns (EtcdForfeitLeadershipResponse);
   rpc EtcdStatus(google.protobuf.Empty) returns (EtcdStatusResponse);
   rpc Read(ReadRequest) returns (stream common.Data);
   rpc Reboot(RebootRequest) returns (RebootResponse);
@@ -106,6 +109,10 @@ message EtcdStatusResponse { repeated EtcdStatus messages = 1; }
 message EtcdLeaveClusterRequest {}
 message EtcdLeaveCluster { common.Metadata metadata = 1; }
 message EtcdLeaveClusterResponse { repeated EtcdLeaveCluster messages = 1; }
+
+message EtcdForfeitLeadershipRequest {}
+message EtcdForfeitLeadership { common.Metadata metadata = 1; string member = 2; }
+message EtcdForfeitLeadershipResponse { repeated EtcdForfeitLeadership messages = 1; }
 
 message EtcdRemoveMemberByIDRequest { uint64 member_id = 1; }
 message EtcdRemoveMemberByID { common.Metadata metadata = 1; }

@@ -145,3 +145,8 @@ export function lifecycleExitCode(messages: readonly unknown[]): number | undefi
   }
   return exitCode;
 }
+
+/** EtcdForfeitLeadership: the member that leads now, or "" when this node did not lead. */
+export function forfeitedTo(message: Loose): string {
+  return text(message.member);
+}

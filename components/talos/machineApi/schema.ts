@@ -9,6 +9,7 @@ export const methods = {
   EtcdStatus: "machine.MachineService/EtcdStatus",
   EtcdLeaveCluster: "machine.MachineService/EtcdLeaveCluster",
   EtcdRemoveMemberByID: "machine.MachineService/EtcdRemoveMemberByID",
+  EtcdForfeitLeadership: "machine.MachineService/EtcdForfeitLeadership",
   Read: "machine.MachineService/Read",
   Reboot: "machine.MachineService/Reboot",
   Reset: "machine.MachineService/Reset",
