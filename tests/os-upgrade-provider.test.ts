@@ -151,6 +151,9 @@ describe("OsUpgrade provider as the engine runs it", () => {
     const down = { ...recorded, port: 1 };
     expect(await readOsUpgrade(down, (line) => lines.push(line))).toEqual(down);
     expect(lines).toEqual([expect.stringMatching(/^127\.0\.0\.1: version not read \(.+\); keeping v1\.12\.9$/)]);
+    // A damaged stored certificate is this read's failure, named, not a node that is down.
+    const damaged = { ...recorded, readerConfiguration: { caCertificate: "x", clientCertificate: "x", clientKey: "x" } };
+    await expect(readOsUpgrade(damaged)).rejects.toThrow(/^read osupgrade 127\.0\.0\.1: .*neither PEM nor base64-encoded PEM/);
   }, 60_000);
 
   it("registers the credentials as secret inputs and a provider that requires only packages", () => {

@@ -2,17 +2,16 @@ import {
   Server,
   ServerCredentials,
   status,
-  type MethodDefinition,
   type ServerUnaryCall,
   type ServerWritableStream,
-  type ServiceDefinition,
   type UntypedHandleCall,
   type sendUnaryData,
 } from "@grpc/grpc-js";
 import { randomUUID } from "crypto";
 import { systemClock, type Clock } from "../../components/talos/machineApi/clock";
-import { loadSchema, methods, type MethodName, type Schema } from "../../components/talos/machineApi/schema";
+import { methods, type MethodName } from "../../components/talos/machineApi/schema";
 import type { TestPki } from "./pki";
+import { loadTalosApi, talosMinors, type TalosApi, type TalosMinor } from "./talosDescriptor";
 
 /**
  * A Talos apid stand-in: a real grpc-js server on 127.0.0.1 with mutual TLS, answering the calls the
@@ -172,6 +171,21 @@ function tagOf(image: string): string {
   return image.slice(image.lastIndexOf(":") + 1);
 }
 
+const apis = new Map<TalosMinor, TalosApi>();
+
+/**
+ * The vendored API of the minor a node runs; a version outside them (the refusal tests' v1.10 and
+ * v1.14 nodes) is served by the nearest one, whose messages are the ones our client uses either way.
+ */
+function talosApiOf(version: string): TalosApi {
+  const match = /^v?1\.(\d+)\./.exec(version);
+  const minorNumber = match ? Number(match[1]) : 13;
+  const minor = talosMinors.find((m) => m === `1.${minorNumber}`) ?? (minorNumber < 11 ? "1.11" : "1.13");
+  let api = apis.get(minor);
+  if (!api) apis.set(minor, (api = loadTalosApi(minor)));
+  return api;
+}
+
 function minorAtLeast(version: string, major: number, minor: number): boolean {
   const match = /^v(\d+)\.(\d+)\./.exec(version);
   return match !== null && (Number(match[1]) > major || (Number(match[1]) === major && Number(match[2]) >= minor));
@@ -212,7 +226,6 @@ export class FakeTalosApi {
   readonly dropConnectionAfter = new Set<MethodName>();
   health: FakeHealth = { unhealthyStreams: 0, waitingOn: "all k8s nodes to report ready: node w1 is not ready" };
   private server: Server | undefined;
-  private readonly schema: Schema = loadSchema();
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Between a reboot request and the new boot. */
   private rebootPending = false;
@@ -255,7 +268,13 @@ export class FakeTalosApi {
   async up(changes: Partial<FakeNodeState> = {}): Promise<void> {
     this.state = { ...this.state, ...changes };
     const server = new Server();
-    for (const [service, definition] of this.serviceDefinitions()) server.addService(definition, this.handlersFor(service));
+    // The services and messages of the Talos minor the node runs, from upstream's .proto files
+    // (contracts/talos-api, tests/fakes/talosDescriptor.ts): what that build does not serve answers UNIMPLEMENTED.
+    const api = talosApiOf(this.state.version);
+    for (const service of api.services()) {
+      const { definition, implementation } = api.service(service, this.handlersFor(service, api));
+      server.addService(definition, implementation);
+    }
     const credentials = ServerCredentials.createSsl(
       Buffer.from(this.pki.ca.cert),
       [{ cert_chain: Buffer.from(this.serverCert.cert), private_key: Buffer.from(this.serverCert.key) }],
@@ -306,32 +325,12 @@ export class FakeTalosApi {
     this.timers.add(timer);
   }
 
-  private serviceDefinitions(): Map<string, ServiceDefinition> {
-    const services = new Map<string, ServiceDefinition>();
-    for (const name of Object.keys(methods) as MethodName[]) {
-      const method = this.schema[name];
-      const [service, rpc] = methods[name].split("/");
-      const definition: MethodDefinition<Reply, Reply> = {
-        path: method.path,
-        requestStream: false,
-        responseStream: method.responseStream,
-        requestSerialize: method.encodeRequest,
-        requestDeserialize: method.decodeRequest,
-        responseSerialize: method.encodeResponse,
-        responseDeserialize: method.decodeResponse,
-        originalName: rpc,
-      };
-      services.set(service, { ...(services.get(service) ?? {}), [rpc]: definition });
-    }
-    return services;
-  }
-
-  private handlersFor(service: string): Record<string, UntypedHandleCall> {
+  private handlersFor(service: string, api: TalosApi): Record<string, UntypedHandleCall> {
     const handlers: Record<string, UntypedHandleCall> = {};
     for (const name of Object.keys(methods) as MethodName[]) {
       const [owner, rpc] = methods[name].split("/");
-      if (owner !== service) continue;
-      handlers[rpc] = this.schema[name].responseStream
+      if (owner !== service || !api.hasMethod(methods[name])) continue;
+      handlers[rpc] = api.method(methods[name]).responseStream
         ? (call: ServerWritableStream<Reply, Reply>) => this.serveStream(name, call)
         : (call: ServerUnaryCall<Reply, Reply>, callback: sendUnaryData<Reply>) => this.serveUnary(name, call, callback);
     }

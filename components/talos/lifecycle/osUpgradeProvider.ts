@@ -1,6 +1,7 @@
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { createKubernetesClient } from "../../kubernetesApi/client";
 import { createMachineClient } from "../machineApi/client";
+import { isTransient } from "../machineApi/retry";
 import type { ClientConfiguration } from "../machineApi/credentials";
 import type { NodeRole } from "../machineApi/readiness";
 import type { UnmanagedPods } from "./drain";
@@ -116,8 +117,11 @@ export async function readOsUpgrade(props: OsUpgradeOutputs, log: (line: string)
   try {
     return { ...props, observedVersion: (await talos.version()).tag };
   } catch (error) {
+    const message = (error as { message?: string }).message ?? String(error);
+    // Anything but an unreachable node (a damaged stored certificate, a refusal) is this read's failure.
+    if (!isTransient(error)) throw new Error(`read osupgrade ${props.node}: ${message}`);
     // A node that is down must not fail every refresh: keep what is known, say so.
-    log(`${props.node}: version not read (${(error as { message?: string }).message ?? String(error)}); keeping ${props.observedVersion}`);
+    log(`${props.node}: version not read (${message}); keeping ${props.observedVersion}`);
     return props;
   } finally {
     talos.close();
