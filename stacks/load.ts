@@ -24,6 +24,8 @@ export interface StackSource {
   readonly raw: unknown;
   /** Looks up a top-level config key of the same stack (for `config:<key>` credentials). */
   readonly configKey: (key: string) => ConfigKeyState;
+  /** The line of a value in the stack file by its path from the config key (`["cluster", "id"]`), when the file is at hand. */
+  readonly lineOf?: (path: readonly PathSegment[]) => number | undefined;
 }
 
 /**
@@ -39,12 +41,20 @@ export function parseClusterConfig(source: StackSource): ClusterConfig {
   }
   const placeholders = placeholderIssues(source.raw);
   if (placeholders.length > 0)
-    throw new StackConfigError(placeholders.map((i) => ({ file: source.file, path: where(i.path), message: i.message })));
+    throw new StackConfigError(
+      placeholders.map((i) => ({
+        file: source.file,
+        line: source.lineOf?.([defaults.configKey, ...i.path]),
+        path: where(i.path),
+        message: i.message,
+      })),
+    );
   const parsed = clusterSchema.safeParse(source.raw);
   if (!parsed.success) {
     throw new StackConfigError(
       parsed.error.issues.map((issue) => ({
         file: source.file,
+        line: source.lineOf?.([defaults.configKey, ...(issue.path as PathSegment[])]),
         path: where(issue.path as PathSegment[]),
         message: describeZodIssue(issue),
       })),

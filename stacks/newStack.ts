@@ -1,9 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
-import { parse as parseYaml } from "yaml";
 import { defaults } from "./defaults";
 import { cidrRange, isIpv4Cidr, numberToIp, overlaps, type Ipv4Range } from "./ipv4";
-import { listStacks, projectName } from "./stackFile";
+import { listStacks, projectName, readStackFile } from "./stackFile";
 
 /**
  * `npm run new-stack -- <name> [--id N]`: writes a commented `Pulumi.<name>.yaml` for someone else's
@@ -20,16 +19,13 @@ export interface Claims {
 }
 
 export function claimsOf(projectDir: string): Claims {
-  const project = projectName(projectDir);
   const names = new Set<string>();
   const ids = new Set<number>();
   const ranges: Ipv4Range[] = [];
   for (const stack of listStacks(projectDir)) {
     names.add(stack);
-    const doc = parseYaml(fs.readFileSync(path.join(projectDir, `Pulumi.${stack}.yaml`), "utf8")) as {
-      config?: Record<string, unknown>;
-    } | null;
-    const cluster = doc?.config?.[`${project}:${defaults.configKey}`] as
+    // A file the YAML parser refuses stops here, with its file, line and key (readStackFile).
+    const cluster = readStackFile(projectDir, stack).config[defaults.configKey] as
       { name?: unknown; id?: unknown; network?: Record<string, unknown> } | undefined;
     if (typeof cluster?.name === "string") names.add(cluster.name);
     if (typeof cluster?.id === "number") ids.add(cluster.id);

@@ -94,6 +94,7 @@ describe("npm run new-stack", () => {
     ]);
     expect(issues[0]).toEqual({
       file: "Pulumi.lab.yaml",
+      line: 8,
       path: "cluster.domain",
       message: "is still the template placeholder <public DNS zone, e.g. example.com>: replace it with this cluster's value",
     });
