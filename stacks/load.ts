@@ -10,6 +10,7 @@ import { versions } from "./versions";
 export type ClusterConfig = Omit<ParsedCluster, "talos" | "flux" | "cloudflare" | "onePassword"> & {
   readonly talos: ParsedCluster["talos"] & { version: string; kubernetesVersion: string };
   readonly flux: ParsedCluster["flux"] & { path: string };
+  /** With cloudflare, `domain` is always set (stacks/rules.ts featureRules). */
   readonly cloudflare?: NonNullable<ParsedCluster["cloudflare"]> & { tunnelName: string; anchor: string; ingressHostname: string };
   readonly onePassword?: { writeBack: NonNullable<ParsedCluster["onePassword"]>["writeBack"] & { item: string } };
 };
@@ -122,6 +123,7 @@ export function credentialFields(
 }
 
 function withDerivedDefaults(cluster: ParsedCluster): ClusterConfig {
+  const zone = cluster.domain;
   return {
     ...cluster,
     talos: {
@@ -130,12 +132,16 @@ function withDerivedDefaults(cluster: ParsedCluster): ClusterConfig {
       kubernetesVersion: cluster.talos.kubernetesVersion ?? versions.kubernetes,
     },
     flux: { ...cluster.flux, path: cluster.flux.path ?? defaults.fluxPath(cluster.name) },
-    cloudflare: cluster.cloudflare && {
-      ...cluster.cloudflare,
-      tunnelName: cluster.cloudflare.tunnelName ?? defaults.tunnelName(cluster.name),
-      anchor: cluster.cloudflare.anchor ?? defaults.anchor(cluster.domain),
-      ingressHostname: cluster.cloudflare.ingressHostname ?? defaults.ingressHostname(cluster.domain),
-    },
+    // Never undefined with cloudflare set: featureRules (stacks/rules.ts) refuses that before this runs.
+    cloudflare:
+      cluster.cloudflare && zone !== undefined
+        ? {
+            ...cluster.cloudflare,
+            tunnelName: cluster.cloudflare.tunnelName ?? defaults.tunnelName(cluster.name),
+            anchor: cluster.cloudflare.anchor ?? defaults.anchor(zone),
+            ingressHostname: cluster.cloudflare.ingressHostname ?? defaults.ingressHostname(zone),
+          }
+        : undefined,
     onePassword: cluster.onePassword && {
       writeBack: { ...cluster.onePassword.writeBack, item: cluster.onePassword.writeBack.item ?? defaults.writeBackItem(cluster.name) },
     },
