@@ -13,6 +13,7 @@ import {
   type Ipv4Range,
 } from "./ipv4";
 import { lbAnnouncement } from "./mesh";
+import { unknownReleaseMessage } from "./releases";
 import type { ParsedCluster } from "./schema";
 import {
   ciliumMatrix,
@@ -257,6 +258,14 @@ export function versionRules(cluster: ParsedCluster, pins: Pins = versions): Rul
   }
   const kube = cluster.talos.kubernetesVersion ?? pins.kubernetes;
   const kubePath = ["talos", "kubernetesVersion"];
+  // Only a stack's own overrides: the pins are checked against the same list by tests/versions.test.ts.
+  for (const [project, value, path] of [
+    ["talos", cluster.talos.version, ["talos", "version"]],
+    ["kubernetes", cluster.talos.kubernetesVersion, kubePath],
+  ] as const) {
+    const message = value === undefined ? undefined : unknownReleaseMessage(project, value);
+    if (message !== undefined) issues.push({ path: [...path], message });
+  }
   if (talosRange !== undefined && !kubernetesInRange(kube, talosRange)) {
     issues.push({ path: kubePath, message: `${kube} is outside what Talos v${talosLine} supports (${formatRange(talosRange)})` });
   }

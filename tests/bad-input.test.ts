@@ -228,6 +228,11 @@ const cases: Case[] = [
     "cluster.network.vlans[0].mtu: 9216 is larger than the bond MTU 9000",
   ],
   [
+    "a Talos version no release list holds",
+    (c) => (c.talos.version = "v1.13.99"),
+    "cluster.talos.version: v1.13.99 is not a known Talos release (v1.13.0 to v1.13.9 as of 2026-12-05)",
+  ],
+  [
     "empty disk selector",
     (c) => (c.talos.installDisk = { diskSelector: {} }),
     "cluster.talos.installDisk.diskSelector: needs at least one selector field",
@@ -249,10 +254,10 @@ describe("bad stack config", () => {
   // The other side of each range boundary above: these must pass (the Talos and Cilium ranges meet here).
   const accepted: Array<[talos: string, kubernetes: string]> = [
     ["v1.11.6", "v1.33.0"], // Cilium 1.20's lowest tested minor, inside Talos 1.11's range
-    ["v1.11.6", "v1.34.99"], // Talos 1.11's highest minor
+    ["v1.11.6", "v1.34.3"], // Talos 1.11's highest minor, its highest known patch
     ["v1.12.11", "v1.35.0"], // Talos 1.12's highest minor
     ["v1.13.0", "v1.33.0"],
-    ["v1.13.9", "v1.36.99"], // Talos 1.13's and Cilium 1.20's highest minor
+    ["v1.13.9", "v1.36.3"], // Talos 1.13's and Cilium 1.20's highest minor, its highest known patch
   ];
   it.each(accepted)("accepts Talos %s with Kubernetes %s", async (talos, kubernetes) => {
     const recording = await recordWith("infra", (c) => Object.assign(c.talos, { version: talos, kubernetesVersion: kubernetes }));

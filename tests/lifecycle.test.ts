@@ -347,17 +347,23 @@ describe("machine config", () => {
   });
 
   it("a Talos patch bump upgrades each control plane in turn, then rolls every apply, each gate expecting the new version", async () => {
-    const o = await diff("infra", keep, (c) => (c.talos.version = "v1.11.7"));
+    // v1.11.5 → v1.11.6: real tags (stacks/releases.ts refuses a version no release list holds).
+    const o = await diff(
+      "infra",
+      (c) => (c.talos.version = "v1.11.5"),
+      (c) => (c.talos.version = "v1.11.6"),
+    );
     expect(changes(o)).toEqual([
-      "1 update secrets [talosVersion] (inputs changed)",
+      // The versions record first: the machine secrets wait for it (VersionGuard).
       "1 update versions [talosVersion] (its provider's diff reports a change)",
-      ...upgradeWaves(2, "image, targetVersion"),
-      ...rolling(5, "configPatches[0], machineConfigurationInput", "expectations.talosVersion, fingerprint"),
-      "11 update cluster-ready [fingerprint, talosVersion] (its provider's diff reports a change)",
-      "12 update cluster-health [fingerprint] (its provider's diff reports a change)",
+      "2 update secrets [talosVersion] (inputs changed)",
+      ...upgradeWaves(3, "image, targetVersion"),
+      ...rolling(6, "configPatches[0], machineConfigurationInput", "expectations.talosVersion, fingerprint"),
+      "12 update cluster-ready [fingerprint, talosVersion] (its provider's diff reports a change)",
+      "13 update cluster-health [fingerprint] (its provider's diff reports a change)",
     ]);
     expect(effectsOf(o, "osupgrade-10.25.11.12")).toEqual([
-      "upgrades Talos on 10.25.11.12 to v1.11.7 unless it runs it already: installs factory.talos.dev/metal-installer/(schematic id):v1.11.7, reboots, waits until it is back and healthy",
+      "upgrades Talos on 10.25.11.12 to v1.11.6 unless it runs it already: installs factory.talos.dev/metal-installer/(schematic id):v1.11.6, reboots, waits until it is back and healthy",
     ]);
     expect(o.report.warnings).toEqual([]);
     expect(o.report.errors).toEqual([]);

@@ -89,7 +89,7 @@ const accepted: Array<[string, (c: RawCluster) => void]> = [
         { name: "e", type: "TXT", content: "10.0.0.1 is just text" },
       ]),
   ],
-  ["Kubernetes at the top of Talos 1.11's range", (c) => (c.talos.kubernetesVersion = "v1.34.9")],
+  ["Kubernetes at the top of Talos 1.11's range", (c) => (c.talos.kubernetesVersion = "v1.34.3")],
   ["Kubernetes at the bottom of the range Cilium and Talos 1.11 share", (c) => (c.talos.kubernetesVersion = "v1.33.0")],
   ["the CA read from a member of the mesh", (c) => (c.cilium.clustermesh = { peers: ["apps"], caFrom: "apps" })],
   ["no ClusterMesh", (c) => delete c.cilium.clustermesh],
@@ -356,6 +356,17 @@ const refused: Array<[string, (c: RawCluster) => void, string[]]> = [
     (c) => delete c.domain,
     [
       "domain: is required because cloudflare is set (the tunnel's hostnames, DNS records and cert-manager's DNS-01 issuers live in that zone)",
+    ],
+  ],
+  [
+    "a Talos and a Kubernetes version that no upstream release list holds",
+    (c) => {
+      c.talos.version = "v1.11.99";
+      c.talos.kubernetesVersion = "v1.34.99";
+    },
+    [
+      "talos.version: v1.11.99 is not a known Talos release (v1.11.0 to v1.11.6 as of 2026-12-05); if it was released since, add it to stacks/releases.ts",
+      "talos.kubernetesVersion: v1.34.99 is not a known Kubernetes release (v1.34.0 to v1.34.3 as of 2026-12-05); if it was released since, add it to stacks/releases.ts",
     ],
   ],
   [
