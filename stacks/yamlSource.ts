@@ -93,14 +93,15 @@ function pathAt(doc: Document, offset: number, lineAt: (offset: number) => numbe
 
 /**
  * The key path of a line read from the indentation of the block-style lines above it, for an error
- * that left the document's structure unreliable. A line indented with a tab is taken as a sibling of
- * the key line before it (what the writer meant in every case we can tell).
+ * that left the document's structure unreliable. A line indented with a tab is taken as a child of
+ * the key line before it when that key opens a block (nothing after its colon), else as its sibling.
  */
 function pathByIndent(text: string, line: number): PathSegment[] {
   const stack: Array<{ indent: number; key: PathSegment }> = [];
   /** How many list items were seen under the entry at each depth (for `[i]`). */
   const items = new Map<string, number>();
   let previousIndent = 0;
+  let previousOpens = false;
   const lines = text.split("\n").slice(0, line);
   const popTo = (indent: number) => {
     while (stack.length > 0 && stack[stack.length - 1]!.indent >= indent) stack.pop();
@@ -108,7 +109,7 @@ function pathByIndent(text: string, line: number): PathSegment[] {
   lines.forEach((raw, i) => {
     const m = /^([ \t]*)(- +)?(?:([^\s#'"{[-][^#]*?|"[^"]*"|'[^']*'):(?:\s|$))?/.exec(raw)!;
     const tabbed = i === lines.length - 1 && m[1]!.includes("\t");
-    let indent = tabbed ? previousIndent : m[1]!.length;
+    let indent = tabbed ? previousIndent + (previousOpens ? 1 : 0) : m[1]!.length;
     if (m[2] !== undefined) {
       popTo(indent);
       const parent = stack.map((e) => String(e.key)).join(".");
@@ -121,6 +122,7 @@ function pathByIndent(text: string, line: number): PathSegment[] {
     popTo(indent);
     stack.push({ indent, key: m[3].replace(/^["']|["']$/g, "") });
     previousIndent = indent;
+    previousOpens = /:\s*(#.*)?$/.test(raw);
   });
   return stack.map((e) => e.key);
 }

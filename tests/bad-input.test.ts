@@ -309,6 +309,12 @@ describe("a stack file the YAML parser refuses", () => {
       lineNumberOf(fixtureText, "      port: 6443"),
       "cluster.endpoint.port: Tabs are not allowed as indentation",
     ],
+    [
+      "a tab under a key that opens a block",
+      fixtureText.replace("    name: infra\n", "\tname: infra\n"),
+      lineNumberOf(fixtureText, "    name: infra"),
+      "cluster.name: Tabs are not allowed as indentation",
+    ],
   ];
 
   it.each(yamlCases)("%s: file:line: key: message, thrown before the program runs", async (_what, text, line, expected) => {
