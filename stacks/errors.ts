@@ -4,6 +4,8 @@ export interface ConfigIssue {
   /** Dotted key path from the config key, e.g. `cluster.nodes[2].ip`. */
   readonly path: string;
   readonly message: string;
+  /** 1-based line in the file, when the problem could be located there. */
+  readonly line?: number;
 }
 
 export type PathSegment = string | number;
@@ -23,6 +25,9 @@ export class StackConfigError extends Error {
     super(`${headline} (${issues.length} problem${issues.length === 1 ? "" : "s"}):\n` + issues.map(formatIssue).join("\n"));
     this.name = "StackConfigError";
     this.issues = issues;
+    // A configuration error is the user's to fix in the file it names: its message is all there is to
+    // say, so whatever prints `error.stack` (a CLI's last-resort handler) prints no trace either.
+    this.stack = `${this.name}: ${this.message}`;
   }
 
   static isInstance(error: unknown): error is StackConfigError {
@@ -30,6 +35,7 @@ export class StackConfigError extends Error {
   }
 }
 
+/** `file[:line]: key: message` (no key when the problem is not below one). */
 export function formatIssue(issue: ConfigIssue): string {
-  return `${issue.file}: ${issue.path}: ${issue.message}`;
+  return `${issue.file}${issue.line === undefined ? "" : `:${issue.line}`}: ${issue.path ? `${issue.path}: ` : ""}${issue.message}`;
 }

@@ -10,6 +10,7 @@ import { versions } from "./versions";
 export type ClusterConfig = Omit<ParsedCluster, "talos" | "flux" | "cloudflare" | "onePassword"> & {
   readonly talos: ParsedCluster["talos"] & { version: string; kubernetesVersion: string };
   readonly flux: ParsedCluster["flux"] & { path: string };
+  /** With cloudflare, `domain` is always set (stacks/rules.ts featureRules). */
   readonly cloudflare?: NonNullable<ParsedCluster["cloudflare"]> & { tunnelName: string; anchor: string; ingressHostname: string };
   readonly onePassword?: { writeBack: NonNullable<ParsedCluster["onePassword"]>["writeBack"] & { item: string } };
 };
@@ -24,6 +25,8 @@ export interface StackSource {
   readonly raw: unknown;
   /** Looks up a top-level config key of the same stack (for `config:<key>` credentials). */
   readonly configKey: (key: string) => ConfigKeyState;
+  /** The line of a value in the stack file by its path from the config key (`["cluster", "id"]`), when the file is at hand. */
+  readonly lineOf?: (path: readonly PathSegment[]) => number | undefined;
 }
 
 /**
@@ -39,12 +42,20 @@ export function parseClusterConfig(source: StackSource): ClusterConfig {
   }
   const placeholders = placeholderIssues(source.raw);
   if (placeholders.length > 0)
-    throw new StackConfigError(placeholders.map((i) => ({ file: source.file, path: where(i.path), message: i.message })));
+    throw new StackConfigError(
+      placeholders.map((i) => ({
+        file: source.file,
+        line: source.lineOf?.([defaults.configKey, ...i.path]),
+        path: where(i.path),
+        message: i.message,
+      })),
+    );
   const parsed = clusterSchema.safeParse(source.raw);
   if (!parsed.success) {
     throw new StackConfigError(
       parsed.error.issues.map((issue) => ({
         file: source.file,
+        line: source.lineOf?.([defaults.configKey, ...(issue.path as PathSegment[])]),
         path: where(issue.path as PathSegment[]),
         message: describeZodIssue(issue),
       })),
@@ -112,6 +123,7 @@ export function credentialFields(
 }
 
 function withDerivedDefaults(cluster: ParsedCluster): ClusterConfig {
+  const zone = cluster.domain;
   return {
     ...cluster,
     talos: {
@@ -120,12 +132,16 @@ function withDerivedDefaults(cluster: ParsedCluster): ClusterConfig {
       kubernetesVersion: cluster.talos.kubernetesVersion ?? versions.kubernetes,
     },
     flux: { ...cluster.flux, path: cluster.flux.path ?? defaults.fluxPath(cluster.name) },
-    cloudflare: cluster.cloudflare && {
-      ...cluster.cloudflare,
-      tunnelName: cluster.cloudflare.tunnelName ?? defaults.tunnelName(cluster.name),
-      anchor: cluster.cloudflare.anchor ?? defaults.anchor(cluster.domain),
-      ingressHostname: cluster.cloudflare.ingressHostname ?? defaults.ingressHostname(cluster.domain),
-    },
+    // Never undefined with cloudflare set: featureRules (stacks/rules.ts) refuses that before this runs.
+    cloudflare:
+      cluster.cloudflare && zone !== undefined
+        ? {
+            ...cluster.cloudflare,
+            tunnelName: cluster.cloudflare.tunnelName ?? defaults.tunnelName(cluster.name),
+            anchor: cluster.cloudflare.anchor ?? defaults.anchor(zone),
+            ingressHostname: cluster.cloudflare.ingressHostname ?? defaults.ingressHostname(zone),
+          }
+        : undefined,
     onePassword: cluster.onePassword && {
       writeBack: { ...cluster.onePassword.writeBack, item: cluster.onePassword.writeBack.item ?? defaults.writeBackItem(cluster.name) },
     },

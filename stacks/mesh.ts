@@ -198,7 +198,8 @@ export function meshView(self: StackCluster, stacks: readonly StackCluster[]): M
   const peers = mesh.peers
     .map((name) => {
       const s = byName.get(name);
-      if (!s) throw new Error(`internal: mesh peer ${name} was not validated`);
+      // A member's clustermeshIp is required by its own rules (stacks/rules.ts featureRules).
+      if (!s || s.cluster.cilium.clustermeshIp === undefined) throw new Error(`internal: mesh peer ${name} was not validated`);
       return {
         name,
         id: s.cluster.id,
@@ -231,7 +232,7 @@ export function meshView(self: StackCluster, stacks: readonly StackCluster[]): M
 }
 
 /** The mesh as the offline text plan prints it. */
-export function meshText(view: MeshView | undefined, clustermeshIp: string): string[] {
+export function meshText(view: MeshView | undefined, clustermeshIp: string | undefined): string[] {
   if (!view) return [];
   const ca =
     view.ca.kind === "owner"

@@ -1,9 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
-import { parse as parseYaml } from "yaml";
 import { defaults } from "./defaults";
 import { cidrRange, isIpv4Cidr, numberToIp, overlaps, type Ipv4Range } from "../lib/ipv4";
-import { listStacks, projectName } from "./stackFile";
+import { listStacks, projectName, readStackFile } from "./stackFile";
 
 /**
  * `npm run new-stack -- <name> [--id N]`: writes a commented `Pulumi.<name>.yaml` for someone else's
@@ -20,16 +19,13 @@ export interface Claims {
 }
 
 export function claimsOf(projectDir: string): Claims {
-  const project = projectName(projectDir);
   const names = new Set<string>();
   const ids = new Set<number>();
   const ranges: Ipv4Range[] = [];
   for (const stack of listStacks(projectDir)) {
     names.add(stack);
-    const doc = parseYaml(fs.readFileSync(path.join(projectDir, `Pulumi.${stack}.yaml`), "utf8")) as {
-      config?: Record<string, unknown>;
-    } | null;
-    const cluster = doc?.config?.[`${project}:${defaults.configKey}`] as
+    // A file the YAML parser refuses stops here, with its file, line and key (readStackFile).
+    const cluster = readStackFile(projectDir, stack).config[defaults.configKey] as
       { name?: unknown; id?: unknown; network?: Record<string, unknown> } | undefined;
     if (typeof cluster?.name === "string") names.add(cluster.name);
     if (typeof cluster?.id === "number") ids.add(cluster.id);
@@ -84,7 +80,28 @@ function firstFree(ids: ReadonlySet<number>): number {
   throw new Error("every cluster id 1–255 is taken");
 }
 
+/**
+ * The nodes the template starts with: three control planes (etcd keeps quorum through the loss of
+ * one) and a worker, each in its own zone label, which topology spread constraints and zone-aware
+ * routing read (`topology.kubernetes.io/zone`, a well-known Kubernetes label).
+ */
+const templateNodes = [
+  { suffix: "01", role: "controlplane", zone: "zone-a" },
+  { suffix: "02", role: "controlplane", zone: "zone-b" },
+  { suffix: "03", role: "controlplane", zone: "zone-c" },
+  { suffix: "04", role: "worker", zone: "zone-a" },
+] as const;
+
 export function stackTemplate(project: string, c: NewStackChoice): string {
+  const nodes = templateNodes
+    .map(
+      (n) => `      - name: ${c.name}-${n.suffix}
+        ip: "<address of ${c.name}-${n.suffix} in nodeSubnet>"
+        role: ${n.role}
+        nics: { hardwareAddr: "<MAC of ${c.name}-${n.suffix}'s NIC to bond, e.g. aa:bb:cc:dd:ee:ff or a wildcard aa:bb:cc:*>" }
+        labels: { topology.kubernetes.io/zone: ${n.zone} } # where the machine stands: rack, room, power feed`,
+    )
+    .join("\n");
   return `# yaml-language-server: $schema=./stacks/stack.schema.json
 # Cluster ${c.name}, written by \`npm run new-stack\`. Replace every <placeholder>; \`npm run plan -- ${c.name}\`
 # names each one still left (file and key). docs/configuration.md explains every key.
@@ -92,7 +109,7 @@ config:
   ${project}:${defaults.configKey}:
     name: ${c.name}
     id: ${c.id} # ClusterMesh id, unique across stacks (chosen free)
-    domain: "<public DNS zone, e.g. example.com>"
+    # domain: example.com # public DNS zone; required with the cloudflare block below
     endpoint:
       host: "<Kubernetes API name; a private DNS record pointing at network.vip>"
     talos:
@@ -110,15 +127,17 @@ config:
       serviceCidr: ${c.serviceCidr}
     nodes:
       # The first node must be a control plane (it bootstraps etcd); keep the number of control planes odd.
-      - name: ${c.name}-01
-        ip: "<node address in nodeSubnet>"
-        role: controlplane
-        nics: { hardwareAddr: "<MAC of the NIC to bond, e.g. aa:bb:cc:dd:ee:ff or a wildcard aa:bb:cc:*>" }
+      # Fewer machines: delete the worker, or keep one control plane (workloads run on control planes too).
+${nodes}
     cilium:
+      # Inside nodeSubnet, Cilium answers ARP for these addresses (L2); wholly outside it, only BGP announces them.
       loadBalancerPool: { start: "<first LoadBalancer address>", end: "<last LoadBalancer address>" }
-      clustermeshIp: "<LoadBalancer address for the ClusterMesh API, inside the pool>"
       gatewayIp: "<LoadBalancer address for the external Gateway, inside the pool>"
-      bgp: { localAsn: "<this cluster's private ASN, e.g. 64512>", peerAddress: "<your router>", peerAsn: "<your router's ASN>" }
+      # Required when the pool lies outside nodeSubnet (BGP announces it):
+      # bgp: { localAsn: 64512, peerAddress: <your router>, peerAsn: <your router's ASN> }
+      # Required with clustermesh (this cluster meshed with other stacks' clusters):
+      # clustermeshIp: <LoadBalancer address for the ClusterMesh API, inside the pool>
+      # clustermesh: { peers: [<other cluster>] }
     coredns:
       clusterIp: ${c.corednsIp}
     certManager:
@@ -130,7 +149,7 @@ config:
         privateKey: "<op://vault/item/field of the deploy key, or config:KEY naming a secure: value>"
         knownHosts: "<the Git host's SSH host key line, e.g. from ssh-keyscan github.com>"
     # Optional: external-secrets with a 1Password store; the write-back of talosconfig/kubeconfig;
-    # Cloudflare tunnel, DNS and tokens. Leave a block out to skip it.
+    # Cloudflare tunnel, DNS and tokens (needs domain above). Leave a block out to skip it.
     # externalSecrets: { vault: <vault>, serviceAccountToken: op://<vault>/<item>/<field> }
     # onePassword: { writeBack: { vault: <vault> } }
     # cloudflare: { accountId: <id>, zoneId: <id>, apiToken: op://<vault>/<item>/<field> }

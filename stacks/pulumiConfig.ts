@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { defaults } from "./defaults";
-import { StackConfigError } from "./errors";
+import { StackConfigError, type PathSegment } from "./errors";
 import { parseClusterConfig, type ClusterConfig } from "./load";
-import { nestedSecureMessage } from "./stackFile";
+import { nestedSecureMessage, readStackFile } from "./stackFile";
 
 // Not in the SDK's typings, but exported by the runtime; it is how `Config.getSecret` decides too.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -23,5 +23,19 @@ export function loadClusterConfig(): ClusterConfig {
       if (config.get(key) === undefined) return "missing";
       return runtimeConfig.isConfigSecret(`${project}:${key}`) ? "secret" : "plaintext";
     },
+    lineOf: stackFileLines(pulumi.getStack()),
   });
+}
+
+/**
+ * Lines of this stack's file in the project folder (the language host's root directory), to point
+ * messages at them. Only a locator: the values always come from the engine's config, and a file
+ * that cannot be read leaves messages without lines.
+ */
+function stackFileLines(stack: string): ((path: readonly PathSegment[]) => number | undefined) | undefined {
+  try {
+    return readStackFile(pulumi.runtime.getRootDirectory(), stack).lineOf;
+  } catch {
+    return undefined;
+  }
 }

@@ -12,6 +12,8 @@ import {
   single,
   type Ipv4Range,
 } from "../lib/ipv4";
+import { lbAnnouncement } from "./mesh";
+import { unknownReleaseMessage } from "./releases";
 import type { ParsedCluster } from "./schema";
 import {
   ciliumMatrix,
@@ -42,7 +44,31 @@ export function clusterRuleIssues(cluster: ParsedCluster): RuleIssue[] {
     ...fluxRules(cluster),
     ...cloudflareRules(cluster),
     ...clustermeshRules(cluster),
+    ...featureRules(cluster),
   ];
+}
+
+/** Keys that are optional until the feature that needs them is on, each refused with the feature's name. */
+function featureRules(cluster: ParsedCluster): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  const { start, end } = cluster.cilium.loadBalancerPool;
+  if (cluster.cilium.bgp === undefined && lbAnnouncement(cluster) === "bgp")
+    issues.push({
+      path: ["cilium", "bgp"],
+      message: `is required because the LoadBalancer pool ${start}-${end} lies outside the node subnet ${cluster.network.nodeSubnet} (BGP announces it)`,
+    });
+  if (cluster.cilium.clustermeshIp === undefined && cluster.cilium.clustermesh !== undefined)
+    issues.push({
+      path: ["cilium", "clustermeshIp"],
+      message: "is required because cilium.clustermesh is set (the other members reach this cluster's clustermesh-apiserver there)",
+    });
+  if (cluster.domain === undefined && cluster.cloudflare !== undefined)
+    issues.push({
+      path: ["domain"],
+      message:
+        "is required because cloudflare is set (the tunnel's hostnames, DNS records and cert-manager's DNS-01 issuers live in that zone)",
+    });
+  return issues;
 }
 
 /** The mesh settings of one stack; the rules across stacks live in stacks/mesh.ts. */
@@ -161,14 +187,15 @@ function addressRules(cluster: ParsedCluster): RuleIssue[] {
     if (contains(pool, single(ip))) issues.push({ path: poolPath, message: `${start}-${end} contains ${ip}, ${what}` });
   }
   for (const key of ["clustermeshIp", "gatewayIp"] as const) {
-    if (!contains(pool, single(cilium[key]))) {
-      issues.push({ path: ["cilium", key], message: `${cilium[key]} is outside the LoadBalancer pool ${start}-${end}` });
+    const ip = cilium[key];
+    if (ip !== undefined && !contains(pool, single(ip))) {
+      issues.push({ path: ["cilium", key], message: `${ip} is outside the LoadBalancer pool ${start}-${end}` });
     }
   }
   if (cilium.clustermeshIp === cilium.gatewayIp) {
     issues.push({ path: ["cilium", "gatewayIp"], message: `${cilium.gatewayIp} is also the ClusterMesh address` });
   }
-  inSubnet(["cilium", "bgp", "peerAddress"], cilium.bgp.peerAddress);
+  if (cilium.bgp) inSubnet(["cilium", "bgp", "peerAddress"], cilium.bgp.peerAddress);
   return issues;
 }
 
@@ -231,6 +258,14 @@ export function versionRules(cluster: ParsedCluster, pins: Pins = versions): Rul
   }
   const kube = cluster.talos.kubernetesVersion ?? pins.kubernetes;
   const kubePath = ["talos", "kubernetesVersion"];
+  // Only a stack's own overrides: the pins are checked against the same list by tests/versions.test.ts.
+  for (const [project, value, path] of [
+    ["talos", cluster.talos.version, ["talos", "version"]],
+    ["kubernetes", cluster.talos.kubernetesVersion, kubePath],
+  ] as const) {
+    const message = value === undefined ? undefined : unknownReleaseMessage(project, value);
+    if (message !== undefined) issues.push({ path: [...path], message });
+  }
   if (talosRange !== undefined && !kubernetesInRange(kube, talosRange)) {
     issues.push({ path: kubePath, message: `${kube} is outside what Talos v${talosLine} supports (${formatRange(talosRange)})` });
   }

@@ -83,7 +83,11 @@ const node = z.strictObject({
 const clusterShape = z.strictObject({
   name: label.describe("cluster name; also the Cilium cluster name"),
   id: z.number().int().min(1).max(255).describe("Cilium ClusterMesh id, unique across stacks"),
-  domain: dnsName.describe("public DNS zone, e.g. monosense.io"),
+  domain: dnsName
+    .optional()
+    .describe(
+      "public DNS zone, e.g. monosense.io; required with cloudflare (tunnel hostnames, DNS records, cert-manager DNS-01 issuers), else optional",
+    ),
   endpoint: z.strictObject({
     host: dnsName.describe("Kubernetes API DNS name (resolves to the VIP)"),
     port: z.number().int().min(1).max(65535).default(defaults.apiServerPort),
@@ -160,9 +164,16 @@ const clusterShape = z.strictObject({
     /** How Cilium reaches the API server: KubePrism on every node (default) or the API DNS name. */
     apiServerAccess: z.enum(["kubeprism", "endpoint"]).default("kubeprism"),
     loadBalancerPool: z.strictObject({ start: ipv4, end: ipv4 }),
-    clustermeshIp: ipv4.describe("ClusterMesh API server LoadBalancer address, inside the pool"),
+    clustermeshIp: ipv4
+      .optional()
+      .describe("ClusterMesh API server LoadBalancer address, inside the pool; required with cilium.clustermesh, else optional"),
     gatewayIp: ipv4.describe("external Gateway LoadBalancer address, inside the pool"),
-    bgp: z.strictObject({ localAsn: asn, peerAddress: ipv4, peerAsn: asn }),
+    bgp: z
+      .strictObject({ localAsn: asn, peerAddress: ipv4, peerAsn: asn })
+      .optional()
+      .describe(
+        "BGP peering for LoadBalancer addresses; required when loadBalancerPool lies outside the node subnet (BGP announces it), optional inside it (L2 announces it)",
+      ),
     clustermesh: z
       .strictObject({
         peers: z

@@ -1,5 +1,13 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { record } from "../plan/record/harness";
+import { main as newStack } from "../stacks/newStack";
 import { StackConfigError } from "../stacks/errors";
-import { type RawCluster, recordWith } from "./support";
+import { readStackFile } from "../stacks/stackFile";
+import { fixtureDir, type RawCluster, recordWith } from "./support";
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /**
  * Every case runs the real program through the harness with one mistake in Pulumi.infra.yaml.
@@ -220,6 +228,11 @@ const cases: Case[] = [
     "cluster.network.vlans[0].mtu: 9216 is larger than the bond MTU 9000",
   ],
   [
+    "a Talos version no release list holds",
+    (c) => (c.talos.version = "v1.13.99"),
+    "cluster.talos.version: v1.13.99 is not a known Talos release (v1.13.0 to v1.13.9 as of 2026-12-05)",
+  ],
+  [
     "empty disk selector",
     (c) => (c.talos.installDisk = { diskSelector: {} }),
     "cluster.talos.installDisk.diskSelector: needs at least one selector field",
@@ -233,17 +246,18 @@ describe("bad stack config", () => {
   it.each(cases)("%s: names file and key, registers nothing", async (...[, mutate, expected, config]: Case) => {
     const recording = await recordWith("infra", mutate, { config });
     expect(StackConfigError.isInstance(recording.error)).toBe(true);
-    expect(recording.error?.message).toContain(`Pulumi.infra.yaml: ${expected}`);
+    // Shape problems carry the line of their key (`file:line: key: message`); cross-field rules name the key.
+    expect(recording.error?.message).toMatch(new RegExp(`Pulumi\\.infra\\.yaml(:\\d+)?: ${escapeRegExp(expected)}`));
     expect(recording.resources).toEqual([]);
   });
 
   // The other side of each range boundary above: these must pass (the Talos and Cilium ranges meet here).
   const accepted: Array<[talos: string, kubernetes: string]> = [
     ["v1.11.6", "v1.33.0"], // Cilium 1.20's lowest tested minor, inside Talos 1.11's range
-    ["v1.11.6", "v1.34.99"], // Talos 1.11's highest minor
+    ["v1.11.6", "v1.34.3"], // Talos 1.11's highest minor, its highest known patch
     ["v1.12.11", "v1.35.0"], // Talos 1.12's highest minor
     ["v1.13.0", "v1.33.0"],
-    ["v1.13.9", "v1.36.99"], // Talos 1.13's and Cilium 1.20's highest minor
+    ["v1.13.9", "v1.36.3"], // Talos 1.13's and Cilium 1.20's highest minor, its highest known patch
   ];
   it.each(accepted)("accepts Talos %s with Kubernetes %s", async (talos, kubernetes) => {
     const recording = await recordWith("infra", (c) => Object.assign(c.talos, { version: talos, kubernetesVersion: kubernetes }));
@@ -267,5 +281,96 @@ describe("bad stack config", () => {
     const recording = await recordWith("infra", (c) => (c.cloudflare.apiToken = pasted));
     expect(recording.error?.message).toContain("cluster.cloudflare.apiToken");
     expect(recording.error?.message).not.toContain(pasted);
+  });
+});
+
+/** A project folder holding the fixture's Pulumi.yaml and one stack file with the given text. */
+function projectWith(stackText: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bad-yaml-"));
+  fs.copyFileSync(path.join(fixtureDir, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+  fs.writeFileSync(path.join(dir, "Pulumi.infra.yaml"), stackText);
+  return dir;
+}
+
+const fixtureText = fs.readFileSync(path.join(fixtureDir, "Pulumi.infra.yaml"), "utf8");
+const lineNumberOf = (text: string, fragment: string) => text.slice(0, text.indexOf(fragment)).split("\n").length;
+
+describe("a stack file the YAML parser refuses", () => {
+  const yamlCases: Array<[what: string, text: string, line: number, expected: string]> = [
+    [
+      "a repeated key",
+      fixtureText.replace("    id: 1\n", "    id: 1\n    id: 2\n"),
+      lineNumberOf(fixtureText, "    id: 1\n") + 1,
+      "cluster.id: Map keys must be unique",
+    ],
+    [
+      "a tab used for indentation",
+      fixtureText.replace("      port: 6443\n", "\tport: 6443\n"),
+      lineNumberOf(fixtureText, "      port: 6443"),
+      "cluster.endpoint.port: Tabs are not allowed as indentation",
+    ],
+    [
+      "a tab under a key that opens a block",
+      fixtureText.replace("    name: infra\n", "\tname: infra\n"),
+      lineNumberOf(fixtureText, "    name: infra"),
+      "cluster.name: Tabs are not allowed as indentation",
+    ],
+  ];
+
+  it.each(yamlCases)("%s: file:line: key: message, thrown before the program runs", async (_what, text, line, expected) => {
+    const dir = projectWith(text);
+    expect(() => readStackFile(dir, "infra")).toThrow(`Pulumi.infra.yaml:${line}: ${expected}`);
+    // The harness reads the file before the program registers anything: the run fails first.
+    const run = record({ projectDir: dir, stack: "infra" });
+    await expect(run).rejects.toThrow(`Pulumi.infra.yaml:${line}: ${expected}`);
+    const error = await run.catch((e: unknown) => e);
+    expect(StackConfigError.isInstance(error)).toBe(true);
+    // Whatever prints `error.stack` (npm run plan's last resort) prints the message, no trace.
+    expect((error as Error).stack).not.toMatch(/\n\s+at /);
+  });
+
+  it("npm run new-stack names the broken file and line and exits 1 (it reads every stack file for free ids)", () => {
+    const dir = projectWith(fixtureText.replace("    id: 1\n", "    id: 1\n    id: 2\n"));
+    const err: string[] = [];
+    const spy = jest.spyOn(process.stderr, "write").mockImplementation((chunk) => (err.push(String(chunk)), true));
+    try {
+      expect(newStack(["lab"], dir)).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(err.join("")).toContain(
+      `Pulumi.infra.yaml:${lineNumberOf(fixtureText, "    id: 1\n") + 1}: cluster.id: Map keys must be unique`,
+    );
+    expect(err.join("")).not.toMatch(/\n\s+at /);
+    expect(fs.existsSync(path.join(dir, "Pulumi.lab.yaml"))).toBe(false);
+  });
+});
+
+describe("a wrong type is reported at its line", () => {
+  const typeCases: Array<[what: string, mutate: (c: RawCluster) => void, key: string, fragment: string, expected: string]> = [
+    [
+      "a number where a string belongs",
+      (c) => (c.nodes[1].ip = 12),
+      "cluster.nodes[1].ip",
+      "ip: 10.25.11.12",
+      "must be string, not number",
+    ],
+    ["a string where a number belongs", (c) => (c.network.mtu = "9000"), "cluster.network.mtu", "mtu: 9000", "must be number, not string"],
+    ["a list where a mapping belongs", (c) => (c.coredns = [1]), "cluster.coredns", "coredns:", "must be object, not array"],
+    [
+      "a wrong nested type",
+      (c) => (c.talos.rollout = { maxUnavailableWorkers: "two" }),
+      "cluster.talos.rollout.maxUnavailableWorkers",
+      "    talos:",
+      "must be number, not string",
+    ],
+  ];
+
+  it.each(typeCases)("%s: file:line: key: message, registers nothing", async (_what, mutate, key, fragment, expected) => {
+    const recording = await recordWith("infra", mutate);
+    expect(StackConfigError.isInstance(recording.error)).toBe(true);
+    // The line of the key in the file, or of its deepest ancestor present there (rollout is a default).
+    expect(recording.error?.message).toContain(`Pulumi.infra.yaml:${lineNumberOf(fixtureText, fragment)}: ${key}: ${expected}`);
+    expect(recording.resources).toEqual([]);
   });
 });

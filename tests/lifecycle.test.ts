@@ -370,17 +370,23 @@ describe("machine config", () => {
   });
 
   it("a Talos patch bump upgrades each control plane in turn, then rolls every apply, each gate expecting the new version", async () => {
-    const o = await diff("infra", keep, (c) => (c.talos.version = "v1.11.7"));
+    // v1.11.5 → v1.11.6: real tags (stacks/releases.ts refuses a version no release list holds).
+    const o = await diff(
+      "infra",
+      (c) => (c.talos.version = "v1.11.5"),
+      (c) => (c.talos.version = "v1.11.6"),
+    );
     expect(changes(o)).toEqual([
-      "1 update secrets [talosVersion] (inputs changed)",
+      // The versions record first: the machine secrets wait for it (VersionGuard).
       "1 update versions [talosVersion] (its provider's diff reports a change)",
-      ...upgradeWaves(2, "image, targetVersion"),
-      ...rolling(5, "configPatches[0], machineConfigurationInput", "expectations.talosVersion, fingerprint"),
-      "11 update cluster-ready [fingerprint, talosVersion] (its provider's diff reports a change)",
-      "12 update cluster-health [fingerprint] (its provider's diff reports a change)",
+      "2 update secrets [talosVersion] (inputs changed)",
+      ...upgradeWaves(3, "image, targetVersion"),
+      ...rolling(6, "configPatches[0], machineConfigurationInput", "expectations.talosVersion, fingerprint"),
+      "12 update cluster-ready [fingerprint, talosVersion] (its provider's diff reports a change)",
+      "13 update cluster-health [fingerprint] (its provider's diff reports a change)",
     ]);
     expect(effectsOf(o, "osupgrade-10.25.11.12")).toEqual([
-      "upgrades Talos on 10.25.11.12 to v1.11.7 unless it runs it already: installs factory.talos.dev/metal-installer/(schematic id):v1.11.7, reboots, waits until it is back and healthy",
+      "upgrades Talos on 10.25.11.12 to v1.11.6 unless it runs it already: installs factory.talos.dev/metal-installer/(schematic id):v1.11.6, reboots, waits until it is back and healthy",
     ]);
     expect(o.report.warnings).toEqual([]);
     expect(o.report.errors).toEqual([]);
@@ -398,20 +404,21 @@ describe("machine config", () => {
     const waves = (prefix: string) =>
       o.report.steps.filter((s) => s.name.startsWith(prefix) && s.op === "update").map((s) => `${s.wave} ${s.name}`);
     // Control planes alone, then both workers together (one batch of maxUnavailableWorkers: 2).
+    // Wave 1 is the versions record and 2 the machine secrets, which wait for it (VersionGuard).
     expect(waves("osupgrade-")).toEqual([
-      "2 osupgrade-10.25.11.11",
-      "3 osupgrade-10.25.11.12",
-      "4 osupgrade-10.25.11.13",
-      "5 osupgrade-10.25.11.31",
-      "5 osupgrade-10.25.11.32",
+      "3 osupgrade-10.25.11.11",
+      "4 osupgrade-10.25.11.12",
+      "5 osupgrade-10.25.11.13",
+      "6 osupgrade-10.25.11.31",
+      "6 osupgrade-10.25.11.32",
     ]);
     // Then the configs of the new contract roll in the same order, each behind the gate before.
     expect(waves("apply-")).toEqual([
-      "6 apply-10.25.11.11",
-      "8 apply-10.25.11.12",
-      "10 apply-10.25.11.13",
-      "12 apply-10.25.11.31",
-      "12 apply-10.25.11.32",
+      "7 apply-10.25.11.11",
+      "9 apply-10.25.11.12",
+      "11 apply-10.25.11.13",
+      "13 apply-10.25.11.31",
+      "13 apply-10.25.11.32",
     ]);
     // The installer image (patch 0), and the 1.12 contract: the network settings move to their own documents (patches 1 and 5).
     expect(o.report.steps.find((s) => s.name === "apply-10.25.11.31")?.changed).toEqual([
@@ -448,7 +455,8 @@ describe("machine config", () => {
 
   it("a Talos version downgrade is refused twice: by the versions record, and by the protected machine secrets it would replace", async () => {
     const o = await diff("infra", keep, (c) => (c.talos.version = "v1.11.5"));
-    expect(changes(o)).toContain("1 replace secrets [talosVersion] (talos replaces on talosVersion)");
+    // The versions record updates first (wave 1); the machine secrets wait for it.
+    expect(changes(o)).toContain("2 replace secrets [talosVersion] (talos replaces on talosVersion)");
     expect(messages(o.report.errors)).toEqual([
       "versions: refused version change: Pulumi.infra.yaml talos.version: v1.11.6 → v1.11.5 is a downgrade",
       "protected: the engine refuses to replace secrets (talos replaces on talosVersion)",

@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { record } from "../plan/record/harness";
 import { crossStackIssues } from "../stacks/crossStack";
 import { StackConfigError } from "../stacks/errors";
 import { chooseNewStack, claimsOf, main } from "../stacks/newStack";
@@ -30,22 +31,23 @@ function quietly<T>(run: () => T): { result: T; out: string; err: string } {
 
 /** What a user fills in: a second site on its own subnet. */
 const filled: Record<string, string> = {
-  "<public DNS zone, e.g. example.com>": "lab.example.com",
   "<Kubernetes API name; a private DNS record pointing at network.vip>": "k8s.lab.example.com",
   "<install disk, e.g. /dev/nvme0n1>": "/dev/nvme0n1",
   "<DNS server the nodes use, e.g. 192.168.1.1>": "192.168.50.1",
   "<the nodes' subnet, e.g. 192.168.1.0/24>": "192.168.50.0/24",
   "<default gateway in that subnet>": "192.168.50.1",
   "<free address in that subnet for the Kubernetes API>": "192.168.50.10",
-  "<node address in nodeSubnet>": "192.168.50.11",
-  "<MAC of the NIC to bond, e.g. aa:bb:cc:dd:ee:ff or a wildcard aa:bb:cc:*>": "aa:bb:cc:dd:ee:ff",
+  "<address of lab-01 in nodeSubnet>": "192.168.50.11",
+  "<MAC of lab-01's NIC to bond, e.g. aa:bb:cc:dd:ee:ff or a wildcard aa:bb:cc:*>": "aa:bb:cc:dd:ee:01",
+  "<address of lab-02 in nodeSubnet>": "192.168.50.12",
+  "<MAC of lab-02's NIC to bond, e.g. aa:bb:cc:dd:ee:ff or a wildcard aa:bb:cc:*>": "aa:bb:cc:dd:ee:02",
+  "<address of lab-03 in nodeSubnet>": "192.168.50.13",
+  "<MAC of lab-03's NIC to bond, e.g. aa:bb:cc:dd:ee:ff or a wildcard aa:bb:cc:*>": "aa:bb:cc:dd:ee:03",
+  "<address of lab-04 in nodeSubnet>": "192.168.50.14",
+  "<MAC of lab-04's NIC to bond, e.g. aa:bb:cc:dd:ee:ff or a wildcard aa:bb:cc:*>": "aa:bb:cc:dd:ee:04",
   "<first LoadBalancer address>": "192.168.50.100",
   "<last LoadBalancer address>": "192.168.50.119",
-  "<LoadBalancer address for the ClusterMesh API, inside the pool>": "192.168.50.100",
   "<LoadBalancer address for the external Gateway, inside the pool>": "192.168.50.101",
-  "<this cluster's private ASN, e.g. 64512>": "64520",
-  "<your router>": "192.168.50.1",
-  "<your router's ASN>": "64501",
   "<ACME account e-mail>": "ops@example.com",
   "<ssh://git@github.com/you/your-gitops-repo.git>": "ssh://git@github.com/you/gitops.git",
   "<op://vault/item/field of the deploy key, or config:KEY naming a secure: value>": "op://Lab/deploy-key/private-key",
@@ -71,22 +73,16 @@ describe("npm run new-stack", () => {
     expect(StackConfigError.isInstance(error)).toBe(true);
     const issues = (error as StackConfigError).issues;
     expect(issues.map((i) => i.path)).toEqual([
-      "cluster.domain",
       "cluster.endpoint.host",
       "cluster.talos.installDisk.disk",
       "cluster.talos.nameservers[0]",
       "cluster.network.nodeSubnet",
       "cluster.network.gateway",
       "cluster.network.vip",
-      "cluster.nodes[0].ip",
-      "cluster.nodes[0].nics.hardwareAddr",
+      ...[0, 1, 2, 3].flatMap((i) => [`cluster.nodes[${i}].ip`, `cluster.nodes[${i}].nics.hardwareAddr`]),
       "cluster.cilium.loadBalancerPool.start",
       "cluster.cilium.loadBalancerPool.end",
-      "cluster.cilium.clustermeshIp",
       "cluster.cilium.gatewayIp",
-      "cluster.cilium.bgp.localAsn",
-      "cluster.cilium.bgp.peerAddress",
-      "cluster.cilium.bgp.peerAsn",
       "cluster.certManager.email",
       "cluster.flux.url",
       "cluster.flux.auth.privateKey",
@@ -94,8 +90,10 @@ describe("npm run new-stack", () => {
     ]);
     expect(issues[0]).toEqual({
       file: "Pulumi.lab.yaml",
-      path: "cluster.domain",
-      message: "is still the template placeholder <public DNS zone, e.g. example.com>: replace it with this cluster's value",
+      line: 10,
+      path: "cluster.endpoint.host",
+      message:
+        "is still the template placeholder <Kubernetes API name; a private DNS record pointing at network.vip>: replace it with this cluster's value",
     });
   });
 
@@ -110,12 +108,34 @@ describe("npm run new-stack", () => {
     expect(stacks.map((s) => s.cluster.name)).toEqual(["apps", "infra", "lab"]);
     expect(crossStackIssues(stacks)).toEqual([]);
     const lab = stacks[2]!.cluster;
+    // Three control planes and a worker, each with a zone label of its own (not the role's m/w default).
+    expect(lab.nodes.map((n) => [n.name, n.role, n.labels["topology.kubernetes.io/zone"]])).toEqual([
+      ["lab-01", "controlplane", "zone-a"],
+      ["lab-02", "controlplane", "zone-b"],
+      ["lab-03", "controlplane", "zone-c"],
+      ["lab-04", "worker", "zone-a"],
+    ]);
+    // A home lab: an L2 pool, no BGP, ClusterMesh, Cloudflare or domain.
+    expect([lab.domain, lab.cilium.bgp, lab.cilium.clustermeshIp, lab.cloudflare]).toEqual([undefined, undefined, undefined, undefined]);
     expect([lab.id, lab.network.podCidr, lab.network.serviceCidr, lab.coredns.clusterIp]).toEqual([
       3,
       "10.255.0.0/16",
       "10.254.0.0/16",
       "10.254.0.10",
     ]);
+  });
+
+  it("once filled in, plans cleanly as a home lab: no Cloudflare resource, no error", async () => {
+    quietly(() => main(["lab"], dir));
+    const file = path.join(dir, "Pulumi.lab.yaml");
+    let text = fs.readFileSync(file, "utf8");
+    for (const [placeholder, value] of Object.entries(filled))
+      text = text.split(`"${placeholder}"`).join(/^\d+$/.test(value) ? value : `"${value}"`);
+    fs.writeFileSync(file, text);
+    const recording = await record({ projectDir: dir, stack: "lab" });
+    expect(recording.error).toBeUndefined();
+    expect(recording.resources.filter((r) => r.type.startsWith("cloudflare:"))).toEqual([]);
+    expect(recording.resources.filter((r) => r.type === "talos:machine/configurationApply:ConfigurationApply")).toHaveLength(4);
   });
 
   it("refuses a name, an id or a file that is already taken, and writes nothing", () => {

@@ -30,6 +30,24 @@ const accepted: Array<[string, (c: RawCluster) => void]> = [
       c.talos.allowControlPlaneRemoval = true;
     },
   ],
+  [
+    "no bgp, clustermeshIp or domain with an L2 pool, no mesh and no Cloudflare",
+    (c) => {
+      delete c.cilium.bgp;
+      delete c.cilium.clustermeshIp;
+      delete c.cilium.clustermesh;
+      delete c.domain;
+      delete c.cloudflare;
+    },
+  ],
+  [
+    "a pool outside the node subnet with cilium.bgp",
+    (c) => {
+      c.cilium.loadBalancerPool = { start: "10.25.20.0", end: "10.25.20.31" };
+      c.cilium.clustermeshIp = "10.25.20.1";
+      c.cilium.gatewayIp = "10.25.20.2";
+    },
+  ],
   ["a node on the first host address", (c) => (c.nodes[2].ip = "10.25.11.2")],
   ["a node on the last host address", (c) => (c.nodes[2].ip = "10.25.11.254")],
   ["a VIP on the last host address", (c) => (c.network.vip = "10.25.11.254")],
@@ -71,7 +89,7 @@ const accepted: Array<[string, (c: RawCluster) => void]> = [
         { name: "e", type: "TXT", content: "10.0.0.1 is just text" },
       ]),
   ],
-  ["Kubernetes at the top of Talos 1.11's range", (c) => (c.talos.kubernetesVersion = "v1.34.9")],
+  ["Kubernetes at the top of Talos 1.11's range", (c) => (c.talos.kubernetesVersion = "v1.34.3")],
   ["Kubernetes at the bottom of the range Cilium and Talos 1.11 share", (c) => (c.talos.kubernetesVersion = "v1.33.0")],
   ["the CA read from a member of the mesh", (c) => (c.cilium.clustermesh = { peers: ["apps"], caFrom: "apps" })],
   ["no ClusterMesh", (c) => delete c.cilium.clustermesh],
@@ -312,6 +330,43 @@ const refused: Array<[string, (c: RawCluster) => void, string[]]> = [
     [
       "cilium.loadBalancerPool: 10.25.11.240-10.25.11.255 straddles the boundary of the node subnet 10.25.11.0/24 (or takes its network or broadcast address): " +
         "a pool inside the subnet is announced by L2 (ARP), one wholly outside it by BGP only; put it entirely on one side",
+    ],
+  ],
+  [
+    "a pool outside the node subnet without cilium.bgp",
+    (c) => {
+      c.cilium.loadBalancerPool = { start: "10.25.20.0", end: "10.25.20.31" };
+      c.cilium.clustermeshIp = "10.25.20.1";
+      c.cilium.gatewayIp = "10.25.20.2";
+      delete c.cilium.bgp;
+    },
+    [
+      "cilium.bgp: is required because the LoadBalancer pool 10.25.20.0-10.25.20.31 lies outside the node subnet 10.25.11.0/24 (BGP announces it)",
+    ],
+  ],
+  [
+    "a mesh member without cilium.clustermeshIp",
+    (c) => delete c.cilium.clustermeshIp,
+    [
+      "cilium.clustermeshIp: is required because cilium.clustermesh is set (the other members reach this cluster's clustermesh-apiserver there)",
+    ],
+  ],
+  [
+    "cloudflare without domain",
+    (c) => delete c.domain,
+    [
+      "domain: is required because cloudflare is set (the tunnel's hostnames, DNS records and cert-manager's DNS-01 issuers live in that zone)",
+    ],
+  ],
+  [
+    "a Talos and a Kubernetes version that no upstream release list holds",
+    (c) => {
+      c.talos.version = "v1.11.99";
+      c.talos.kubernetesVersion = "v1.34.99";
+    },
+    [
+      "talos.version: v1.11.99 is not a known Talos release (v1.11.0 to v1.11.6 as of 2026-12-05); if it was released since, add it to stacks/releases.ts",
+      "talos.kubernetesVersion: v1.34.99 is not a known Kubernetes release (v1.34.0 to v1.34.3 as of 2026-12-05); if it was released since, add it to stacks/releases.ts",
     ],
   ],
   [

@@ -106,7 +106,8 @@ describe("credential failures end the run before anything is registered", () => 
     const { deps, calls } = fakeOnePassword(vaultFor("infra"));
     await expectFailure(
       recordWith("infra", (c) => (c.flux.auth.privateKey = "op://Prod/only-item"), { deps }),
-      "Pulumi.infra.yaml: cluster.flux.auth.privateKey: must be an op://vault/item/field reference",
+      // A shape error: located at its line in the stack file.
+      "Pulumi.infra.yaml:99: cluster.flux.auth.privateKey: must be an op://vault/item/field reference",
     );
     expect(calls.clients).toBe(0);
   });

@@ -7,7 +7,8 @@ import { stackJsonSchema, stackJsonSchemaFile } from "../stacks/jsonSchema";
 import { clusterKeyDocs, configReferenceFile, withConfigReference } from "../stacks/keyPaths";
 import { clusterFromStackFile, listStacks, projectName, readStackFile } from "../stacks/stackFile";
 import { versions } from "../stacks/versions";
-import { clone, fixture, fixtureDir, liveStacks, repoRoot, stacks } from "./support";
+import { record } from "../plan/record/harness";
+import { clone, fixture, fixtureDir, liveStacks, ofType, repoRoot, stacks } from "./support";
 
 describe("the fixture stack files (shaped like the seed clusters)", () => {
   it("are exactly the infra and apps stacks", () => {
@@ -177,5 +178,31 @@ describe("configuration reference (docs/configuration.md)", () => {
     const missing = clusterKeyDocs().filter((d) => !readme.includes(`\`${d.path}\``));
     expect(missing.map((d) => d.path)).toEqual([]);
     expect(clusterKeyDocs().map((d) => d.path)).toContain("cluster.nodes[].ip");
+  });
+});
+
+describe("a 3-node home lab without BGP, ClusterMesh or Cloudflare (tests/fixtures/homelab)", () => {
+  const homelabDir = path.join(__dirname, "fixtures", "homelab");
+
+  it("sets none of cilium.bgp, cilium.clustermeshIp, domain", () => {
+    const cluster = readStackFile(homelabDir, "homelab").config.cluster as Record<string, Record<string, unknown>>;
+    expect(cluster.domain).toBeUndefined();
+    expect(cluster.cilium).not.toHaveProperty("bgp");
+    expect(cluster.cilium).not.toHaveProperty("clustermeshIp");
+  });
+
+  it("plans cleanly: no error, no Cloudflare resource, no DNS-01 issuer, cluster-settings without the features' keys", async () => {
+    const recording = await record({ projectDir: homelabDir, stack: "homelab" });
+    expect(recording.error).toBeUndefined();
+    expect(recording.resources.length).toBeGreaterThan(0);
+    expect(recording.resources.filter((r) => r.type.startsWith("cloudflare:"))).toEqual([]);
+    const customResources = ofType(recording, "kubernetes:apiextensions.k8s.io:CustomResource");
+    expect(customResources.filter((r) => (r.inputs as { kind?: string }).kind === "ClusterIssuer")).toEqual([]);
+    const settings = ofType(recording, "kubernetes:core/v1:ConfigMap").find((r) => r.name.includes("cluster-settings"));
+    const data = (settings?.inputs as { data?: Record<string, string> } | undefined)?.data ?? {};
+    expect(data.CLUSTER).toBe("homelab");
+    expect(data.CILIUM_L2_ANNOUNCEMENTS).toBe("true");
+    for (const key of ["CLUSTERMESH_IP", "CILIUM_BGP_LOCAL_ASN", "CILIUM_BGP_PEER_ASN", "CILIUM_BGP_PEER_ADDRESS", "SECRET_DOMAIN"])
+      expect(data).not.toHaveProperty(key);
   });
 });

@@ -1,4 +1,11 @@
-import { effectiveSettings, isTypedDoc, talosContracts, type ConfigDocument, type Nic } from "../components/talos/patches";
+import {
+  effectiveSettings,
+  isTypedDoc,
+  talosContracts,
+  type ConfigDocument,
+  type Nic,
+  type TalosContract,
+} from "../components/talos/patches";
 import type { ClusterNode } from "../stacks/schema";
 import { allNodes, firstControlPlane, load, renderedPatches } from "./talos-patches-helpers";
 
@@ -62,25 +69,36 @@ describe("the same node means the same settings under every contract", () => {
     const docs = renderedPatches(cluster, cp, contract).flat();
     const reference = settings(renderedPatches(cluster, cp, "v1.11").flat(), "v1.11", cp);
     for (const kind of ["Layer2VIPConfig", "VLANConfig", "ResolverConfig", "TimeSyncConfig", "LinkAliasConfig"]) {
-      const without = docs.filter((d) => !(isTypedDoc(d) && d.kind === kind && (kind !== "LinkAliasConfig" || d.name === "bond0-port0")));
+      const without = docs.filter(
+        (d) =>
+          !(isTypedDoc(d) && d.kind === kind && (kind !== "LinkAliasConfig" || ["bond0-port0", "bond0-port%d"].includes(String(d.name)))),
+      );
       expect(settings(without, contract, cp)).not.toEqual(reference);
     }
   });
 
-  it.each(["v1.12", "v1.13"] as const)(
-    "%s: limit of naming members by the last digit of their MAC: two that share it are both left out",
-    (contract) => {
-      const cluster = load("infra");
-      const cp = firstControlPlane(cluster);
-      const nics = [
-        { name: "a", mac: "f8:f2:1e:20:57:10", driver: "i40e" },
-        { name: "b", mac: "f8:f2:1e:20:57:20", driver: "i40e" },
-        { name: "c", mac: "f8:f2:1e:20:57:21", driver: "i40e" },
-      ];
-      expect(effectiveSettings(renderedPatches(cluster, cp, "v1.11").flat(), "v1.11", nics).bond?.members).toEqual(nics.map((n) => n.mac));
-      expect(effectiveSettings(renderedPatches(cluster, cp, contract).flat(), contract, nics).bond?.members).toEqual(["f8:f2:1e:20:57:21"]);
-    },
-  );
+  const sharedLastDigit = [
+    { name: "a", mac: "f8:f2:1e:20:57:10", driver: "i40e" },
+    { name: "b", mac: "f8:f2:1e:20:57:20", driver: "i40e" },
+    { name: "c", mac: "f8:f2:1e:20:57:21", driver: "i40e" },
+  ];
+
+  it("v1.12: limit of naming members by the last digit of their MAC: two that share it are both left out", () => {
+    const cluster = load("infra");
+    const cp = firstControlPlane(cluster);
+    const members = (contract: TalosContract) =>
+      effectiveSettings(renderedPatches(cluster, cp, contract).flat(), contract, sharedLastDigit).bond?.members;
+    expect(members("v1.11")).toEqual(sharedLastDigit.map((n) => n.mac));
+    expect(members("v1.12")).toEqual(["f8:f2:1e:20:57:21"]);
+  });
+
+  it("v1.13: one pattern alias names every member, in MAC order, so none is left out", () => {
+    const cluster = load("infra");
+    const cp = firstControlPlane(cluster);
+    // Listed in reverse: Talos names them by MAC, not by discovery order.
+    const members = effectiveSettings(renderedPatches(cluster, cp, "v1.13").flat(), "v1.13", [...sharedLastDigit].reverse()).bond?.members;
+    expect(members).toEqual(["f8:f2:1e:20:57:10", "f8:f2:1e:20:57:20", "f8:f2:1e:20:57:21"]);
+  });
 });
 
 describe("effectiveSettings refuses what it cannot read, so nothing drops out of the comparison", () => {

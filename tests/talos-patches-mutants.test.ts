@@ -418,7 +418,9 @@ describe("effectiveSettings refuses malformed or unread typed documents, naming 
     ["an alias name that is no string", "v1.12", [alias(5, macIs("aa"))], "LinkAliasConfig.name is not a string"],
     ["a nameless alias sorted after a named one", "v1.13", [alias("a", macIs("aa")), alias(5, macIs("aa"))], "name is not a string"],
     ["a nameless alias sorted before a named one", "v1.13", [alias(5, macIs("aa")), alias("a", macIs("aa"))], "name is not a string"],
-    ["a pattern alias", "v1.12", [alias("port%d", macIs("aa"))], "pattern aliases are not read"],
+    ["a pattern alias", "v1.12", [alias("port%d", macIs("aa"))], "port%d is not a pattern alias Talos v1.12 accepts"],
+    ["a pattern alias with another verb", "v1.13", [alias("port%s", macIs("aa"))], "port%s is not a pattern alias Talos v1.13 accepts"],
+    ["a pattern alias without a prefix", "v1.13", [alias("%d", macIs("aa"))], "%d is not a pattern alias Talos v1.13 accepts"],
     ["an alias selector that is null", "v1.12", [typed("LinkAliasConfig", { name: "p0", selector: null })], "selector is not an object"],
     [
       "an alias selector without a match",
@@ -448,7 +450,10 @@ describe("effectiveSettings refuses malformed or unread typed documents, naming 
 
 describe("bond members of the 1.12+ spelling", () => {
   it("names an exact MAC with a single alias on the permanent address", () => {
-    expect(bondMembers("bond0", { hardwareAddr: "f8:f2:1e:20:57:a0" })).toEqual({
+    expect(bondMembers("bond0", { hardwareAddr: "f8:f2:1e:20:57:a0" }, "v1.13")).toEqual(
+      bondMembers("bond0", { hardwareAddr: "f8:f2:1e:20:57:a0" }, "v1.12"),
+    );
+    expect(bondMembers("bond0", { hardwareAddr: "f8:f2:1e:20:57:a0" }, "v1.12")).toEqual({
       aliases: [
         {
           apiVersion: "v1alpha1",
@@ -461,8 +466,22 @@ describe("bond members of the 1.12+ spelling", () => {
     });
   });
 
-  it("adds the driver to every alias's selector", () => {
-    const members = bondMembers("bond0", { hardwareAddr: "f8:f2:1e:20:57:*", driver: "i40e" });
+  it("1.13: a wildcard is one pattern alias (bond0-port%d) and the bond lists the sixteen names it can produce", () => {
+    expect(bondMembers("bond0", { hardwareAddr: "f8:f2:1e:20:57:*", driver: "i40e" }, "v1.13")).toEqual({
+      aliases: [
+        {
+          apiVersion: "v1alpha1",
+          kind: "LinkAliasConfig",
+          name: "bond0-port%d",
+          selector: { match: 'glob("f8:f2:1e:20:57:*", mac(link.permanent_addr)) && link.driver == "i40e"' },
+        },
+      ],
+      links: Array.from({ length: 16 }, (_, i) => `bond0-port${i}`),
+    });
+  });
+
+  it("1.12: a wildcard is split by the MAC's last hex digit, the driver in every alias's selector", () => {
+    const members = bondMembers("bond0", { hardwareAddr: "f8:f2:1e:20:57:*", driver: "i40e" }, "v1.12");
     expect(members.links).toEqual("0123456789abcdef".split("").map((d) => `bond0-port${d}`));
     expect(members.aliases[10]).toEqual({
       apiVersion: "v1alpha1",
@@ -475,7 +494,7 @@ describe("bond members of the 1.12+ spelling", () => {
   });
 
   it.each(['f8:f2:1e:20:57:"', "f8:f2:1e:20:57:\\"])("refuses a value that cannot be a CEL string literal: %s", (hardwareAddr) => {
-    expect(() => bondMembers("bond0", { hardwareAddr })).toThrow(
+    expect(() => bondMembers("bond0", { hardwareAddr }, "v1.13")).toThrow(
       new Error(`internal: ${hardwareAddr} cannot go into a CEL string literal`),
     );
   });
@@ -536,7 +555,7 @@ describe("a VLAN without an MTU carries no mtu key in either spelling", () => {
   });
 
   it("1.12+: the VLANConfig has name, id and parent only", () => {
-    expect(networkDocuments(net).filter((d) => d.kind === "VLANConfig")).toStrictEqual([
+    expect(networkDocuments(net, "v1.13").filter((d) => d.kind === "VLANConfig")).toStrictEqual([
       { apiVersion: "v1alpha1", kind: "VLANConfig", name: "bond0.30", vlanID: 30, parent: "bond0" },
     ]);
   });

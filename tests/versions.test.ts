@@ -1,5 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
+import { knownReleases, unknownReleaseMessage } from "../stacks/releases";
 import { versionRules } from "../stacks/rules";
 import {
   ciliumMatrix,
@@ -115,5 +116,31 @@ describe("compatibility matrix", () => {
     ]);
     expect(versionRules(at("v1.13.9", "v1.36.3"))).toEqual([]);
     expect(versionRules(at("v1.11.6", "v1.34.1"))).toEqual([]);
+  });
+});
+
+describe("known upstream releases (stacks/releases.ts)", () => {
+  it("hold the pins and every line of the compatibility matrix, Talos and Kubernetes alike", () => {
+    expect(unknownReleaseMessage("talos", versions.talos)).toBeUndefined();
+    expect(unknownReleaseMessage("kubernetes", versions.kubernetes)).toBeUndefined();
+    // Every Talos line this program has patches for, and every Kubernetes minor Cilium's range and a Talos line share.
+    expect(Object.keys(knownReleases.talos).sort()).toEqual(Object.keys(talosKubernetes).sort());
+    const cilium = ciliumMatrix[minorLine(versions.charts.cilium) ?? ""]!.kubernetes;
+    for (let minor = cilium.min; minor <= cilium.max; minor++) expect(knownReleases.kubernetes).toHaveProperty([`1.${minor}`]);
+  });
+
+  it("refuse a patch above the line's highest known release and accept the highest, each naming the list", () => {
+    expect(unknownReleaseMessage("talos", "v1.13.9")).toBeUndefined();
+    expect(unknownReleaseMessage("talos", "v1.13.0")).toBeUndefined();
+    expect(unknownReleaseMessage("talos", "v1.13.99")).toBe(
+      "v1.13.99 is not a known Talos release (v1.13.0 to v1.13.9 as of 2026-12-05); if it was released since, add it to stacks/releases.ts",
+    );
+    expect(unknownReleaseMessage("talos", "v1.11.7")).toContain("v1.11.0 to v1.11.6");
+    expect(unknownReleaseMessage("kubernetes", "v1.36.3")).toBeUndefined();
+    expect(unknownReleaseMessage("kubernetes", "v1.36.4")).toBe(
+      "v1.36.4 is not a known Kubernetes release (v1.36.0 to v1.36.3 as of 2026-12-05); if it was released since, add it to stacks/releases.ts",
+    );
+    // A minor without a line is the compatibility rules' to refuse, with the supported lines.
+    expect(unknownReleaseMessage("talos", "v1.10.7")).toBeUndefined();
   });
 });

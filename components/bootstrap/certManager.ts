@@ -18,6 +18,9 @@ export function certManagerValues(): Record<string, unknown> {
 
 /** A Let's Encrypt ClusterIssuer answering DNS-01 challenges for the cluster's zone through Cloudflare. */
 export function clusterIssuerSpec(cluster: ClusterConfig, issuer: keyof typeof acmeServers): Record<string, unknown> {
+  // The issuers come with the Cloudflare DNS-01 token, so with cloudflare, whose zone is always set.
+  const zone = cluster.domain;
+  if (zone === undefined) throw new Error(`${cluster.name}: DNS-01 issuers need the cloudflare settings and their zone (cluster.domain)`);
   return {
     acme: {
       email: cluster.certManager.email,
@@ -26,7 +29,7 @@ export function clusterIssuerSpec(cluster: ClusterConfig, issuer: keyof typeof a
       solvers: [
         {
           dns01: { cloudflare: { apiTokenSecretRef: { name: cloudflareTokenSecret.name, key: cloudflareTokenSecret.key } } },
-          selector: { dnsZones: [cluster.domain] },
+          selector: { dnsZones: [zone] },
         },
       ],
     },

@@ -34,6 +34,9 @@ export class CloudflareEdge extends pulumi.ComponentResource {
     super("talos-gitops:cloudflare:CloudflareEdge", name, {}, opts);
     const { config, settings, credentials } = args;
     const { accountId, zoneId } = settings;
+    // The rules require domain with cloudflare (stacks/rules.ts featureRules); checked again, not assumed.
+    const zone = config.domain;
+    if (zone === undefined) throw new Error(`${config.name}: cloudflare needs cluster.domain, the zone its records live in`);
     const provider = new cloudflare.Provider(
       `${name}-cloudflare`,
       { apiToken: credentials.require("cloudflare.apiToken") },
@@ -73,7 +76,7 @@ export class CloudflareEdge extends pulumi.ComponentResource {
         `${name}-record-${i}`,
         {
           zoneId,
-          name: fqdn(record.name, config.domain),
+          name: fqdn(record.name, zone),
           type: record.type,
           content: record.content,
           proxied: record.proxied,

@@ -1,4 +1,5 @@
 import { bondMembers } from "./bondMembers";
+import type { TalosContract } from "./contract";
 import { vlanLinkName, type NodeNetwork } from "./network";
 import type { TypedDoc } from "./types";
 
@@ -8,9 +9,9 @@ import type { TypedDoc } from "./types";
  * kinds in both) and of pkg/machinery/config/types/network/*.go at siderolabs/talos v1.12.11 and
  * v1.13.9. Each field maps one 1.11 setting; legacy.ts is the other side of that map.
  */
-export function networkDocuments(net: NodeNetwork): TypedDoc[] {
+export function networkDocuments(net: NodeNetwork, contract: Exclude<TalosContract, "v1.11">): TypedDoc[] {
   const { bond } = net;
-  const members = bondMembers(bond.name, bond.nics);
+  const members = bondMembers(bond.name, bond.nics, contract);
   return [
     // The generated base already holds `HostnameConfig { auto: stable }` for these contracts
     // (pkg/machinery/config/generate/network.go at v1.13.0, the machinery of provider 0.8.1), and the

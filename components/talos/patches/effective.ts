@@ -221,21 +221,28 @@ function fromDocuments(docs: readonly ConfigDocument[], contract: TalosContract,
 }
 
 /**
- * Link aliases as Talos assigns them: an alias whose selector matches several links is skipped, and a
- * link keeps the first alias it got (controllers/network/link_alias_config.go; 1.13 processes the
- * documents sorted by name, 1.12 in order).
+ * Link aliases as Talos assigns them (controllers/network/link_alias_config.go at v1.12.11 and
+ * v1.13.9): links are taken in the order of their permanent MAC; a fixed alias whose selector matches
+ * several links is skipped; a link keeps the first alias it got; a 1.13 pattern alias (`name%d`)
+ * names every matched link not yet aliased, counting from 0 (1.13 processes the documents sorted by
+ * name, 1.12 in order, and has no pattern aliases: its Validate takes `%` as part of a fixed name).
  */
 function resolveAliases(docs: readonly TypedDoc[], contract: TalosContract, nics: readonly Nic[]): Array<[string, Nic]> {
   const ordered = contract === "v1.12" ? [...docs] : [...docs].sort((a, b) => str(a.name, "name").localeCompare(str(b.name, "name")));
+  // Same-length lower-case hex MACs compare as their bytes do (the controller's bytes.Compare).
+  const byMac = [...nics].sort((a, b) => a.mac.localeCompare(b.mac));
   const assigned = new Map<Nic, string>();
   for (const doc of ordered) {
     const name = str(doc.name, "LinkAliasConfig.name");
-    if (name.includes("%")) throw new Error("effectiveSettings: pattern aliases are not read");
+    const pattern = name.includes("%");
+    if (pattern && (contract === "v1.12" || !/^[^%]+%d$/.test(name)))
+      throw new Error(`effectiveSettings: ${name} is not a pattern alias Talos ${contract} accepts`);
     const terms = selectorTerms(str(obj(doc.selector, "selector").match, "selector.match"));
-    const matched = nics.filter((nic) => terms.every((term) => term(nic)));
-    if (matched.length !== 1) continue;
-    const nic = matched[0] as Nic;
-    if (!assigned.has(nic)) assigned.set(nic, name);
+    const matched = byMac.filter((nic) => terms.every((term) => term(nic)));
+    if (matched.length > 1 && !pattern) continue;
+    matched
+      .filter((nic) => !assigned.has(nic))
+      .forEach((nic, counter) => assigned.set(nic, pattern ? name.replace("%d", String(counter)) : name));
   }
   return [...assigned].map(([nic, alias]) => [alias, nic]);
 }

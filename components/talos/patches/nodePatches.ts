@@ -22,7 +22,7 @@ export function nodePatches(cluster: ClusterConfig, node: ClusterNode, schematic
     : [{ machine: { ...legacyTimePatch(net.timeServers).machine, ...sysctls?.machine } }];
   return [
     { name: "install", documents: [installPatch(cluster, node, schematicId)] },
-    { name: "network", documents: documents ? networkDocuments(net) : [legacyNetworkPatch(net)] },
+    { name: "network", documents: contract === "v1.11" ? [legacyNetworkPatch(net)] : networkDocuments(net, contract) },
     { name: "kubernetes-network", documents: [kubernetesNetworkPatch(cluster)] },
     ...(node.role === "controlplane" ? [{ name: "control-plane", documents: [controlPlanePatch(cluster)] }] : []),
     { name: "kubelet-and-features", documents: [kubeletPatch(cluster)] },
