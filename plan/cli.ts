@@ -7,13 +7,14 @@ import { clusterFromStackFile, listStacks, readStackFile } from "../stacks/stack
 import { baselineOfPlan, emptyBaseline, type Baseline } from "./model/baseline";
 import { diffRun, RunFailed } from "./model/diff";
 import { diffText } from "./report/diffRender";
-import { planAtRef } from "./record/gitBase";
+import { BaseNotFound, planAtRef } from "./record/gitBase";
 import { meshIssues, meshText, meshView } from "../stacks/mesh";
 import { offlineOrganization, record, stackOutputsOf, type Recording, type StackOutputs } from "./record/harness";
 import { clusterFacts, runPolicyPack } from "./report/policy";
 import { planJson, planMermaid, planText, type PolicyReport } from "./report/render";
 
-const usage = "usage: npm run plan -- <stack> [--json | --graph mermaid] [--preview] [--diff <plan.json | git ref> [--fail-on-warning]]\n";
+const usage =
+  "usage: npm run plan -- <stack> [--json | --graph mermaid] [--preview] [--diff <plan.json | git ref> [--base-empty] [--fail-on-warning]]\n";
 
 /**
  * `npm run plan -- <stack> [--json | --graph mermaid] [--preview]`: what `pulumi up` would do, offline.
@@ -58,7 +59,7 @@ export async function main(argv: readonly string[], where: { projectDir?: string
     return diffMain(
       stack,
       diffBase,
-      { json, failOnWarning: argv.includes("--fail-on-warning") },
+      { json, failOnWarning: argv.includes("--fail-on-warning"), allowEmptyBase: argv.includes("--base-empty") },
       { ...where, projectDir, stackReferences },
     );
   const recording = await record({ stack, preview, stackReferences, ...where });
@@ -92,15 +93,27 @@ function writeIssues(errors: readonly ConfigIssue[], json: boolean): void {
 async function diffMain(
   stack: string,
   base: string,
-  options: { json: boolean; failOnWarning: boolean },
+  options: { json: boolean; failOnWarning: boolean; allowEmptyBase: boolean },
   where: { projectDir: string; entry?: string; stackReferences?: Record<string, StackOutputs> },
 ): Promise<number> {
   let baseline: Baseline;
   if (fs.existsSync(base)) {
     baseline = baselineOfPlan(JSON.parse(fs.readFileSync(base, "utf8")) as unknown, path.basename(base));
   } else {
-    const document = await planAtRef(where.projectDir, base, stack);
-    baseline = document === undefined ? emptyBaseline(`${base} (no stack file there)`) : baselineOfPlan(document, base);
+    let document: unknown;
+    try {
+      document = await planAtRef(where.projectDir, base, stack);
+    } catch (e) {
+      if (!(e instanceof BaseNotFound)) throw e;
+      process.stderr.write(`plan: ${e.message}\n`);
+      return 2;
+    }
+    const empty = emptyBaseIssue(base, stack, document, options.allowEmptyBase);
+    if (empty) {
+      process.stderr.write(`plan: ${empty}\n`);
+      return 2;
+    }
+    baseline = document === undefined ? emptyBaseline(`${base} (no stack file there: a new stack)`) : baselineOfPlan(document, base);
   }
   try {
     const outcome = await diffRun(stack, baseline, (o) => record({ stack, ...where, ...o }));
@@ -112,6 +125,15 @@ async function diffMain(
     writeIssues(runIssues(e.recording, `Pulumi.${stack}.yaml`), options.json);
     return 1;
   }
+}
+
+/**
+ * A stack with no stack file at the base ref would diff as all creates: only on purpose. Without
+ * `--base-empty` that is an error naming the ref, so a wrong ref never passes for an empty stack.
+ */
+export function emptyBaseIssue(ref: string, stack: string, document: unknown, allowEmpty: boolean): string | undefined {
+  if (document !== undefined || allowEmpty) return undefined;
+  return `Pulumi.${stack}.yaml does not exist at ${ref}: pass --base-empty to plan it as a new stack (every resource a create)`;
 }
 
 /** The project's stack files that validate; an invalid one fails its own plan. */

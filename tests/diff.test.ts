@@ -2,7 +2,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stateOfRecorded, type Baseline, type StateResource } from "../plan/model/baseline";
-import { main } from "../plan/cli";
+import { emptyBaseIssue, main } from "../plan/cli";
+import { BaseNotFound, planAtRef } from "../plan/record/gitBase";
 import { diffRun } from "../plan/model/diff";
 import { consequences } from "../plan/model/effects";
 import { digest } from "../plan/record/digest";
@@ -378,6 +379,28 @@ describe("npm run plan -- <stack> --diff", () => {
 });
 
 describe("--diff against a git ref", () => {
+  const someStack = () =>
+    fs
+      .readdirSync(repoRoot)
+      .find((f) => /^Pulumi\..+\.yaml$/.test(f))!
+      .slice("Pulumi.".length, -".yaml".length);
+
+  it("a base that is neither a file nor a ref exits 2 naming it, before anything runs", async () => {
+    const { code, out, err } = await plan([someStack(), "--diff", "mian"], { projectDir: repoRoot });
+    expect({ code, out }).toEqual({ code: 2, out: "" });
+    expect(err).toBe(`plan: --diff mian: no such file, and no such git ref (commit, branch or tag) in ${fs.realpathSync(repoRoot)}\n`);
+    await expect(planAtRef(repoRoot, "no/such/ref", someStack())).rejects.toBeInstanceOf(BaseNotFound);
+  });
+
+  it("a stack absent at the ref is an empty base only with --base-empty", async () => {
+    expect(await planAtRef(repoRoot, "HEAD", "no-such-stack")).toBeUndefined();
+    expect(emptyBaseIssue("main", "lab", undefined, false)).toBe(
+      "Pulumi.lab.yaml does not exist at main: pass --base-empty to plan it as a new stack (every resource a create)",
+    );
+    expect(emptyBaseIssue("main", "lab", undefined, true)).toBeUndefined();
+    expect(emptyBaseIssue("main", "lab", { resources: [] }, false)).toBeUndefined();
+  });
+
   it("plans the base in a temporary worktree and removes it", async () => {
     const before = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("plan-base-"));
     const stack = fs

@@ -6,16 +6,25 @@ import { promisify } from "util";
 
 const run = promisify(execFile);
 
+/** `--diff <base>` names neither a file nor a commit: a typo, not an empty stack. */
+export class BaseNotFound extends Error {}
+
 /**
  * The `plan --json` document of a stack as of a git ref: the stack file and the code at that ref,
  * planned in a temporary detached worktree that borrows this checkout's node_modules, then
- * removed. Undefined when the stack has no stack file at that ref (a new stack: all creates).
+ * removed. Undefined when the stack has no stack file at that ref (a new stack); BaseNotFound when
+ * the ref is no commit at all.
  */
 export async function planAtRef(repoDir: string, ref: string, stack: string): Promise<unknown> {
   const top = (await run("git", ["rev-parse", "--show-toplevel"], { cwd: repoDir })).stdout.trim();
   // The base's CLI plans its own checkout's stack files, so only the repository's project can be the base.
   if (fs.realpathSync(top) !== fs.realpathSync(repoDir))
     throw new Error(`a git ref base needs the project at the repository root (${top})`);
+  try {
+    await run("git", ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], { cwd: top });
+  } catch {
+    throw new BaseNotFound(`--diff ${ref}: no such file, and no such git ref (commit, branch or tag) in ${top}`);
+  }
   try {
     await run("git", ["cat-file", "-e", `${ref}:Pulumi.${stack}.yaml`], { cwd: top });
   } catch {
