@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { StackConfigError, type ConfigIssue } from "../stacks/errors";
+import { formatIssue, StackConfigError, type ConfigIssue } from "../stacks/errors";
 import { crossStackIssues } from "../stacks/crossStack";
 import type { ClusterConfig } from "../stacks/load";
 import { clusterFromStackFile, listStacks, readStackFile } from "../stacks/stackFile";
@@ -86,7 +86,7 @@ function runIssues(recording: Recording, file: string): ConfigIssue[] {
 
 function writeIssues(errors: readonly ConfigIssue[], json: boolean): void {
   if (json) process.stdout.write(JSON.stringify({ errors }, null, 2) + "\n");
-  else process.stderr.write(errors.map((e) => `${e.file}: ${e.path ? `${e.path}: ` : ""}${e.message}`).join("\n") + "\n");
+  else process.stderr.write(errors.map(formatIssue).join("\n") + "\n");
 }
 
 /** `--diff <base>`: the base is a `plan --json` file if one exists at that path, else a git ref. */

@@ -146,6 +146,21 @@ describe("invalid stack file", () => {
     }
   });
 
+  it("prints the line of a wrong type as file:line: key: message", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
+    try {
+      fs.copyFileSync(path.join(fixtureDir, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+      const source = fs.readFileSync(path.join(fixtureDir, "Pulumi.infra.yaml"), "utf8");
+      fs.writeFileSync(path.join(dir, "Pulumi.broken.yaml"), source.replace("id: 1\n", "id: one\n"));
+      const line = source.split("\n").findIndex((l) => /^\s+id: 1$/.test(l)) + 1;
+      const text = await plan(["broken"], { projectDir: dir, entry: path.join(repoRoot, "index") });
+      expect(text.code).toBe(1);
+      expect(text.err).toMatch(new RegExp(`^Pulumi\\.broken\\.yaml:${line}: cluster\\.id: `, "m"));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("exits 1 when the stack collides with another stack file (ClusterMesh)", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
     try {

@@ -67,7 +67,10 @@ describe("the pack over the real stacks", () => {
 
   // Two columns: jest fills each %s from its own column, so one column would leave the second literal.
   it.each(liveStacks.map((s) => [s, s]))("policy/config/%s.json is up to date with Pulumi.%s.yaml (npm run schema)", (stack) => {
-    const committed = JSON.parse(fs.readFileSync(path.join(repoRoot, policyConfigFile(stack)), "utf8"));
+    const file = path.join(repoRoot, policyConfigFile(stack));
+    // A new stack's first run: say what to do, not ENOENT.
+    if (!fs.existsSync(file)) throw new Error(`${policyConfigFile(stack)} is missing for Pulumi.${stack}.yaml: run npm run schema`);
+    const committed = JSON.parse(fs.readFileSync(file, "utf8"));
     const live = clusterFromStackFile(readStackFile(repoRoot, stack));
     expect(committed).toEqual(JSON.parse(JSON.stringify(policyPackConfig(clusterFacts(live)))));
   });
