@@ -205,7 +205,7 @@ describe("nodes", () => {
     expect(effectsOf(o, "gate-10.25.11.12")).toEqual([]);
   });
 
-  it("allowing removal and removing in the same run is still refused: the engine checks the flag in state", async () => {
+  it("allowing removal and removing in the same run is still refused: the engine checks the flag in state, and --diff says the two-run procedure", async () => {
     const o = await diff("infra", keep, (c) => {
       c.talos.allowControlPlaneRemoval = true;
       c.nodes.splice(1, 2);
@@ -216,7 +216,27 @@ describe("nodes", () => {
       "protected: the engine refuses to delete apply-10.25.11.13",
       "protected: the engine refuses to delete membership-10.25.11.13",
       twoLeave,
+      "talos.allowControlPlaneRemoval and the removal come in one run, but the engine reads protect from state: " +
+        "first `pulumi up` with the flag and every node still listed (it only unprotects), then remove the node and run `pulumi up` again",
     ]);
+    expect(o.report.protection).toEqual([
+      { name: "apply-10.25.11.11", protect: false },
+      { name: "membership-10.25.11.11", protect: false },
+    ]);
+  });
+
+  it("the run that only sets talos.allowControlPlaneRemoval changes no step, and shows what it unprotects", async () => {
+    const o = await diff("infra", keep, (c) => (c.talos.allowControlPlaneRemoval = true));
+    expect(changes(o)).toEqual([]);
+    expect(o.report.protection.map((p) => `${p.protect ? "protect" : "unprotect"} ${p.name}`)).toEqual([
+      "unprotect apply-10.25.11.11",
+      "unprotect membership-10.25.11.11",
+      "unprotect apply-10.25.11.12",
+      "unprotect membership-10.25.11.12",
+      "unprotect apply-10.25.11.13",
+      "unprotect membership-10.25.11.13",
+    ]);
+    expect(diffText(o)).toContain("== Protection (state only: no provider call)\n    unprotect apply-10.25.11.11\n");
   });
 
   it("with talos.allowControlPlaneRemoval applied first, removing two control planes in one run is an error: one may leave etcd per run", async () => {
@@ -472,7 +492,24 @@ describe("machine config", () => {
       "9 update cluster-health [fingerprint] (its provider's diff reports a change)",
     ]);
     expect(inputsOf(o, "gate-10.25.11.12")).toMatchObject({ kubernetes: { nodeName: "infra-02", version: "v1.34.2" } });
-    expect(o.report).toMatchObject({ warnings: [], errors: [] });
+    expect(o.report).toMatchObject({ warnings: [], errors: [], versions: [{ what: "Kubernetes", from: "v1.34.1", to: "v1.34.2" }] });
+    // The operator reads the move on the first screen, before the steps.
+    expect(diffText(o).split("\n").slice(0, 10)).toContain("    Kubernetes: v1.34.1 → v1.34.2");
+  });
+
+  it("Talos and Kubernetes minors moved in one run warn: each alone is the runbook", async () => {
+    const o = await diff("infra", keep, (c) => {
+      c.talos.version = "v1.12.11";
+      c.talos.kubernetesVersion = "v1.35.0";
+    });
+    expect(o.report.versions.filter((v) => v.what === "Talos" || v.what === "Kubernetes")).toEqual([
+      { what: "Talos", from: "v1.11.6", to: "v1.12.11" },
+      { what: "Kubernetes", from: "v1.34.1", to: "v1.35.0" },
+    ]);
+    expect(messages(o.report.warnings)[0]).toBe(
+      "Talos v1.11.6 → v1.12.11 and Kubernetes v1.34.1 → v1.35.0 change minor in one run: every node is upgraded and then its machine config " +
+        "rolled with the new Kubernetes, and a failure half-way leaves both half-done; upgrade Talos in one run, Kubernetes in the next",
+    );
   });
 
   it("a Kubernetes minor bump rolls the same way; skipping a minor is refused by the versions record", async () => {

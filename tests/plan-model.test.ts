@@ -6,6 +6,7 @@ import { exposedCredentials } from "../plan/report/secrecy";
 import { recordedResource, urnOf } from "./plan-fixtures";
 import { isDynamic } from "../plan/record/dynamicProvider";
 import { planSteps, stateAfter, type DynamicVerdict, type Step } from "../plan/model/steps";
+import { combinedMinorWarnings, protectionChanges, removalProcedure, versionChanges } from "../plan/model/summary";
 
 /**
  * The offline plan's models on small hand-built graphs, without running a program: the engine's step
@@ -175,6 +176,30 @@ describe("planSteps: what each resource does", () => {
       deleteBeforeReplace: true,
     });
     expect(stepWith({ enableSecretMutable: true })).toMatchObject({ op: "update", reason: "inputs changed" });
+  });
+
+  it("summarises versions moved (Talos, Kubernetes, charts) and protection changed, which a same step hides", () => {
+    const guard = (talosVersion: string, kubernetesVersion: string) =>
+      resource("versions", { type: "pulumi-nodejs:dynamic/talos:VersionGuard", inputs: { talosVersion, kubernetesVersion } });
+    const chart = (version: string) => resource("cilium", { type: "kubernetes:helm.sh/v3:Release", inputs: { version } });
+    const apply = (protect: boolean) => resource("apply-1", { protect });
+    const base = baseline([stateOf(guard("v1.12.11", "v1.35.0")), stateOf(chart("1.19.0")), stateOf(apply(true))]);
+    const verdicts = new Map<string, DynamicVerdict>([
+      [guard("", "").urn, { known: true, changes: true, replaces: [], deleteBeforeReplace: false }],
+    ]);
+    const steps = planSteps(base, [guard("v1.13.9", "v1.36.3"), chart("1.20.0"), apply(false)], verdicts).steps;
+    const versions = versionChanges(steps);
+    expect(versions).toEqual([
+      { what: "Talos", from: "v1.12.11", to: "v1.13.9" },
+      { what: "Kubernetes", from: "v1.35.0", to: "v1.36.3" },
+      { what: "chart cilium", from: "1.19.0", to: "1.20.0" },
+    ]);
+    expect(protectionChanges(steps)).toEqual([{ name: "apply-1", protect: false }]);
+    expect(combinedMinorWarnings(versions)).toHaveLength(1);
+    // A patch on one side is no combined minor move.
+    expect(combinedMinorWarnings([versions[0]!, { what: "Kubernetes", from: "v1.35.0", to: "v1.35.4" }])).toEqual([]);
+    // No refused delete: no procedure to explain.
+    expect(removalProcedure(steps, [])).toEqual([]);
   });
 
   it("leaves the state the engine stores: a same keeps its old outputs with the new inputs, a change stores the new ones, a delete nothing", () => {

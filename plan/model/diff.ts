@@ -6,6 +6,14 @@ import { consequences, removalErrors, timeoutOf, type PreviewCall } from "./effe
 import type { RecordOptions, Recording } from "../record/harness";
 import { changedPaths, valueAt } from "./inputDiff";
 import type { Renewal } from "../record/renewal";
+import {
+  combinedMinorWarnings,
+  protectionChanges,
+  removalProcedure,
+  versionChanges,
+  type ProtectionChange,
+  type VersionChange,
+} from "./summary";
 import { planSteps, stateAfter, type DynamicVerdict, type Issue, type Op, type Step } from "./steps";
 import type { Json } from "../record/wire";
 
@@ -21,6 +29,10 @@ export interface DiffReport {
   base: string;
   steps: Array<{ urn: string; type: string; name: string; op: Op; changed: string[]; reason: string; effects: string[]; wave: number }>;
   previewCalls: PreviewCall[];
+  /** Talos, Kubernetes and chart versions this run moves (plan/model/summary.ts). */
+  versions: VersionChange[];
+  /** Resources whose `protect` this run changes (a `same` step to the engine). */
+  protection: ProtectionChange[];
   warnings: Issue[];
   errors: Issue[];
 }
@@ -67,6 +79,8 @@ export async function diffRun(stack: string, base: Baseline, record: Recorder): 
   const previewCalls = calls.map(({ token, timeout }) => ({ token, timeout }));
 
   const { effects, warnings } = consequences(plan.steps, base, recording, calls);
+  const versions = versionChanges(plan.steps);
+  const errors = [...refusals, ...plan.errors, ...caErrors(plan.steps, base, recording.resources), ...removalErrors(plan.steps)];
   const state = stateAfter(plan.steps, baselineOfRecording(recording, "").invokes, "this run");
   const report: DiffReport = {
     stack,
@@ -82,8 +96,10 @@ export async function diffRun(stack: string, base: Baseline, record: Recorder): 
       wave: s.wave,
     })),
     previewCalls,
-    warnings: [...warnings, ...(await unconverged(state, recording))],
-    errors: [...refusals, ...plan.errors, ...caErrors(plan.steps, base, recording.resources), ...removalErrors(plan.steps)],
+    versions,
+    protection: protectionChanges(plan.steps),
+    warnings: [...combinedMinorWarnings(versions), ...warnings, ...(await unconverged(state, recording))],
+    errors: [...errors, ...removalProcedure(plan.steps, errors)],
   };
   return { report, steps: plan.steps, state };
 }

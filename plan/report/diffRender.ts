@@ -4,9 +4,11 @@ import { valueAt } from "../model/inputDiff";
 import { patchDiff } from "./patchDiff";
 
 /**
- * `plan --diff` as text: one line per step in execution order (wave, op, name, type, changed
- * paths, reason) with its effects under it, the Talos patch lines that change, the calls a
- * `pulumi preview` makes, then warnings and errors. Unchanged resources are counted, not listed.
+ * `plan --diff` as text, what decides first: the errors that make `pulumi up` fail (each with what to
+ * do), the warnings, the counts, the versions moved and protection changed; then one line per step
+ * in execution order (wave, op, name, type, changed paths, reason) with its effects under it, the
+ * Talos patch lines that change and the calls a `pulumi preview` makes. Unchanged resources are
+ * counted, not listed.
  */
 export function diffText({ report, steps }: DiffOutcome): string {
   const changes = report.steps.filter((s) => s.op !== "same");
@@ -16,6 +18,17 @@ export function diffText({ report, steps }: DiffOutcome): string {
     .map(([op, n]) => `${n} to ${op}`);
   const same = report.steps.length - changes.length;
   const lines = [`Diff of stack ${report.stack} against ${report.base}: ${[...counts, `${same} unchanged`].join(", ")}`];
+  if (report.errors.length > 0) {
+    lines.push("", "== Errors: `pulumi up` would fail");
+    for (const e of report.errors) lines.push(`    ${e.message}`);
+  }
+  lines.push("", "== Warnings");
+  if (report.warnings.length === 0) lines.push("    none");
+  for (const w of report.warnings) lines.push(`    ${w.message}`);
+  if (report.versions.length > 0) lines.push("", "== Versions");
+  for (const v of report.versions) lines.push(`    ${v.what}: ${v.from} → ${v.to}`);
+  if (report.protection.length > 0) lines.push("", "== Protection (state only: no provider call)");
+  for (const p of report.protection) lines.push(`    ${p.protect ? "protect" : "unprotect"} ${p.name}`);
 
   if (changes.length > 0) lines.push("", "== Steps, in execution order (one wave runs at once)");
   for (const s of changes) {
@@ -39,14 +52,6 @@ export function diffText({ report, steps }: DiffOutcome): string {
   lines.push("", "== Calls `pulumi preview` makes (inputs known), with their own wait");
   if (report.previewCalls.length === 0) lines.push("    none");
   for (const c of report.previewCalls) lines.push(`    ${c.token}${c.timeout ? ` (up to ${c.timeout})` : ""}`);
-
-  lines.push("", "== Warnings");
-  if (report.warnings.length === 0) lines.push("    none");
-  for (const w of report.warnings) lines.push(`    ${w.message}`);
-  if (report.errors.length > 0) {
-    lines.push("", "== Errors: `pulumi up` would fail");
-    for (const e of report.errors) lines.push(`    ${e.message}`);
-  }
   return lines.join("\n") + "\n";
 }
 
