@@ -1,4 +1,5 @@
 import { performance } from "perf_hooks";
+import { formatStateSize, stateSize } from "./stateSize";
 import { baselineOfRecording } from "../plan/model/baseline";
 import { applyType, nodeGateType, simulateBringUp, withoutRollingChain } from "../plan/model/bringUp";
 import { diffRun } from "../plan/model/diff";
@@ -88,7 +89,10 @@ async function main(): Promise<void> {
   // the steps and runs it again as a preview, plus re-runs while it creates or replaces resources.
   const diffTimes = new Map<string, number>();
   for (const n of sizes) {
-    const base = baselineOfRecording(await record({ stack: "infra", cluster: scaled(n) }), "bench");
+    const recorded = await record({ stack: "infra", cluster: scaled(n) });
+    // State bytes per node as the engine would store them (target ≤ 20 KB, issue #24).
+    console.log(formatStateSize(stateSize(recorded, n)));
+    const base = baselineOfRecording(recorded, "bench");
     for (const [label, change] of [
       ["no-op", (raw: unknown) => raw],
       ["one sysctl", (raw: unknown) => withSysctl(raw)],
@@ -108,7 +112,9 @@ async function main(): Promise<void> {
   }
   for (const label of ["no-op", "one sysctl"]) {
     const ratio = (diffTimes.get(`${label} 300`) ?? 0) / (diffTimes.get(`${label} 3`) ?? 1);
-    console.log(`--diff ${label}: ratio 300-node/3-node ${ratio.toFixed(1)}x for 100x the nodes`);
+    console.log(
+      `--diff ${label}: ratio 300-node/3-node ${ratio.toFixed(1)}x for 100x the nodes; per-node cost ratio ${(ratio / 100).toFixed(2)} (target ≤ 3)`,
+    );
   }
 
   for (const n of [3, 5, 9]) {
