@@ -97,6 +97,10 @@ describe.each(stacks)("npm run plan -- %s", (stack) => {
       expect(preview.out.split("\n")[at + 1]).toBe("    (known after apply)");
       expect(preview.out.split("\n")[at + 2]).toMatch(/^--- |^$/);
     }
+    // Policy: only what is known and wrong is listed; checks of values known after apply are one count.
+    const policy = preview.out.slice(preview.out.indexOf("== Policy"), preview.out.indexOf("== ClusterMesh"));
+    expect(policy).not.toContain("ADVISORY");
+    expect(policy).toMatch(/^ {4}\d+ check\(s\) read values known only after apply, judged by pulumi up: [a-z-]+(, [a-z-]+)*$/m);
   });
 
   it("--graph mermaid draws the dependencies", async () => {

@@ -141,7 +141,7 @@ function watchUnknowns(props: Record<string, unknown>, seen: { unknown: boolean 
 
 /** Runs every rule over a recorded graph in-process, as the analyzer would over a preview. */
 export async function runPolicyPack(recording: Recording, facts: ClusterFacts): Promise<PolicyReport> {
-  const violations: Array<{ policy: string; level: string; urn: string; message: string }> = [];
+  const violations: Array<{ policy: string; level: string; urn: string; message: string; unknown?: true }> = [];
   const common = {
     stackTags: new Map<string, string>(),
     getConfig: <T extends object>() => ({ facts }) as unknown as T,
@@ -186,6 +186,8 @@ export async function runPolicyPack(recording: Recording, facts: ClusterFacts): 
           level: readUnknown.unknown && level === "mandatory" ? "advisory" : level,
           urn: at ?? urn,
           message,
+          // The rule read a value known only after apply: what it says may not hold then.
+          ...(readUnknown.unknown ? { unknown: true as const } : {}),
         });
     try {
       if ("validateStack" in policy) {

@@ -6,7 +6,7 @@ import { UNKNOWN, type Json } from "../record/wire";
 
 /** Policy results as the plan reports them (the pack itself is CrossGuard's, see policy/). */
 export interface PolicyReport {
-  readonly violations: ReadonlyArray<{ policy: string; level: string; urn: string; message: string }>;
+  readonly violations: ReadonlyArray<{ policy: string; level: string; urn: string; message: string; unknown?: true }>;
 }
 
 /** The `--json` document: exactly these top-level keys. */
@@ -143,8 +143,15 @@ export function planText(recording: Recording, policy: PolicyReport): string {
 
   lines.push("", "== Stack outputs", indent(stringify(recording.outputs).trimEnd(), "    "), "");
   lines.push("== Policy");
-  if (policy.violations.length === 0) lines.push("    no violations (policy/ pack, run in-process)");
-  for (const v of policy.violations) lines.push(`    ${v.level.toUpperCase()} ${v.policy}: ${v.message} (${v.urn})`);
+  const known = policy.violations.filter((v) => !v.unknown);
+  const unknown = policy.violations.filter((v) => v.unknown);
+  if (known.length === 0) lines.push("    no violations (policy/ pack, run in-process)");
+  for (const v of known) lines.push(`    ${v.level.toUpperCase()} ${v.policy}: ${v.message} (${v.urn})`);
+  // As CrossGuard under a preview: a rule that read a value known only after apply cannot judge it yet.
+  if (unknown.length > 0) {
+    const rules = [...new Set(unknown.map((v) => v.policy))].join(", ");
+    lines.push(`    ${unknown.length} check(s) read values known only after apply, judged by pulumi up: ${rules}`);
+  }
   return lines.join("\n") + "\n";
 }
 
