@@ -25,7 +25,10 @@ async function diff(
   // A base the program refuses would silently diff against an almost empty state.
   if (recorded.error) throw new Error(`the base run failed: ${recorded.error.message}`);
   const baseline = tweak(baselineOfRecording(recorded, "base"));
-  return diffRun(stack, baseline, (o) => recordWith(stack, next, o));
+  const o = await diffRun(stack, baseline, (opts) => recordWith(stack, next, opts));
+  // Every scenario: a step that does something says what (issue #26).
+  expect(o.report.steps.filter((s) => s.op !== "same" && s.effects.length === 0).map((s) => `${s.op} ${s.name}`)).toEqual([]);
+  return o;
 }
 
 /** Every step that does something, one line each: `wave op name [changed] (reason)`. */
@@ -147,7 +150,12 @@ describe("nodes", () => {
     expect(removal?.effects).toEqual([
       "drains infra-04 (evictions honour PodDisruptionBudgets; fails after 600s), resets machine 10.25.11.31 (wipes its STATE and EPHEMERAL partitions), then deletes Node infra-04",
     ]);
-    for (const name of ["apply-10.25.11.31", "gate-10.25.11.31", "osupgrade-10.25.11.31"]) expect(effectsOf(o, name)).toEqual([]);
+    // The rest is only forgotten, and says so.
+    expect(["apply-10.25.11.31", "gate-10.25.11.31", "osupgrade-10.25.11.31"].map((name) => effectsOf(o, name))).toEqual([
+      ["forgets the apply of 10.25.11.31: the machine is not touched by it"],
+      ["forgets the gate: nothing runs on the machine"],
+      ["forgets the upgrade record: a node is never downgraded or touched by it"],
+    ]);
     expect(o.report).toMatchObject({ warnings: [], errors: [] });
   });
 
@@ -202,7 +210,7 @@ describe("nodes", () => {
     expect(effectsOf(o, "apply-10.25.11.12")[0]).toBe("protected: the engine will refuse");
     expect(effectsOf(o, "membership-10.25.11.12")[0]).toBe("protected: the engine will refuse");
     // The gates are not protected (their delete does nothing to the machine).
-    expect(effectsOf(o, "gate-10.25.11.12")).toEqual([]);
+    expect(effectsOf(o, "gate-10.25.11.12")).toEqual(["forgets the gate: nothing runs on the machine"]);
   });
 
   it("allowing removal and removing in the same run is still refused: the engine checks the flag in state, and --diff says the two-run procedure", async () => {

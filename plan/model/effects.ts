@@ -1,5 +1,6 @@
 import { clusterHealthChanges, type ClusterHealthInputs } from "../../components/talos/lifecycle/clusterHealthProvider";
 import type { Baseline, StateResource } from "./baseline";
+import { plainEffect } from "./stepEffects";
 import { clusterHealthType, clusterReadyType } from "./bringUp";
 import { canonical } from "../record/digest";
 import type { Recording } from "../record/harness";
@@ -203,6 +204,13 @@ export function consequences(
         warnings.push({ urn: s.urn, message: `${old.name} is ${s.op === "delete" ? "deleted" : "replaced"}: ${text}` });
       }
     }
+  }
+
+  // Every step that does something says what; the rules above are the specific ones.
+  for (const s of steps) {
+    if (effects.has(s)) continue;
+    const plain = plainEffect(s);
+    if (plain) say(s, plain);
   }
 
   // Talos control planes re-applied at once can take etcd below quorum if a change reboots them.
