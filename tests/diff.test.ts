@@ -199,6 +199,19 @@ describe("effects", () => {
   });
 });
 
+/** A run that registered only `r`, its inputs plain (no secrets). */
+const recordingOf = (r: RecordedResource): Recording => ({
+  stack: "s",
+  project: "p",
+  resources: [r],
+  invokes: [],
+  outputs: {},
+  outputSecretPaths: [],
+  logs: [],
+  plainInputs: () => r.inputs,
+  plainOutputs: () => ({}),
+});
+
 describe("convergence", () => {
   const type = "pulumi-nodejs:dynamic:Resource";
   // A provider whose create returns nothing diff can use: every run differs from its outputs.
@@ -210,17 +223,7 @@ describe("convergence", () => {
       { v: 1, __provider: provider },
       { type, urn: urn("d", type), outputs: provider === careful ? { v: 1 } : undefined },
     );
-    return {
-      stack: "s",
-      project: "p",
-      resources: [r],
-      invokes: [],
-      outputs: {},
-      outputSecretPaths: [],
-      logs: [],
-      plainInputs: () => r.inputs,
-      plainOutputs: () => ({}),
-    };
+    return recordingOf(r);
   };
 
   it("warns when a re-run with the same inputs would change a resource again", async () => {
@@ -240,17 +243,7 @@ describe("dynamic diffs as the engine calls them", () => {
   const type = "pulumi-nodejs:dynamic:Resource";
   const runOf = async (oldInputs: Json, inputs: Json, extra: Partial<RecordedResource> = {}) => {
     const r = next("d", inputs, { type, urn: urn("d", type), ...extra });
-    const recording: Recording = {
-      stack: "s",
-      project: "p",
-      resources: [r],
-      invokes: [],
-      outputs: {},
-      outputSecretPaths: [],
-      logs: [],
-      plainInputs: () => r.inputs,
-      plainOutputs: () => ({}),
-    };
+    const recording = recordingOf(r);
     const states = base(old("d", oldInputs, { type, urn: urn("d", type), outputs: { v: 1 } }));
     return (await diffRun("s", states, async () => recording)).report.steps.map((s) => `${s.op} ${s.reason}`);
   };

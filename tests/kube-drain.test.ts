@@ -3,27 +3,17 @@ import { drainNode, drainPolicy } from "../components/talos/lifecycle/drain";
 import { upgradeNode, type OsUpgradeRequest } from "../components/talos/lifecycle/osUpgrade";
 import { removeNode, type RemovalRequest } from "../components/talos/lifecycle/nodeRemoval";
 import { upgradePlan } from "../components/talos/lifecycle/upgradePlan";
-import { createMachineClient, type Clock, type ClientConfiguration, type MachineClient } from "../components/talos/machineApi";
+import { createMachineClient, type ClientConfiguration, type MachineClient } from "../components/talos/machineApi";
 import { FakeKubernetesApi } from "./fakes/kubernetesApi";
 import { createTestPki, type TestPki } from "./fakes/pki";
 import { FakeTalosApi, workerState } from "./fakes/talosApi";
+import { virtualClock } from "./fakes/virtualClock";
 
 /**
  * Drains and node returns against the faithful Kubernetes fake: the drain talosctl runs (emptyDir data
  * deleted, controller-less pods evicted by default), a cordon never left behind silently, a node back
  * from its upgrade Ready and on the cluster's kubelet version before it is uncordoned and the roll moves on.
  */
-
-function virtualClock(): Clock {
-  let now = 0;
-  return {
-    now: () => now,
-    sleep: async (ms) => {
-      now += ms;
-      await new Promise((resolve) => setImmediate(resolve));
-    },
-  };
-}
 
 const b64 = (pem: string) => Buffer.from(pem).toString("base64");
 const image = (version: string) => `factory.talos.dev/metal-installer/${"a".repeat(64)}:${version}`;

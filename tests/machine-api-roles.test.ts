@@ -11,17 +11,7 @@ import {
 } from "../components/talos/machineApi";
 import { createCa, issueClient, issueServer } from "./fakes/pki";
 import { controlPlaneState, FakeTalosApi, workerState, type FakeNodeState } from "./fakes/talosApi";
-
-function virtualClock(): Clock {
-  let now = 0;
-  return {
-    now: () => now,
-    sleep: async (ms) => {
-      now += ms;
-      await new Promise((resolve) => setImmediate(resolve));
-    },
-  };
-}
+import { virtualClock } from "./fakes/virtualClock";
 
 const b64 = (pem: string) => Buffer.from(pem).toString("base64");
 const ca = createCa("talos");

@@ -5,7 +5,6 @@ import {
   isTalosApiError,
   waitForReboot,
   waitUntilReady,
-  type Clock,
   type ClientConfiguration,
   type MachineClient,
   type MachineClientOptions,
@@ -14,21 +13,7 @@ import {
 } from "../components/talos/machineApi";
 import { controlPlaneState, FakeTalosApi, workerState, type FakeNodeState } from "./fakes/talosApi";
 import { createTestPki, type Issued, type TestPki } from "./fakes/pki";
-
-/** Sleeping advances time at once: a 600 s deadline passes in milliseconds, while every poll still makes real gRPC calls. */
-function virtualClock(): Clock & { slept: number[] } {
-  let now = 0;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => now,
-    sleep: async (ms) => {
-      slept.push(ms);
-      now += ms;
-      await new Promise((resolve) => setImmediate(resolve));
-    },
-  };
-}
+import { virtualClock } from "./fakes/virtualClock";
 
 const b64 = (pem: string) => Buffer.from(pem).toString("base64");
 

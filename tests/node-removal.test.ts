@@ -1,21 +1,11 @@
 import { createKubernetesClient, type KubernetesClient } from "../components/kubernetesApi";
 import { decideForPod, drainNode } from "../components/talos/lifecycle/drain";
 import { removeNode, type RemovalDeps, type RemovalRequest } from "../components/talos/lifecycle/nodeRemoval";
-import { createMachineClient, type Clock, type ClientConfiguration, type MachineClient } from "../components/talos/machineApi";
+import { createMachineClient, type ClientConfiguration, type MachineClient } from "../components/talos/machineApi";
 import { FakeKubernetesApi } from "./fakes/kubernetesApi";
 import { createTestPki, type TestPki } from "./fakes/pki";
 import { controlPlaneState, FakeTalosApi, workerState, type FakeNodeState } from "./fakes/talosApi";
-
-function virtualClock(): Clock {
-  let now = 0;
-  return {
-    now: () => now,
-    sleep: async (ms) => {
-      now += ms;
-      await new Promise((resolve) => setImmediate(resolve));
-    },
-  };
-}
+import { virtualClock } from "./fakes/virtualClock";
 
 const b64 = (pem: string) => Buffer.from(pem).toString("base64");
 const members = [

@@ -4,18 +4,7 @@ import { createMachineClient, type Clock, type ClientConfiguration, type Machine
 import { FakeKubernetesApi } from "./fakes/kubernetesApi";
 import { createTestPki, type TestPki } from "./fakes/pki";
 import { controlPlaneState, FakeTalosApi, workerState, type FakeEtcdMember, type FakeNodeState } from "./fakes/talosApi";
-
-/** Sleeping advances time at once; every poll still makes real gRPC calls. */
-function virtualClock(): Clock {
-  let now = 0;
-  return {
-    now: () => now,
-    sleep: async (ms) => {
-      now += ms;
-      await new Promise((resolve) => setImmediate(resolve));
-    },
-  };
-}
+import { virtualClock } from "./fakes/virtualClock";
 
 const b64 = (pem: string) => Buffer.from(pem).toString("base64");
 const image = (version: string) => `factory.talos.dev/metal-installer/${"a".repeat(64)}:${version}`;
