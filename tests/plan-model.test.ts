@@ -178,6 +178,28 @@ describe("planSteps: what each resource does", () => {
     expect(stepWith({ enableSecretMutable: true })).toMatchObject({ op: "update", reason: "inputs changed" });
   });
 
+  it("a Kubernetes provider whose kubeconfig is unknown (a preview) is replaced unless its clusterIdentifier holds (provider.go DiffConfig)", () => {
+    const unknown = "(known after apply)";
+    const stepOf = (before: Json, after: Json) => {
+      const provider = (inputs: Json) => resource("k8s", { type: "pulumi:providers:kubernetes", inputs });
+      return brief(planSteps(baseline([stateOf(provider(before))]), [provider(after)], noVerdicts).steps[0]!);
+    };
+    expect(stepOf({ kubeconfig: "a", clusterIdentifier: "c" }, { kubeconfig: unknown, clusterIdentifier: "c" })).toMatchObject({
+      op: "update",
+    });
+    expect(stepOf({ kubeconfig: "a" }, { kubeconfig: unknown })).toMatchObject({
+      op: "replace",
+      reason: "kubernetes replaces on kubeconfig",
+    });
+    // Adding the identifier in the same run does not hold the replacement back.
+    expect(stepOf({ kubeconfig: "a" }, { kubeconfig: unknown, clusterIdentifier: "c" })).toMatchObject({ op: "replace" });
+    expect(stepOf({ kubeconfig: "a", clusterIdentifier: "c" }, { kubeconfig: "a", clusterIdentifier: "d" })).toMatchObject({
+      op: "replace",
+      reason: "kubernetes replaces on clusterIdentifier",
+    });
+    expect(stepOf({ kubeconfig: "a" }, { kubeconfig: "b" })).toMatchObject({ op: "update" });
+  });
+
   it("summarises versions moved (Talos, Kubernetes, charts) and protection changed, which a same step hides", () => {
     const guard = (talosVersion: string, kubernetesVersion: string) =>
       resource("versions", { type: "pulumi-nodejs:dynamic/talos:VersionGuard", inputs: { talosVersion, kubernetesVersion } });

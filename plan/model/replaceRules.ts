@@ -1,4 +1,5 @@
 import { overlaps, valueAt } from "./inputDiff";
+import { UNKNOWN } from "../record/wire";
 import type { Json } from "../record/wire";
 
 /**
@@ -159,13 +160,18 @@ const rules: readonly ReplaceRule[] = [
   { applies: is("kubernetes:helm.sh/v3:Release"), triggers: always("name", "namespace"), provider: "kubernetes (Helm)" },
   {
     applies: is("pulumi:providers:kubernetes"),
+    // provider.go DiffConfig: a changed identifier replaces; an identifier set and unchanged clears every
+    // replacement (its deferred `resp.Replaces = nil`), an unknown kubeconfig's included; otherwise (none,
+    // or one added or removed) a kubeconfig, context or cluster unknown during a preview replaces (the provider cannot tell the
+    // cluster), and a known one replaces when its active cluster changes, which offline cannot read:
+    // assumed to stay (this program always sets the identifier).
     triggers: ({ old, next }) => {
       const before = valueAt(old, "clusterIdentifier");
       const after = valueAt(next, "clusterIdentifier");
       const set = (v: Json | undefined) => v !== undefined && v !== null;
-      // Without an identifier the provider replaces when the kubeconfig's active cluster changes,
-      // which offline cannot read: assumed to stay (this program always sets the identifier).
-      return set(before) && set(after) && before !== after ? ["clusterIdentifier"] : [];
+      if (set(after) && before === after) return [];
+      const unknown = ["kubeconfig", "context", "cluster"].filter((key) => valueAt(next, key) === UNKNOWN);
+      return set(before) && set(after) ? ["clusterIdentifier", ...unknown] : unknown;
     },
     provider: "kubernetes",
   },
