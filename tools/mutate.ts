@@ -58,8 +58,20 @@ export const areas: Readonly<Record<string, { mutate: string[]; tests: string[] 
       "components/talos/lifecycle/osUpgrade.ts",
       "components/talos/lifecycle/nodeRemoval.ts",
       "components/talos/lifecycle/kubernetesComponents.ts",
+      "components/talos/lifecycle/etcdPreflight.ts",
+      "components/talos/lifecycle/etcdLeave.ts",
+      "components/talos/lifecycle/sentOnce.ts",
     ],
-    tests: ["node-removal", "os-upgrade", "kubernetes-components", "machine-api"],
+    tests: [
+      "node-removal",
+      "node-removal-etcd",
+      "os-upgrade",
+      "os-upgrade-safety",
+      "kube-drain",
+      "kubernetes-components",
+      "machine-api",
+      "machine-api-roles",
+    ],
   },
 };
 
