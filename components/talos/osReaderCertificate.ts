@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as tls from "@pulumi/tls";
+import { issueClientCertificate, machineSecretsCa, type CaPair } from "./localClientCertificate";
 import type { ClientConfiguration } from "./machineApi/credentials";
 import type { MachineSecrets } from "./provider";
 
@@ -21,16 +21,8 @@ export const osReaderCertificate = {
 } as const;
 
 /** The Talos OS CA (PEM) from the provider's machine secrets. */
-export function osCaOf(machineSecrets: MachineSecrets): { cert: string; key: string } {
-  const os = (machineSecrets.certs as Record<string, unknown> | undefined)?.os as Record<string, unknown> | undefined;
-  const decode = (field: "cert" | "key") => {
-    const value = os?.[field];
-    if (typeof value !== "string") throw new Error(`machine secrets: certs.os.${field} is missing`);
-    const pem = Buffer.from(value, "base64").toString("utf8");
-    if (!pem.startsWith("-----BEGIN ")) throw new Error(`machine secrets: certs.os.${field} is not base64-encoded PEM`);
-    return pem;
-  };
-  return { cert: decode("cert"), key: decode("key") };
+export function osCaOf(machineSecrets: MachineSecrets): CaPair {
+  return machineSecretsCa(machineSecrets, "os");
 }
 
 /** Registers the key, request and certificate (children of `parent`); the client configuration is a secret. */
@@ -39,30 +31,9 @@ export function readerClientConfiguration(
   parent: pulumi.Resource,
 ): pulumi.Output<ClientConfiguration> {
   const ca = pulumi.secret(machineSecrets.apply(osCaOf));
-  const key = new tls.PrivateKey("talos-reader-key", { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent });
-  const request = new tls.CertRequest(
-    "talos-reader-csr",
-    {
-      privateKeyPem: key.privateKeyPem,
-      subject: { commonName: osReaderCertificate.commonName, organization: osReaderCertificate.organization },
-    },
-    { parent },
-  );
-  const cert = new tls.LocallySignedCert(
-    "talos-reader-cert",
-    {
-      certRequestPem: request.certRequestPem,
-      caCertPem: ca.cert,
-      caPrivateKeyPem: ca.key,
-      validityPeriodHours: osReaderCertificate.validityPeriodHours,
-      earlyRenewalHours: osReaderCertificate.earlyRenewalHours,
-      allowedUses: ["client_auth", "digital_signature", "key_encipherment"],
-    },
-    { parent },
-  );
   const b64 = (pem: string) => Buffer.from(pem, "utf8").toString("base64");
   return pulumi.secret(
-    pulumi.all([ca.cert, cert.certPem, key.privateKeyPem]).apply(([caPem, certPem, keyPem]) => ({
+    issueClientCertificate("talos-reader", osReaderCertificate, ca, parent).apply(({ caPem, certPem, keyPem }) => ({
       caCertificate: b64(caPem),
       clientCertificate: b64(certPem),
       clientKey: b64(keyPem),

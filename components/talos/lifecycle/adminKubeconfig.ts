@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as tls from "@pulumi/tls";
 import { stringify } from "yaml";
 import { lifecycleUser } from "../../kubernetesApi/rbac";
+import { issueClientCertificate, machineSecretsCa, type CaPair } from "../localClientCertificate";
 import type { MachineSecrets } from "../provider";
 
 /**
@@ -36,28 +36,11 @@ export const lifecycleCertificate = {
   earlyRenewalHours: 24 * 60,
 } as const;
 
-export interface KubernetesCa {
-  /** PEM */
-  cert: string;
-  /** PEM */
-  key: string;
-}
+export type KubernetesCa = CaPair;
 
-/**
- * The Kubernetes CA from the provider's machine secrets (`certs.k8s.cert` / `.key`, base64 PEM as in
- * a Talos secrets bundle: terraform-provider-talos pkg/talos/talos_machine_secrets_resource.go).
- */
+/** The Kubernetes CA from the provider's machine secrets (`certs.k8s`). */
 export function kubernetesCaOf(machineSecrets: MachineSecrets): KubernetesCa {
-  const certs = machineSecrets.certs as Record<string, unknown> | undefined;
-  const k8s = certs?.k8s as Record<string, unknown> | undefined;
-  const decode = (field: "cert" | "key") => {
-    const value = k8s?.[field];
-    if (typeof value !== "string") throw new Error(`machine secrets: certs.k8s.${field} is missing`);
-    const pem = Buffer.from(value, "base64").toString("utf8");
-    if (!pem.startsWith("-----BEGIN ")) throw new Error(`machine secrets: certs.k8s.${field} is not base64-encoded PEM`);
-    return pem;
-  };
-  return { cert: decode("cert"), key: decode("key") };
+  return machineSecretsCa(machineSecrets, "k8s");
 }
 
 export interface KubeconfigParts {
@@ -89,30 +72,9 @@ export function lifecycleKubeconfig(
   parent: pulumi.Resource,
 ): pulumi.Output<string> {
   const ca = pulumi.secret(args.machineSecrets.apply(kubernetesCaOf));
-  const key = new tls.PrivateKey("lifecycle-key", { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent });
-  const request = new tls.CertRequest(
-    "lifecycle-csr",
-    {
-      privateKeyPem: key.privateKeyPem,
-      subject: { commonName: lifecycleCertificate.commonName, organization: lifecycleCertificate.organization },
-    },
-    { parent },
-  );
-  const cert = new tls.LocallySignedCert(
-    "lifecycle-cert",
-    {
-      certRequestPem: request.certRequestPem,
-      caCertPem: ca.cert,
-      caPrivateKeyPem: ca.key,
-      validityPeriodHours: lifecycleCertificate.validityPeriodHours,
-      earlyRenewalHours: lifecycleCertificate.earlyRenewalHours,
-      allowedUses: ["client_auth", "digital_signature", "key_encipherment"],
-    },
-    { parent },
-  );
   return pulumi.secret(
-    pulumi
-      .all([ca.cert, cert.certPem, key.privateKeyPem])
-      .apply(([caPem, certPem, keyPem]) => kubeconfigYaml({ cluster: args.cluster, server: args.server, caPem, certPem, keyPem })),
+    issueClientCertificate("lifecycle", lifecycleCertificate, ca, parent).apply((pems) =>
+      kubeconfigYaml({ cluster: args.cluster, server: args.server, ...pems }),
+    ),
   );
 }
