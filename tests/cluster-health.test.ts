@@ -10,7 +10,7 @@ import {
 } from "../components/talos/lifecycle/clusterHealthProvider";
 import { clusterReadyChanges, type ClusterReadyInputs, type ClusterReadyOutputs } from "../components/talos/lifecycle/clusterReadyProvider";
 import { engineInputs, engineRun, registeredInputs } from "./fakes/engineSide";
-import { createTestPki, type TestPki } from "./fakes/pki";
+import { clientConfigurationOf, createTestPki, type TestPki } from "./fakes/pki";
 import { controlPlaneState, FakeTalosApi, workerState } from "./fakes/talosApi";
 
 const clientConfiguration = { caCertificate: "ca", clientCertificate: "crt", clientKey: "key" };
@@ -90,12 +90,11 @@ describe("cluster waits as the engine runs them, against fake apids", () => {
   let pki: TestPki;
   let dir: string;
   const fakes: FakeTalosApi[] = [];
-  const b64 = (pem: string) => Buffer.from(pem).toString("base64");
   let credentials: { caCertificate: string; clientCertificate: string; clientKey: string };
 
   beforeAll(() => {
     pki = createTestPki();
-    credentials = { caCertificate: b64(pki.ca.cert), clientCertificate: b64(pki.client.cert), clientKey: b64(pki.client.key) };
+    credentials = clientConfigurationOf(pki);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "cluster-health-"));
   });
 

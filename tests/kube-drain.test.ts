@@ -5,7 +5,7 @@ import { removeNode, type RemovalRequest } from "../components/talos/lifecycle/n
 import { upgradePlan } from "../components/talos/lifecycle/upgradePlan";
 import { createMachineClient, type ClientConfiguration, type MachineClient } from "../components/talos/machineApi";
 import { FakeKubernetesApi } from "./fakes/kubernetesApi";
-import { createTestPki, type TestPki } from "./fakes/pki";
+import { clientConfigurationOf, createTestPki, type TestPki } from "./fakes/pki";
 import { FakeTalosApi, workerState } from "./fakes/talosApi";
 import { virtualClock } from "./fakes/virtualClock";
 
@@ -15,7 +15,6 @@ import { virtualClock } from "./fakes/virtualClock";
  * from its upgrade Ready and on the cluster's kubelet version before it is uncordoned and the roll moves on.
  */
 
-const b64 = (pem: string) => Buffer.from(pem).toString("base64");
 const image = (version: string) => `factory.talos.dev/metal-installer/${"a".repeat(64)}:${version}`;
 
 let pki: TestPki;
@@ -26,7 +25,7 @@ const clients: MachineClient[] = [];
 
 beforeAll(() => {
   pki = createTestPki();
-  clientConfiguration = { caCertificate: b64(pki.ca.cert), clientCertificate: b64(pki.client.cert), clientKey: b64(pki.client.key) };
+  clientConfiguration = clientConfigurationOf(pki);
 });
 
 afterEach(async () => {

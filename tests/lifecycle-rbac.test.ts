@@ -6,7 +6,7 @@ import { upgradeNode } from "../components/talos/lifecycle/osUpgrade";
 import { createMachineClient, type ClientConfiguration, type MachineClient } from "../components/talos/machineApi";
 import type { Recording } from "../plan/record/harness";
 import { FakeKubernetesApi } from "./fakes/kubernetesApi";
-import { createTestPki, type TestPki } from "./fakes/pki";
+import { clientConfigurationOf, createTestPki, type TestPki } from "./fakes/pki";
 import { FakeTalosApi, workerState } from "./fakes/talosApi";
 import { recordFixture } from "./support";
 
@@ -17,7 +17,6 @@ import { recordFixture } from "./support";
  * to the certificate's user, which is not system:masters, without the lifecycle resources waiting for it.
  */
 
-const b64 = (pem: string) => Buffer.from(pem).toString("base64");
 const granted = new Set(
   lifecycleRules.flatMap((rule) => rule.resources.flatMap((resource) => rule.verbs.map((verb) => `${verb} ${resource}`))),
 );
@@ -29,7 +28,7 @@ const clients: MachineClient[] = [];
 
 beforeAll(() => {
   pki = createTestPki();
-  clientConfiguration = { caCertificate: b64(pki.ca.cert), clientCertificate: b64(pki.client.cert), clientKey: b64(pki.client.key) };
+  clientConfiguration = clientConfigurationOf(pki);
 });
 
 afterEach(async () => {

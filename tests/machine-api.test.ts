@@ -12,7 +12,7 @@ import {
   type TalosApiError,
 } from "../components/talos/machineApi";
 import { controlPlaneState, FakeTalosApi, workerState, type FakeNodeState } from "./fakes/talosApi";
-import { createTestPki, type Issued, type TestPki } from "./fakes/pki";
+import { clientConfigurationOf, createTestPki, type Issued, type TestPki } from "./fakes/pki";
 import { virtualClock } from "./fakes/virtualClock";
 
 const b64 = (pem: string) => Buffer.from(pem).toString("base64");
@@ -25,7 +25,7 @@ const clients: MachineClient[] = [];
 beforeAll(() => {
   pki = createTestPki();
   // As the Pulumiverse provider outputs it: base64-encoded PEM.
-  clientConfiguration = { caCertificate: b64(pki.ca.cert), clientCertificate: b64(pki.client.cert), clientKey: b64(pki.client.key) };
+  clientConfiguration = clientConfigurationOf(pki);
 });
 
 afterEach(async () => {

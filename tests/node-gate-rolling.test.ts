@@ -4,7 +4,7 @@ import * as path from "path";
 import { rebootExpectation } from "../components/talos/lifecycle/nodeGateProvider";
 import { engineInputs, engineRun, registeredInputs } from "./fakes/engineSide";
 import { FakeKubernetesApi } from "./fakes/kubernetesApi";
-import { createTestPki, type TestPki } from "./fakes/pki";
+import { clientConfigurationOf, createTestPki, type TestPki } from "./fakes/pki";
 import { FakeTalosApi, workerState } from "./fakes/talosApi";
 
 describe("reboot expectation from the apply's resolved mode", () => {
@@ -25,7 +25,6 @@ describe("rolling NodeGate as the engine runs it", () => {
   let dir: string;
   let provider: string;
   let base: Record<string, unknown>;
-  const b64 = (pem: string) => Buffer.from(pem).toString("base64");
 
   beforeAll(async () => {
     pki = createTestPki();
@@ -36,7 +35,7 @@ describe("rolling NodeGate as the engine runs it", () => {
       {
         node: "127.0.0.1",
         port: fake.port,
-        clientConfiguration: { caCertificate: b64(pki.ca.cert), clientCertificate: b64(pki.client.cert), clientKey: b64(pki.client.key) },
+        clientConfiguration: clientConfigurationOf(pki),
         expectations: { role: "worker", talosVersion: "v1.13.9" },
         fingerprint: "sha256:aaaa",
         waitOnCreate: false,

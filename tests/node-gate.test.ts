@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { changedKeys, nodeGateProvider, type GateInputs, type GateOutputs } from "../components/talos/lifecycle/nodeGateProvider";
-import { createTestPki, type TestPki } from "./fakes/pki";
+import { clientConfigurationOf, createTestPki, type TestPki } from "./fakes/pki";
 import { FakeTalosApi, workerState } from "./fakes/talosApi";
 
 const repoRoot = path.resolve(__dirname, "..");
@@ -95,7 +95,7 @@ describe("NodeGate provider as the engine runs it", () => {
     const args = {
       node: "127.0.0.1",
       port: fake.port,
-      clientConfiguration: { caCertificate: b64(pki.ca.cert), clientCertificate: b64(pki.client.cert), clientKey: b64(pki.client.key) },
+      clientConfiguration: clientConfigurationOf(pki),
       expectations: { role: "worker", talosVersion: "v1.13.9" },
       fingerprint: "sha256:aaaa",
       timeoutSeconds: 2,

@@ -3,10 +3,9 @@ import { createKubernetesClient } from "../components/kubernetesApi";
 import { removeNode, type RemovalRequest } from "../components/talos/lifecycle/nodeRemoval";
 import { createMachineClient, type ClientConfiguration, type MachineClient } from "../components/talos/machineApi";
 import { FakeKubernetesApi } from "./fakes/kubernetesApi";
-import { createTestPki, type TestPki } from "./fakes/pki";
+import { clientConfigurationOf, createTestPki, type TestPki } from "./fakes/pki";
 import { controlPlaneState, FakeTalosApi, type FakeEtcdMember } from "./fakes/talosApi";
 
-const b64 = (pem: string) => Buffer.from(pem).toString("base64");
 const ids: Record<string, string> = { cp1: "11806905567389581231", cp2: "4211352893648726347", cp3: "16141391453225318400" };
 
 let pki: TestPki;
@@ -18,7 +17,7 @@ let members: FakeEtcdMember[];
 
 beforeAll(() => {
   pki = createTestPki();
-  clientConfiguration = { caCertificate: b64(pki.ca.cert), clientCertificate: b64(pki.client.cert), clientKey: b64(pki.client.key) };
+  clientConfiguration = clientConfigurationOf(pki);
 });
 
 beforeEach(async () => {

@@ -5,7 +5,7 @@ import * as path from "path";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { membershipChanges, nodeMembershipProvider, type MembershipInputs } from "../components/talos/lifecycle/nodeMembershipProvider";
 import { FakeKubernetesApi } from "./fakes/kubernetesApi";
-import { createTestPki, type TestPki } from "./fakes/pki";
+import { clientConfigurationOf, createTestPki, type TestPki } from "./fakes/pki";
 import { FakeTalosApi, workerState } from "./fakes/talosApi";
 
 const repoRoot = path.resolve(__dirname, "..");
@@ -72,7 +72,6 @@ describe("NodeMembership provider as the engine runs it", () => {
   let kube: FakeKubernetesApi;
   let dir: string;
   let registered: { inputs: Record<string, unknown>; additionalSecretOutputs: string[] };
-  const b64 = (pem: string) => Buffer.from(pem).toString("base64");
 
   beforeAll(async () => {
     pki = createTestPki();
@@ -87,7 +86,7 @@ describe("NodeMembership provider as the engine runs it", () => {
       role: "worker",
       controlPlanes: [],
       kubeconfig: kube.kubeconfig(pki),
-      clientConfiguration: { caCertificate: b64(pki.ca.cert), clientCertificate: b64(pki.client.cert), clientKey: b64(pki.client.key) },
+      clientConfiguration: clientConfigurationOf(pki),
       drainTimeoutSeconds: 5,
       resetTimeoutSeconds: 10,
     };

@@ -3,11 +3,10 @@ import { decideForPod, drainNode } from "../components/talos/lifecycle/drain";
 import { removeNode, type RemovalDeps, type RemovalRequest } from "../components/talos/lifecycle/nodeRemoval";
 import { createMachineClient, type ClientConfiguration, type MachineClient } from "../components/talos/machineApi";
 import { FakeKubernetesApi } from "./fakes/kubernetesApi";
-import { createTestPki, type TestPki } from "./fakes/pki";
+import { clientConfigurationOf, createTestPki, type TestPki } from "./fakes/pki";
 import { controlPlaneState, FakeTalosApi, workerState, type FakeNodeState } from "./fakes/talosApi";
 import { virtualClock } from "./fakes/virtualClock";
 
-const b64 = (pem: string) => Buffer.from(pem).toString("base64");
 const members = [
   { id: "11806905567389581231", hostname: "cp1" },
   { id: "4211352893648726347", hostname: "cp2" },
@@ -22,7 +21,7 @@ const clients: MachineClient[] = [];
 
 beforeAll(() => {
   pki = createTestPki();
-  clientConfiguration = { caCertificate: b64(pki.ca.cert), clientCertificate: b64(pki.client.cert), clientKey: b64(pki.client.key) };
+  clientConfiguration = clientConfigurationOf(pki);
 });
 
 beforeEach(async () => {

@@ -5,7 +5,7 @@ import * as path from "path";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { osUpgradeChanges, osUpgradeOutputs, readOsUpgrade, type OsUpgradeInputs } from "../components/talos/lifecycle/osUpgradeProvider";
 import { FakeKubernetesApi } from "./fakes/kubernetesApi";
-import { createTestPki, type TestPki } from "./fakes/pki";
+import { clientConfigurationOf, createTestPki, type TestPki } from "./fakes/pki";
 import { FakeTalosApi, workerState } from "./fakes/talosApi";
 
 const repoRoot = path.resolve(__dirname, "..");
@@ -98,7 +98,7 @@ describe("OsUpgrade provider as the engine runs it", () => {
       port: talos.port,
       nodeName: "w1",
       role: "worker",
-      clientConfiguration: { caCertificate: b64(pki.ca.cert), clientCertificate: b64(pki.client.cert), clientKey: b64(pki.client.key) },
+      clientConfiguration: clientConfigurationOf(pki),
       kubeconfig: kube.kubeconfig(pki),
       image: image("v1.13.0"),
       targetVersion: "v1.13.0",

@@ -2,11 +2,10 @@ import { createKubernetesClient, type KubernetesClient } from "../components/kub
 import { upgradeNode, type OsUpgradeDeps, type OsUpgradeRequest } from "../components/talos/lifecycle/osUpgrade";
 import { createMachineClient, type Clock, type ClientConfiguration, type MachineClient } from "../components/talos/machineApi";
 import { FakeKubernetesApi } from "./fakes/kubernetesApi";
-import { createTestPki, type TestPki } from "./fakes/pki";
+import { clientConfigurationOf, createTestPki, type TestPki } from "./fakes/pki";
 import { controlPlaneState, FakeTalosApi, workerState, type FakeEtcdMember, type FakeNodeState } from "./fakes/talosApi";
 import { virtualClock } from "./fakes/virtualClock";
 
-const b64 = (pem: string) => Buffer.from(pem).toString("base64");
 const image = (version: string) => `factory.talos.dev/metal-installer/${"a".repeat(64)}:${version}`;
 const ids: Record<string, string> = { cp1: "11806905567389581231", cp2: "4211352893648726347", cp3: "16141391453225318400" };
 
@@ -18,7 +17,7 @@ const clients: MachineClient[] = [];
 
 beforeAll(() => {
   pki = createTestPki();
-  clientConfiguration = { caCertificate: b64(pki.ca.cert), clientCertificate: b64(pki.client.cert), clientKey: b64(pki.client.key) };
+  clientConfiguration = clientConfigurationOf(pki);
 });
 
 beforeEach(async () => {

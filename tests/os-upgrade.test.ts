@@ -3,10 +3,9 @@ import { upgradeNode, type OsUpgradeRequest } from "../components/talos/lifecycl
 import { upgradePlan, type PlanNode } from "../components/talos/lifecycle/upgradePlan";
 import { createMachineClient, type ClientConfiguration, type MachineClient } from "../components/talos/machineApi";
 import { FakeKubernetesApi } from "./fakes/kubernetesApi";
-import { createTestPki, type TestPki } from "./fakes/pki";
+import { clientConfigurationOf, createTestPki, type TestPki } from "./fakes/pki";
 import { controlPlaneState, FakeTalosApi, workerState, type FakeNodeState } from "./fakes/talosApi";
 
-const b64 = (pem: string) => Buffer.from(pem).toString("base64");
 const schematic = "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba";
 const image = (version: string) => `factory.talos.dev/metal-installer/${schematic}:${version}`;
 const memberIds: Record<string, string> = { cp1: "11806905567389581231", cp2: "4211352893648726347", cp3: "16141391453225318400" };
@@ -19,7 +18,7 @@ const clients: MachineClient[] = [];
 
 beforeAll(() => {
   pki = createTestPki();
-  clientConfiguration = { caCertificate: b64(pki.ca.cert), clientCertificate: b64(pki.client.cert), clientKey: b64(pki.client.key) };
+  clientConfiguration = clientConfigurationOf(pki);
 });
 
 beforeEach(async () => {

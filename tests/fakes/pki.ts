@@ -1,4 +1,5 @@
 import * as forge from "node-forge";
+import type { ClientConfiguration } from "../../components/talos/machineApi/credentials";
 
 /** A PEM certificate and its key. */
 export interface Issued {
@@ -87,4 +88,10 @@ export function createTestPki(): TestPki {
     foreignClient: issueClient(foreign.signer),
     serverForOtherIp: issueServer(ca.signer, ["10.25.11.11"]),
   };
+}
+
+/** A client configuration as the Talos provider outputs it (base64 PEM), for `client` (default: the os:admin client). */
+export function clientConfigurationOf(pki: TestPki, client: Issued = pki.client): ClientConfiguration {
+  const b64 = (pem: string) => Buffer.from(pem).toString("base64");
+  return { caCertificate: b64(pki.ca.cert), clientCertificate: b64(client.cert), clientKey: b64(client.key) };
 }
