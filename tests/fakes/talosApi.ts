@@ -186,11 +186,6 @@ function talosApiOf(version: string): TalosApi {
   return api;
 }
 
-function minorAtLeast(version: string, major: number, minor: number): boolean {
-  const match = /^v(\d+)\.(\d+)\./.exec(version);
-  return match !== null && (Number(match[1]) > major || (Number(match[1]) === major && Number(match[2]) >= minor));
-}
-
 type Reply = Record<string, unknown>;
 type Failure = FakeFailure;
 
@@ -528,7 +523,6 @@ export class FakeTalosApi {
       call.write(this.proxiedError(refused));
       return void call.end();
     }
-    const newApi = minorAtLeast(this.state.version, 1, 13);
     const metadata = this.metadata();
     switch (method) {
       case "Read":
@@ -558,7 +552,6 @@ export class FakeTalosApi {
         break;
       }
       case "ImagePull": {
-        if (!newApi) return this.unimplemented(call, method);
         const failed = await this.pull(call);
         if (failed) return this.fail(call, failed.code, failed.details);
         call.write({ pullProgress: { layerId: "sha256:0001", progress: { status: "DOWNLOAD_COMPLETE" } } });
@@ -566,7 +559,6 @@ export class FakeTalosApi {
         break;
       }
       case "LifecycleUpgrade": {
-        if (!newApi) return this.unimplemented(call, method);
         const image = String((call.request.source as Reply | undefined)?.imageName ?? "");
         this.stagedVersion = tagOf(image);
         call.write({ progress: { message: `installing ${image}` } });
