@@ -1,5 +1,6 @@
 import { status } from "@grpc/grpc-js";
 import { clusterHealthProvider, type ClusterHealthInputs } from "../components/talos/lifecycle/clusterHealthProvider";
+import { osUpgradeOutputs, readOsUpgrade } from "../components/talos/lifecycle/osUpgradeProvider";
 import {
   createMachineClient,
   isTalosApiError,
@@ -125,6 +126,23 @@ describe("least privilege: os:reader for reads, os:admin only where a call needs
     const error = await failureOf(client.reboot());
     expect(error.message).toBe("node 127.0.0.1: Reboot: needs the os:admin client certificate, and this client holds none");
     expect(fake.methodsCalled()).toEqual(["Version"]);
+  });
+});
+
+describe("OsUpgrade state", () => {
+  it("keeps only the os:reader credential for a refresh (no admin certificate, no kubeconfig), and the refresh reads with it", async () => {
+    const fake = await start(workerState("v1.13.9"));
+    const inputs = {
+      ...{ node: "127.0.0.1", endpoint: "127.0.0.1", port: fake.port, nodeName: "w1", role: "worker" as const },
+      ...{ clientConfiguration: admin, readerConfiguration: readerOnly, kubeconfig: "apiVersion: v1", image: "installer:v1.13.9" },
+      ...{ controlPlanes: [{ node: "10.25.11.11", endpoint: "10.25.11.11", port: 50000 }], targetVersion: "v1.13.8" },
+      ...{ timeoutSeconds: 60, drainTimeoutSeconds: 5 },
+    };
+    const stored = osUpgradeOutputs(inputs);
+    expect(Object.keys(stored).filter((key) => /[Cc]onfiguration|kubeconfig|controlPlanes/.test(key))).toEqual(["readerConfiguration"]);
+    expect(await readOsUpgrade(stored)).toEqual({ ...stored, observedVersion: "v1.13.9" });
+    // Without a reader certificate (a stack from before it), the admin one is what a refresh has.
+    expect(osUpgradeOutputs({ ...inputs, readerConfiguration: undefined }).clientConfiguration).toEqual(admin);
   });
 });
 

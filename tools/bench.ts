@@ -1,5 +1,5 @@
 import { performance } from "perf_hooks";
-import { formatStateSize, stateSize } from "./stateSize";
+import { formatStateSize, perAddedNode, stateSize, type StateSize } from "./stateSize";
 import { baselineOfRecording } from "../plan/model/baseline";
 import { applyType, nodeGateType, simulateBringUp, withoutRollingChain } from "../plan/model/bringUp";
 import { diffRun } from "../plan/model/diff";
@@ -88,10 +88,12 @@ async function main(): Promise<void> {
   // --diff: the base state is recorded once (outside the timing); the diff runs the program, models
   // the steps and runs it again as a preview, plus re-runs while it creates or replaces resources.
   const diffTimes = new Map<string, number>();
+  const states = new Map<number, StateSize>();
   for (const n of sizes) {
     const recorded = await record({ stack: "infra", cluster: scaled(n) });
     // State bytes per node as the engine would store them (target ≤ 20 KB, issue #24).
-    console.log(formatStateSize(stateSize(recorded, n)));
+    states.set(n, stateSize(recorded, n));
+    console.log(formatStateSize(states.get(n)!));
     const base = baselineOfRecording(recorded, "bench");
     for (const [label, change] of [
       ["no-op", (raw: unknown) => raw],
@@ -110,6 +112,12 @@ async function main(): Promise<void> {
       console.log(`--diff ${label}, ${String(n).padStart(3)} nodes: ${best.toFixed(1)} ms, ${steps} changing steps`);
     }
   }
+  const added = perAddedNode(states.get(30)!, states.get(300)!);
+  console.log(
+    `state per added node (30 → 300 nodes): dynamic resources ${(added.dynamicBytes / 1024).toFixed(1)} KB (target ≤ 20 KB), ` +
+      `every resource ${(added.totalBytes / 1024).toFixed(1)} KB; cluster-wide part ${(added.fixedBytes / 1024).toFixed(1)} KB ` +
+      `(credentials and the machine configuration are placeholders offline: tools/stateSize.ts)`,
+  );
   for (const label of ["no-op", "one sysctl"]) {
     const ratio = (diffTimes.get(`${label} 300`) ?? 0) / (diffTimes.get(`${label} 3`) ?? 1);
     console.log(

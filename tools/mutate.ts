@@ -50,28 +50,37 @@ export const areas: Readonly<Record<string, { mutate: string[]; tests: string[] 
     tests: ["upgrade-plan", "version-guard", "lifecycle-rules"],
   },
   // The day-2 sequencing against the fake apid and Kubernetes API (real gRPC and HTTP on loopback):
-  // seconds per test, so hours per run; run it when the sequencing changes. The *-provider tests
-  // spawn the serialized providers in other processes, which Stryker's sandbox cannot serve.
-  sequencing: {
+  // seconds per mutant, so split in three areas of under an hour each. The tests are the flows that
+  // reach each module (per-test coverage runs only those); the *-provider tests spawn the serialized
+  // providers in other processes, whose code runs without Stryker's active mutant: they are in `providers`.
+  "sequencing-etcd": {
     mutate: [
-      "components/talos/lifecycle/drain.ts",
-      "components/talos/lifecycle/osUpgrade.ts",
-      "components/talos/lifecycle/nodeRemoval.ts",
-      "components/talos/lifecycle/kubernetesComponents.ts",
       "components/talos/lifecycle/etcdPreflight.ts",
       "components/talos/lifecycle/etcdLeave.ts",
       "components/talos/lifecycle/sentOnce.ts",
     ],
-    tests: [
-      "node-removal",
-      "node-removal-etcd",
-      "os-upgrade",
-      "os-upgrade-safety",
-      "kube-drain",
-      "kubernetes-components",
-      "machine-api",
-      "machine-api-roles",
+    tests: ["node-removal", "node-removal-etcd", "os-upgrade", "os-upgrade-safety"],
+  },
+  "sequencing-drain": {
+    mutate: ["components/talos/lifecycle/drain.ts", "components/talos/lifecycle/kubernetesComponents.ts"],
+    tests: ["kube-drain", "kubernetes-components", "node-removal", "os-upgrade-safety"],
+  },
+  "sequencing-flows": {
+    mutate: ["components/talos/lifecycle/osUpgrade.ts", "components/talos/lifecycle/nodeRemoval.ts"],
+    tests: ["os-upgrade", "os-upgrade-safety", "node-removal", "node-removal-etcd", "kube-drain"],
+  },
+  // The dynamic providers' create/update/read/delete logic, called in-process as the engine's host
+  // calls it (the tests that spawn the host run alongside; they cannot see a mutant, see above).
+  providers: {
+    mutate: [
+      "components/talos/lifecycle/nodeGateProvider.ts",
+      "components/talos/lifecycle/osUpgradeProvider.ts",
+      "components/talos/lifecycle/nodeMembershipProvider.ts",
+      "components/talos/lifecycle/clusterHealthProvider.ts",
+      "components/talos/lifecycle/clusterReadyProvider.ts",
+      "components/dynamic/thinRuntime.ts",
     ],
+    tests: ["node-gate", "os-upgrade-provider", "node-removal-provider", "cluster-health", "machine-api-roles", "thin-provider"],
   },
 };
 

@@ -50,6 +50,21 @@ export function stateSize(recording: Recording, nodes: number): StateSize {
   return { nodes, resources: recording.resources.length, dynamicBytes, providerBytes, totalBytes, byType };
 }
 
+/**
+ * What each added node costs in state, between two sizes of the same stack: the per-node figure of
+ * a small stack also carries the cluster-wide resources (charts, Flux, VersionGuard, ClusterHealth)
+ * divided by its few nodes. Offline, credentials and the rendered machine configuration are
+ * placeholders of a few dozen bytes: a real state holds PEM certificates (about 1.3 KB per Talos client
+ * configuration, 1.8 KB per kubeconfig) and, in the bridged ConfigurationApply, the machine
+ * configuration itself, input and output (pulumiverse/pulumi-talos v0.8.1 schema: both secret).
+ */
+export function perAddedNode(small: StateSize, large: StateSize): { dynamicBytes: number; totalBytes: number; fixedBytes: number } {
+  const nodes = large.nodes - small.nodes;
+  const dynamicBytes = (large.dynamicBytes - small.dynamicBytes) / nodes;
+  const totalBytes = (large.totalBytes - small.totalBytes) / nodes;
+  return { dynamicBytes, totalBytes, fixedBytes: small.totalBytes - totalBytes * small.nodes };
+}
+
 /** One line for `npm run bench`. */
 export function formatStateSize(size: StateSize): string {
   const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;

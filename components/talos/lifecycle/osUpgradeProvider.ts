@@ -21,9 +21,11 @@ import { upgradeNode } from "./osUpgrade";
  * Drift (someone ran talosctl): `read` — what `pulumi refresh`, `pulumi up --refresh` and `pulumi
  * preview --refresh` call, with the state's outputs (sdk/nodejs/cmd/dynamic-provider/index.ts, read)
  * — asks the node which version it runs; `diff` reports a change when that is not the target, and
- * the update converges it (an older node is upgraded, a newer one is refused by name). So the Talos
- * client configuration is an output too, kept secret in state (OsUpgrade's additionalSecretOutputs);
- * the kubeconfig stays an input only.
+ * the update converges it (an older node is upgraded, a newer one is refused by name). So `read`'s
+ * credential is an output too, kept secret in state (OsUpgrade's additionalSecretOutputs): the
+ * os:reader configuration (Version is a reader call, machineApi/roles.ts), the admin one only for a
+ * stack without a reader certificate. Update takes its credentials and the kubeconfig from the new
+ * inputs, so they are not kept as outputs (fewer copies of credentials in state, issue #24).
  */
 
 export interface OsUpgradeInputs {
@@ -58,10 +60,9 @@ export interface OsUpgradeOutputs {
   timeoutSeconds: number;
   drainTimeoutSeconds: number;
   unmanagedPods?: UnmanagedPods;
-  /** For `read`: secret in state. */
-  clientConfiguration: ClientConfiguration;
+  /** For `read`: secret in state. The os:reader configuration, or (no reader given) the admin one. */
   readerConfiguration?: ClientConfiguration;
-  controlPlanes?: ControlPlaneEndpoint[];
+  clientConfiguration?: ClientConfiguration;
   /** The version the node answered with once the resource was done, or at the last refresh. */
   observedVersion: string;
 }
@@ -80,16 +81,16 @@ export function osUpgradeChanges(olds: Partial<OsUpgradeOutputs>, news: OsUpgrad
   return changed;
 }
 
-/** What a run leaves in state: the inputs without credentials, the node on the target version. */
+/** What a run leaves in state: the inputs without what only an update needs, the node on the target version. */
 export function osUpgradeOutputs(inputs: OsUpgradeInputs, observedVersion = inputs.targetVersion): OsUpgradeOutputs {
-  const { node, endpoint, port, nodeName, role, image, targetVersion, timeoutSeconds, drainTimeoutSeconds, clientConfiguration } = inputs;
-  const optional = definedOnly({
-    readerConfiguration: inputs.readerConfiguration,
-    controlPlanes: inputs.controlPlanes,
-    unmanagedPods: inputs.unmanagedPods,
-  });
+  const { node, endpoint, port, nodeName, role, image, targetVersion, timeoutSeconds, drainTimeoutSeconds } = inputs;
+  const readCredential =
+    inputs.readerConfiguration !== undefined
+      ? { readerConfiguration: inputs.readerConfiguration }
+      : { clientConfiguration: inputs.clientConfiguration };
   return {
-    ...optional,
+    ...definedOnly({ unmanagedPods: inputs.unmanagedPods }),
+    ...readCredential,
     node,
     endpoint,
     port,
@@ -99,13 +100,13 @@ export function osUpgradeOutputs(inputs: OsUpgradeInputs, observedVersion = inpu
     targetVersion,
     timeoutSeconds,
     drainTimeoutSeconds,
-    clientConfiguration,
     observedVersion,
   };
 }
 
 /** The state after a refresh: the version the node runs now, or the recorded one when it does not answer. */
 export async function readOsUpgrade(props: OsUpgradeOutputs, log: (line: string) => void = () => undefined): Promise<OsUpgradeOutputs> {
+  // State written by an older version of this module holds both; a stack without a reader certificate, the admin one.
   const talos = createMachineClient({
     endpoint: props.endpoint,
     node: props.node,
