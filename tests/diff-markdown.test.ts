@@ -1,10 +1,13 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { baselineOfRecording } from "../plan/model/baseline";
+import { baselineOfRecording, stateOfRecorded } from "../plan/model/baseline";
 import { diffRun, type DiffOutcome, type DiffReport } from "../plan/model/diff";
 import { defaultMarkdownBudget, diffMarkdown } from "../plan/report/diffMarkdown";
-import { diffDetailLines } from "../plan/report/diffRender";
+import { rolloutOrder } from "../plan/model/summary";
+import type { Step } from "../plan/model/steps";
+import { diffDetailLines, diffText, rolloutLines } from "../plan/report/diffRender";
+import { recordedResource } from "./plan-fixtures";
 import { runPlan } from "./plan-cli";
 import { fixtureDir, recordWith, repoRoot, type RawCluster } from "./support";
 
@@ -54,6 +57,12 @@ describe("the markdown of a Kubernetes patch bump", () => {
     expect(markdown.split("\n")[0]).toBe("### `plan --diff` of stack `infra` against `base`");
     expect(summaryOf(markdown).split("\n")).toContain("| Kubernetes | v1.34.1 → v1.34.2 |");
     expect(summaryOf(markdown)).toContain("**Changes:** 9 to update,");
+    // Each control plane in turn, its apply then its gate: the same order the text and JSON carry.
+    expect(summaryOf(markdown)).toContain(
+      "**Roll-out order** (nodes on one line roll together)\n\n" +
+        "1. waves 2–3: infra-01 (10.25.11.11)\n2. waves 4–5: infra-02 (10.25.11.12)\n3. waves 6–7: infra-03 (10.25.11.13)\n",
+    );
+    expect(diffText(bump)).toContain("== Roll-out order (nodes on one line roll together)\n    waves 2–3: infra-01 (10.25.11.11)\n");
     // The detail is the text form's, whole, in a fenced block inside a collapsed <details>.
     expect(markdown).toContain(`\n\n\`\`\`text\n${detailOf(bump).join("\n")}\n\`\`\`\n\n</details>\n`);
     expect(markdown).not.toContain("<details open");
@@ -82,6 +91,53 @@ describe("the markdown of a Kubernetes patch bump", () => {
   });
 });
 
+describe("roll-out order", () => {
+  const step = (type: string, op: Step["op"], wave: number, inputs: Record<string, string>, deleteWave?: number): Step => {
+    const r = recordedResource(`${type}-${inputs.node ?? ""}`, { type: `pulumi-nodejs:dynamic/talos:${type}`, inputs });
+    return {
+      urn: r.urn,
+      type: r.type,
+      name: r.name,
+      op,
+      changed: [],
+      reason: "",
+      wave,
+      ...(op === "delete" ? { old: stateOfRecorded(r) } : { next: r }),
+      deleteBeforeReplace: false,
+      ...(deleteWave === undefined ? {} : { deleteWave }),
+    };
+  };
+
+  it("orders nodes by the first wave that touches them, batches together, joins and leaves named, unchanged nodes left out", () => {
+    const order = rolloutOrder([
+      step("NodeGate", "update", 7, { node: "10.0.0.31" }),
+      step("OsUpgrade", "update", 6, { node: "10.0.0.32" }),
+      step("OsUpgrade", "update", 6, { node: "10.0.0.31" }),
+      step("NodeGate", "update", 7, { node: "10.0.0.32" }),
+      step("OsUpgrade", "update", 3, { node: "10.0.0.11" }),
+      step("NodeMembership", "update", 4, { node: "10.0.0.11", nodeName: "cp-1" }, 9),
+      step("NodeMembership", "same", 0, { node: "10.0.0.12", nodeName: "cp-2" }),
+      step("NodeMembership", "create", 8, { node: "10.0.0.41", nodeName: "new" }),
+      step("NodeMembership", "delete", 10, { node: "10.0.0.13", nodeName: "old" }),
+      step("ClusterReady", "update", 9, { node: "10.0.0.99" }),
+    ]);
+    expect(order).toEqual([
+      { node: "10.0.0.11", name: "cp-1", firstWave: 3, lastWave: 9, change: "changes" },
+      { node: "10.0.0.31", name: "10.0.0.31", firstWave: 6, lastWave: 7, change: "changes" },
+      { node: "10.0.0.32", name: "10.0.0.32", firstWave: 6, lastWave: 7, change: "changes" },
+      { node: "10.0.0.41", name: "new", firstWave: 8, lastWave: 8, change: "joins" },
+      { node: "10.0.0.13", name: "old", firstWave: 10, lastWave: 10, change: "leaves" },
+    ]);
+    const report = { rollout: order } as DiffReport;
+    expect(rolloutLines(report)).toEqual([
+      "waves 3–9: cp-1 (10.0.0.11)",
+      "waves 6–7: 10.0.0.31, 10.0.0.32",
+      "wave 8 (joins): new (10.0.0.41)",
+      "wave 10 (leaves): old (10.0.0.13)",
+    ]);
+  });
+});
+
 describe("escaping", () => {
   const report: DiffReport = {
     stack: "infra",
@@ -100,6 +156,7 @@ describe("escaping", () => {
     ],
     previewCalls: [],
     versions: [{ what: "chart odd|name`", from: "1.0.0|x", to: "<2.0.0>" }],
+    rollout: [],
     protection: [{ name: "a|b`c", protect: false }],
     warnings: [{ urn: "", message: "pipes | and `ticks` and <b>tags</b> & *stars* [links](x)" }],
     errors: [],

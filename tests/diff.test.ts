@@ -297,7 +297,17 @@ describe("npm run plan -- <stack> --diff", () => {
     const { code, out } = await plan(["infra", "--diff", baseFile, "--json"], where());
     expect(code).toBe(0);
     const doc = JSON.parse(out);
-    expect(Object.keys(doc).sort()).toEqual(["base", "errors", "previewCalls", "protection", "stack", "steps", "versions", "warnings"]);
+    expect(Object.keys(doc).sort()).toEqual([
+      "base",
+      "errors",
+      "previewCalls",
+      "protection",
+      "rollout",
+      "stack",
+      "steps",
+      "versions",
+      "warnings",
+    ]);
     expect(doc).toMatchObject({ stack: "infra", base: "base.json", warnings: [], errors: [] });
     for (const s of doc.steps) expect(Object.keys(s).sort()).toEqual(["changed", "effects", "name", "op", "reason", "type", "urn", "wave"]);
     for (const c of doc.previewCalls) expect(Object.keys(c).sort()).toEqual(["timeout", "token"]);

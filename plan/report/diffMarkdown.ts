@@ -1,10 +1,10 @@
 import type { DiffOutcome, DiffReport } from "../model/diff";
 import { formatIssue, type ConfigIssue } from "../../stacks/errors";
-import { diffDetailLines, opCounts } from "./diffRender";
+import { diffDetailLines, opCounts, rolloutLines } from "./diffRender";
 
 /**
  * `plan --diff --markdown`: the summary of the text form as GitHub-flavoured Markdown for a
- * pull-request comment (refusals first, warnings, counts, versions, protection), then the text
+ * pull-request comment (refusals first, warnings, counts, versions, roll-out order, protection), then the text
  * detail, code-fenced in a collapsed `<details>`. Same report, same order as diffText.
  */
 
@@ -59,6 +59,10 @@ function summaryMarkdown(report: DiffReport): string[] {
   if (report.versions.length > 0) {
     lines.push("", "| Version of | From → to |", "| --- | --- |");
     for (const v of report.versions) lines.push(`| ${text(v.what)} | ${text(v.from)} → ${text(v.to)} |`);
+  }
+  if (report.rollout.length > 0) {
+    lines.push("", "**Roll-out order** (nodes on one line roll together)", "");
+    rolloutLines(report).forEach((line, i) => lines.push(`${i + 1}. ${text(line)}`));
   }
   if (report.protection.length > 0) {
     const changes = report.protection.map((p) => `${p.protect ? "protect" : "unprotect"} ${text(p.name)}`);

@@ -36,9 +36,22 @@ export function diffSummaryLines(report: DiffReport): string[] {
   for (const w of report.warnings) lines.push(`    ${w.message}`);
   if (report.versions.length > 0) lines.push("", "== Versions");
   for (const v of report.versions) lines.push(`    ${v.what}: ${v.from} → ${v.to}`);
+  if (report.rollout.length > 0) lines.push("", "== Roll-out order (nodes on one line roll together)");
+  for (const r of rolloutLines(report)) lines.push(`    ${r}`);
   if (report.protection.length > 0) lines.push("", "== Protection (state only: no provider call)");
   for (const p of report.protection) lines.push(`    ${p.protect ? "protect" : "unprotect"} ${p.name}`);
   return lines;
+}
+
+/** The nodes in the order the run reaches them, one line per wave range: `waves 2–3: infra-01 (10.25.11.11)`. */
+export function rolloutLines(report: DiffReport): string[] {
+  const groups = new Map<string, string[]>();
+  for (const r of report.rollout) {
+    const waves = r.firstWave === r.lastWave ? `wave ${r.firstWave}` : `waves ${r.firstWave}–${r.lastWave}`;
+    const key = `${waves}${r.change === "changes" ? "" : ` (${r.change})`}`;
+    groups.set(key, [...(groups.get(key) ?? []), r.name === r.node ? r.node : `${r.name} (${r.node})`]);
+  }
+  return [...groups].map(([key, nodes]) => `${key}: ${nodes.join(", ")}`);
 }
 
 /** The detail under the summary: every step with its effects, the Talos patch lines that change, the preview's calls. */
