@@ -116,6 +116,11 @@ function markdownOptions(
   return { budget: Number(budget) };
 }
 
+/** A word a POSIX shell reads back as itself: plain, or single-quoted. */
+function shellWord(word: string): string {
+  return /^[\w./:@%+=,-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
+
 /** `--diff <base>`: the base is a `plan --json` file if one exists at that path, else a git ref. */
 async function diffMain(
   stack: string,
@@ -144,7 +149,7 @@ async function diffMain(
   }
   try {
     const outcome = await diffRun(stack, baseline, (o) => record({ stack, ...where, ...o }));
-    const fullCommand = `npm run plan -- ${stack} --diff ${base}${options.allowEmptyBase ? " --base-empty" : ""}`;
+    const fullCommand = `npm run plan -- ${shellWord(stack)} --diff ${shellWord(base)}${options.allowEmptyBase ? " --base-empty" : ""}`;
     if (options.markdown) process.stdout.write(diffMarkdown(outcome, { budget: options.markdown.budget, fullCommand }));
     else process.stdout.write(options.json ? JSON.stringify(outcome.report, null, 2) + "\n" : diffText(outcome));
     const { errors, warnings } = outcome.report;

@@ -84,6 +84,10 @@ describe("the markdown of a Kubernetes patch bump", () => {
     );
     expect(cut).toContain(`the preview's calls (${fenced.length} of ${total} lines)</summary>`);
 
+    // Every budget from the summary with no detail line to the whole document holds, whatever the counts' widths.
+    for (let b = Array.from(render(bump, 0)).length; b <= whole.length; b++)
+      expect(Array.from(render(bump, b)).length).toBeLessThanOrEqual(b);
+
     // A summary larger than the budget stays whole: every detail line goes.
     const tiny = render(bump, 100);
     expect(summaryOf(tiny)).toBe(summaryOf(whole));

@@ -88,8 +88,8 @@ function detailsBlock(detail: readonly string[], room: number, fullCommand: stri
     "",
     "</details>",
   ];
-  // The frame at its longest (every count at its widest), so whatever is kept fits with it.
-  let left = room - length([...open(0), ...close(detail.length)].join("\n")) - 1;
+  // The frame at its longest (a cut leaves at most all but one line, so that count is the widest), so whatever is kept fits with it.
+  let left = room - length([...open(Math.max(0, detail.length - 1)), ...close(detail.length)].join("\n")) - 1;
   let shown = 0;
   for (const line of detail) {
     const cost = length(line) + 1;
