@@ -24,6 +24,7 @@ const usage =
  * with no network and no credentials. Exit 1 on invalid config or a mandatory policy violation.
  * With `--diff <base>`: what `pulumi up` would change in a stack whose state is the base's plan
  * (plan/model/diff.ts); exit 1 when the engine would fail, or on a warning with `--fail-on-warning`.
+ * `--markdown` renders that diff for a pull-request comment (plan/report/diffMarkdown.ts), same exit codes.
  */
 export async function main(argv: readonly string[], where: { projectDir?: string; entry?: string } = {}): Promise<number> {
   const json = argv.includes("--json");
