@@ -7,6 +7,7 @@ import { clusterFromStackFile, listStacks, readStackFile } from "../stacks/stack
 import { baselineOfPlan, emptyBaseline, type Baseline } from "./model/baseline";
 import { diffRun, RunFailed } from "./model/diff";
 import { diffText } from "./report/diffRender";
+import { defaultMarkdownBudget, diffMarkdown, failedRunMarkdown } from "./report/diffMarkdown";
 import { BaseNotFound, planAtRef } from "./record/gitBase";
 import { meshIssues, meshText, meshView } from "../stacks/mesh";
 import { offlineOrganization, record, stackOutputsOf, type Recording, type StackOutputs } from "./record/harness";
@@ -14,7 +15,8 @@ import { clusterFacts, runPolicyPack } from "./report/policy";
 import { planJson, planMermaid, planText, type PolicyReport } from "./report/render";
 
 const usage =
-  "usage: npm run plan -- <stack> [--json | --graph mermaid] [--preview] [--diff <plan.json | git ref> [--base-empty] [--fail-on-warning]]\n";
+  "usage: npm run plan -- <stack> [--json | --graph mermaid] [--preview]\n" +
+  "                              [--diff <plan.json | git ref> [--base-empty] [--fail-on-warning] [--json | --markdown [--markdown-budget <chars>]]]\n";
 
 /**
  * `npm run plan -- <stack> [--json | --graph mermaid] [--preview]`: what `pulumi up` would do, offline.
@@ -22,6 +24,7 @@ const usage =
  * with no network and no credentials. Exit 1 on invalid config or a mandatory policy violation.
  * With `--diff <base>`: what `pulumi up` would change in a stack whose state is the base's plan
  * (plan/model/diff.ts); exit 1 when the engine would fail, or on a warning with `--fail-on-warning`.
+ * `--markdown` renders that diff for a pull-request comment (plan/report/diffMarkdown.ts), same exit codes.
  */
 export async function main(argv: readonly string[], where: { projectDir?: string; entry?: string } = {}): Promise<number> {
   const json = argv.includes("--json");
@@ -30,10 +33,15 @@ export async function main(argv: readonly string[], where: { projectDir?: string
   const valueOf = (flag: string) => (argv.includes(flag) ? (argv[argv.indexOf(flag) + 1] ?? "") : undefined);
   const graph = valueOf("--graph");
   const diffBase = valueOf("--diff");
-  const flagValues = new Set(["--graph", "--diff"].filter((f) => argv.includes(f)).map((f) => argv.indexOf(f) + 1));
+  const flagValues = new Set(["--graph", "--diff", "--markdown-budget"].filter((f) => argv.includes(f)).map((f) => argv.indexOf(f) + 1));
   const stack = argv.find((a, i) => !a.startsWith("--") && !flagValues.has(i));
   if (!stack || (graph !== undefined && graph !== "mermaid") || diffBase === "" || diffBase?.startsWith("--")) {
     process.stderr.write(usage);
+    return 2;
+  }
+  const markdown = markdownOptions(argv, valueOf("--markdown-budget"), diffBase);
+  if (typeof markdown === "string") {
+    process.stderr.write(`plan: ${markdown}\n${usage}`);
     return 2;
   }
 
@@ -59,7 +67,7 @@ export async function main(argv: readonly string[], where: { projectDir?: string
     return diffMain(
       stack,
       diffBase,
-      { json, failOnWarning: argv.includes("--fail-on-warning"), allowEmptyBase: argv.includes("--base-empty") },
+      { json, markdown, failOnWarning: argv.includes("--fail-on-warning"), allowEmptyBase: argv.includes("--base-empty") },
       { ...where, projectDir, stackReferences },
     );
   const recording = await record({ stack, preview, stackReferences, ...where });
@@ -89,11 +97,36 @@ function writeIssues(errors: readonly ConfigIssue[], json: boolean): void {
   else process.stderr.write(errors.map(formatIssue).join("\n") + "\n");
 }
 
+/**
+ * `--markdown [--markdown-budget <chars>]`: a rendering of `--diff` only, and one output at a time.
+ * Undefined without the flag; a string says what is wrong with the command line.
+ */
+function markdownOptions(
+  argv: readonly string[],
+  budget: string | undefined,
+  diffBase: string | undefined,
+): { budget: number } | undefined | string {
+  if (!argv.includes("--markdown")) return budget === undefined ? undefined : "--markdown-budget needs --markdown";
+  const clash = ["--json", "--graph"].filter((f) => argv.includes(f));
+  if (clash.length > 0) return `--markdown and ${clash.join(" and ")} are different outputs: pass one`;
+  if (diffBase === undefined) return "--markdown renders a --diff: pass --diff <base>";
+  if (budget === undefined) return { budget: defaultMarkdownBudget };
+  // Below this not even the frame of the cut detail fits; the summary is never cut.
+  if (!/^\d+$/.test(budget) || Number(budget) < 1000)
+    return `--markdown-budget ${budget || "(none)"}: a number of characters, 1000 or more`;
+  return { budget: Number(budget) };
+}
+
+/** A word a POSIX shell reads back as itself: plain, or single-quoted. */
+function shellWord(word: string): string {
+  return /^[\w./:@%+=,-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
+
 /** `--diff <base>`: the base is a `plan --json` file if one exists at that path, else a git ref. */
 async function diffMain(
   stack: string,
   base: string,
-  options: { json: boolean; failOnWarning: boolean; allowEmptyBase: boolean },
+  options: { json: boolean; markdown?: { budget: number }; failOnWarning: boolean; allowEmptyBase: boolean },
   where: { projectDir: string; entry?: string; stackReferences?: Record<string, StackOutputs> },
 ): Promise<number> {
   let baseline: Baseline;
@@ -117,12 +150,17 @@ async function diffMain(
   }
   try {
     const outcome = await diffRun(stack, baseline, (o) => record({ stack, ...where, ...o }));
-    process.stdout.write(options.json ? JSON.stringify(outcome.report, null, 2) + "\n" : diffText(outcome));
+    const fullCommand = `npm run plan -- ${shellWord(stack)} --diff ${shellWord(base)}${options.allowEmptyBase ? " --base-empty" : ""}`;
+    if (options.markdown) process.stdout.write(diffMarkdown(outcome, { budget: options.markdown.budget, fullCommand }));
+    else process.stdout.write(options.json ? JSON.stringify(outcome.report, null, 2) + "\n" : diffText(outcome));
     const { errors, warnings } = outcome.report;
     return errors.length > 0 || (options.failOnWarning && warnings.length > 0) ? 1 : 0;
   } catch (e) {
     if (!(e instanceof RunFailed)) throw e;
-    writeIssues(runIssues(e.recording, `Pulumi.${stack}.yaml`), options.json);
+    const issues = runIssues(e.recording, `Pulumi.${stack}.yaml`);
+    // The pull-request comment shows why there is no diff, not an empty section.
+    if (options.markdown) process.stdout.write(failedRunMarkdown(stack, base, issues));
+    else writeIssues(issues, options.json);
     return 1;
   }
 }

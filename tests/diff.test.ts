@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stateOfRecorded, type Baseline, type StateResource } from "../plan/model/baseline";
-import { emptyBaseIssue, main } from "../plan/cli";
+import { emptyBaseIssue } from "../plan/cli";
 import { BaseNotFound, planAtRef } from "../plan/record/gitBase";
 import { diffRun } from "../plan/model/diff";
 import { consequences } from "../plan/model/effects";
@@ -11,6 +11,7 @@ import type { RecordedResource, Recording } from "../plan/record/harness";
 import { changedPaths } from "../plan/model/inputDiff";
 import { planSteps, type DynamicVerdict } from "../plan/model/steps";
 import type { Json } from "../plan/record/wire";
+import { runPlan } from "./plan-cli";
 import { recordedResource, urnOf } from "./plan-fixtures";
 import { fixtureDir, repoRoot } from "./support";
 
@@ -269,23 +270,7 @@ describe("dynamic diffs as the engine calls them", () => {
   });
 });
 
-/** Runs the plan command and captures what it prints. */
-async function plan(argv: string[], where: { projectDir?: string; entry?: string }): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const write = (sink: "out" | "err") => (chunk: string | Uint8Array) => (
-    sink === "out" ? (out += String(chunk)) : (err += String(chunk)),
-    true
-  );
-  const stdout = jest.spyOn(process.stdout, "write").mockImplementation(write("out"));
-  const stderr = jest.spyOn(process.stderr, "write").mockImplementation(write("err"));
-  try {
-    return { code: await main(argv, where), out, err };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
+const plan = runPlan;
 
 describe("npm run plan -- <stack> --diff", () => {
   jest.setTimeout(120_000);
@@ -312,7 +297,17 @@ describe("npm run plan -- <stack> --diff", () => {
     const { code, out } = await plan(["infra", "--diff", baseFile, "--json"], where());
     expect(code).toBe(0);
     const doc = JSON.parse(out);
-    expect(Object.keys(doc).sort()).toEqual(["base", "errors", "previewCalls", "protection", "stack", "steps", "versions", "warnings"]);
+    expect(Object.keys(doc).sort()).toEqual([
+      "base",
+      "errors",
+      "previewCalls",
+      "protection",
+      "rollout",
+      "stack",
+      "steps",
+      "versions",
+      "warnings",
+    ]);
     expect(doc).toMatchObject({ stack: "infra", base: "base.json", warnings: [], errors: [] });
     for (const s of doc.steps) expect(Object.keys(s).sort()).toEqual(["changed", "effects", "name", "op", "reason", "type", "urn", "wave"]);
     for (const c of doc.previewCalls) expect(Object.keys(c).sort()).toEqual(["timeout", "token"]);

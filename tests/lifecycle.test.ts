@@ -1,6 +1,6 @@
 import { baselineOfRecording, type Baseline } from "../plan/model/baseline";
 import { diffRun, type DiffOutcome } from "../plan/model/diff";
-import { diffText } from "../plan/report/diffRender";
+import { diffText, rolloutLines } from "../plan/report/diffRender";
 import type { Json } from "../plan/record/wire";
 import { fixture, recordWith, stacks, type RawCluster } from "./support";
 
@@ -439,6 +439,13 @@ describe("machine config", () => {
       "5 osupgrade-10.25.11.13",
       "6 osupgrade-10.25.11.31",
       "6 osupgrade-10.25.11.32",
+    ]);
+    // The summary's roll-out order: each node from its upgrade to its gate, the worker batch on one line.
+    expect(rolloutLines(o.report)).toEqual([
+      "waves 3–8: infra-01 (10.25.11.11)",
+      "waves 4–10: infra-02 (10.25.11.12)",
+      "waves 5–12: infra-03 (10.25.11.13)",
+      "waves 6–14: infra-04 (10.25.11.31), infra-05 (10.25.11.32)",
     ]);
     // Then the configs of the new contract roll in the same order, each behind the gate before.
     expect(waves("apply-")).toEqual([

@@ -97,4 +97,24 @@ describe("workflows", () => {
     expect(up).toContain("environment: ${{ matrix.stack }}");
     expect(up).toContain("OP_SERVICE_ACCOUNT_TOKEN: ${{ secrets.OP_SERVICE_ACCOUNT_TOKEN }}");
   });
+
+  it("the pull request's offline diff is each stack's --markdown, in one marked comment that preview-comment.yml posts, refused or not", () => {
+    const workflows = path.join(repoRoot, ".github", "workflows");
+    const preview = fs.readFileSync(path.join(workflows, "preview.yml"), "utf8");
+    const comment = fs.readFileSync(path.join(workflows, "preview-comment.yml"), "utf8");
+    // Each stack renders its own Markdown within its share of the comment; nothing re-wraps text output.
+    expect(preview).toContain('npm run -s plan -- "$s" --diff "$BASE" --markdown --markdown-budget "$budget"');
+    expect(preview).toContain("budget=$(( 60000 / stacks ))");
+    expect(preview).not.toContain("```text");
+    // The marker opens the comment, which the other workflow finds and updates by it.
+    expect(preview).toContain('echo "<!-- plan-diff -->"');
+    expect(comment).toContain('c.body.startsWith("<!-- plan-diff -->")');
+    expect(preview).toContain("} > plan-diff/comment.md");
+    expect(comment).toContain('fs.readFileSync("plan-diff/comment.md", "utf8")');
+    expect(preview).toContain('echo "$PR" > plan-diff/pr-number');
+    // A refused diff fails the job, and its comment is still uploaded.
+    expect(preview).toContain("|| status=1");
+    expect(preview).toContain('exit "$status"');
+    expect(preview).toMatch(/if: always\(\)\n\s+with: \{ name: plan-diff, path: plan-diff\/ \}/);
+  });
 });

@@ -10,7 +10,9 @@ import {
   combinedMinorWarnings,
   protectionChanges,
   removalProcedure,
+  rolloutOrder,
   versionChanges,
+  type NodeRollout,
   type ProtectionChange,
   type VersionChange,
 } from "./summary";
@@ -31,6 +33,8 @@ export interface DiffReport {
   previewCalls: PreviewCall[];
   /** Talos, Kubernetes and chart versions this run moves (plan/model/summary.ts). */
   versions: VersionChange[];
+  /** The nodes this run touches, in the order it reaches them, with their waves. */
+  rollout: NodeRollout[];
   /** Resources whose `protect` this run changes (a `same` step to the engine). */
   protection: ProtectionChange[];
   warnings: Issue[];
@@ -97,6 +101,7 @@ export async function diffRun(stack: string, base: Baseline, record: Recorder): 
     })),
     previewCalls,
     versions,
+    rollout: rolloutOrder(plan.steps),
     protection: protectionChanges(plan.steps),
     warnings: [...combinedMinorWarnings(versions), ...warnings, ...(await unconverged(state, recording))],
     errors: [...errors, ...removalProcedure(plan.steps, errors)],

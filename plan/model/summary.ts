@@ -79,3 +79,54 @@ export function removalProcedure(steps: readonly Step[], errors: readonly Issue[
     },
   ];
 }
+
+/**
+ * One node's part of the run: the waves from its first step that does something to its last (OS
+ * upgrade, config apply, gate wait, membership), and whether it joins, leaves or changes. Nodes that
+ * share their waves roll together (a worker batch).
+ */
+export interface NodeRollout {
+  readonly node: string;
+  /** Its hostname when the run names it (membership, gate), else the address again. */
+  readonly name: string;
+  readonly firstWave: number;
+  readonly lastWave: number;
+  readonly change: "joins" | "changes" | "leaves";
+}
+
+/** Resources that belong to one node, keyed by their `node` input (the node's address). */
+const perNode = new Set([
+  "talos:machine/configurationApply:ConfigurationApply",
+  "pulumi-nodejs:dynamic/talos:OsUpgrade",
+  "pulumi-nodejs:dynamic/talos:NodeGate",
+  "pulumi-nodejs:dynamic/talos:NodeMembership",
+]);
+
+/** The nodes this run touches, in the order it reaches them. */
+export function rolloutOrder(steps: readonly Step[]): NodeRollout[] {
+  const nodes = new Map<string, { name?: string; first: number; last: number; ops: Set<string> }>();
+  for (const s of steps) {
+    if (s.op === "same" || !perNode.has(s.type)) continue;
+    const inputs = s.next?.inputs ?? s.old?.inputs ?? null;
+    const node = valueAt(inputs, "node");
+    if (typeof node !== "string") continue;
+    const name = valueAt(inputs, "nodeName") ?? valueAt(inputs, "kubernetes.nodeName");
+    const entry = nodes.get(node) ?? { first: s.wave, last: s.wave, ops: new Set<string>() };
+    entry.first = Math.min(entry.first, s.wave);
+    entry.last = Math.max(entry.last, s.wave, s.deleteWave ?? 0);
+    entry.ops.add(s.op);
+    if (typeof name === "string") entry.name = name;
+    nodes.set(node, entry);
+  }
+  return [...nodes]
+    .map(([node, e]) => ({
+      node,
+      name: e.name ?? node,
+      firstWave: e.first,
+      lastWave: e.last,
+      change: only(e.ops, "create") ? ("joins" as const) : only(e.ops, "delete") ? ("leaves" as const) : ("changes" as const),
+    }))
+    .sort((a, b) => a.firstWave - b.firstWave || a.lastWave - b.lastWave || a.node.localeCompare(b.node));
+}
+
+const only = (ops: ReadonlySet<string>, op: string) => ops.size === 1 && ops.has(op);

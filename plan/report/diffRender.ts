@@ -1,4 +1,4 @@
-import type { DiffOutcome } from "../model/diff";
+import type { DiffOutcome, DiffReport } from "../model/diff";
 import { APPLY } from "../model/effects";
 import { valueAt } from "../model/inputDiff";
 import { patchDiff } from "./patchDiff";
@@ -10,14 +10,23 @@ import { patchDiff } from "./patchDiff";
  * Talos patch lines that change and the calls a `pulumi preview` makes. Unchanged resources are
  * counted, not listed.
  */
-export function diffText({ report, steps }: DiffOutcome): string {
+export function diffText(outcome: DiffOutcome): string {
+  return [...diffSummaryLines(outcome.report), ...diffDetailLines(outcome)].join("\n") + "\n";
+}
+
+/** The counts by operation, `unchanged` last: `2 to create, 1 to update, 52 unchanged`. */
+export function opCounts(report: DiffReport): string {
   const changes = report.steps.filter((s) => s.op !== "same");
   const counts = (["create", "update", "replace", "delete"] as const)
     .map((op) => [op, changes.filter((s) => s.op === op).length] as const)
     .filter(([, n]) => n > 0)
     .map(([op, n]) => `${n} to ${op}`);
-  const same = report.steps.length - changes.length;
-  const lines = [`Diff of stack ${report.stack} against ${report.base}: ${[...counts, `${same} unchanged`].join(", ")}`];
+  return [...counts, `${report.steps.length - changes.length} unchanged`].join(", ");
+}
+
+/** What decides first: the headline with the counts, errors, warnings, versions moved, protection changed. */
+export function diffSummaryLines(report: DiffReport): string[] {
+  const lines = [`Diff of stack ${report.stack} against ${report.base}: ${opCounts(report)}`];
   if (report.errors.length > 0) {
     lines.push("", "== Errors: `pulumi up` would fail");
     for (const e of report.errors) lines.push(`    ${e.message}`);
@@ -27,9 +36,28 @@ export function diffText({ report, steps }: DiffOutcome): string {
   for (const w of report.warnings) lines.push(`    ${w.message}`);
   if (report.versions.length > 0) lines.push("", "== Versions");
   for (const v of report.versions) lines.push(`    ${v.what}: ${v.from} → ${v.to}`);
+  if (report.rollout.length > 0) lines.push("", "== Roll-out order (nodes on one line roll together)");
+  for (const r of rolloutLines(report)) lines.push(`    ${r}`);
   if (report.protection.length > 0) lines.push("", "== Protection (state only: no provider call)");
   for (const p of report.protection) lines.push(`    ${p.protect ? "protect" : "unprotect"} ${p.name}`);
+  return lines;
+}
 
+/** The nodes in the order the run reaches them, one line per wave range: `waves 2–3: infra-01 (10.25.11.11)`. */
+export function rolloutLines(report: DiffReport): string[] {
+  const groups = new Map<string, string[]>();
+  for (const r of report.rollout) {
+    const waves = r.firstWave === r.lastWave ? `wave ${r.firstWave}` : `waves ${r.firstWave}–${r.lastWave}`;
+    const key = `${waves}${r.change === "changes" ? "" : ` (${r.change})`}`;
+    groups.set(key, [...(groups.get(key) ?? []), r.name === r.node ? r.node : `${r.name} (${r.node})`]);
+  }
+  return [...groups].map(([key, nodes]) => `${key}: ${nodes.join(", ")}`);
+}
+
+/** The detail under the summary: every step with its effects, the Talos patch lines that change, the preview's calls. */
+export function diffDetailLines({ report, steps }: DiffOutcome): string[] {
+  const lines: string[] = [];
+  const changes = report.steps.filter((s) => s.op !== "same");
   if (changes.length > 0) lines.push("", "== Steps, in execution order (one wave runs at once)");
   for (const s of changes) {
     const changed = s.changed.length > 0 ? `  ${s.changed.join(", ")}` : "";
@@ -52,7 +80,7 @@ export function diffText({ report, steps }: DiffOutcome): string {
   lines.push("", "== Calls `pulumi preview` makes (inputs known), with their own wait");
   if (report.previewCalls.length === 0) lines.push("    none");
   for (const c of report.previewCalls) lines.push(`    ${c.token}${c.timeout ? ` (up to ${c.timeout})` : ""}`);
-  return lines.join("\n") + "\n";
+  return lines;
 }
 
 function strings(value: unknown): string[] {
