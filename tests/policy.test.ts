@@ -103,7 +103,9 @@ describe("workflows", () => {
     const preview = fs.readFileSync(path.join(workflows, "preview.yml"), "utf8");
     const comment = fs.readFileSync(path.join(workflows, "preview-comment.yml"), "utf8");
     // Each stack renders its own Markdown within its share of the comment; nothing re-wraps text output.
-    expect(preview).toContain('npm run -s plan -- "$s" --diff "$BASE" --markdown --markdown-budget "$budget"');
+    expect(preview).toContain('npm run -s plan -- "$s" --diff "$BASE" "${new[@]}" --markdown --markdown-budget "$budget"');
+    // A stack the pull request adds is planned against an empty base, not refused as an unknown file.
+    expect(preview).toContain('git cat-file -e "$BASE:$f" 2>/dev/null || new=(--base-empty)');
     expect(preview).toContain("budget=$(( 60000 / stacks ))");
     expect(preview).not.toContain("```text");
     // The marker opens the comment, which the other workflow finds and updates by it.
