@@ -288,7 +288,7 @@ describe("nodes", () => {
     expect(changes(o)).toContain("1 update membership-10.25.11.11 [controlPlanes[2]] (its provider's diff reports a change)");
   });
 
-  it("renaming a node (same IP) updates its hostname in place, its gate and ClusterReady wait (not ClusterHealth: same addresses), its membership records the new Node name: nothing is deleted or reset", async () => {
+  it("renaming a node (same IP) updates its hostname in place, its gate and ClusterReady wait (not ClusterHealth: same addresses), its membership deletes the old Node object once the new one is Ready: nothing is reset", async () => {
     const o = await diff("infra", keep, (c) => (c.nodes[2].name = "infra-09"));
     expect(changes(o)).toEqual([
       "1 update apply-10.25.11.13 [configPatches[1]] (inputs changed)",
@@ -299,6 +299,9 @@ describe("nodes", () => {
     ]);
     expect(o.report).toMatchObject({ warnings: [], errors: [] });
     expect(diffText(o)).toContain("  -     hostname: infra-03\n  +     hostname: infra-09\n");
+    expect(effectsOf(o, "membership-10.25.11.13")).toEqual([
+      "renamed at the same address: waits for Node infra-09 to be Ready (up to 1200s), then deletes the old Node object infra-03; if infra-09 never gets Ready the step fails and infra-03 is kept",
+    ]);
   });
 
   it("changing a node's IP is another machine: a new apply, and the old one deleted last (refused for a control plane)", async () => {
