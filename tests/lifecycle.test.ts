@@ -285,7 +285,22 @@ describe("nodes", () => {
     expect(o.report.errors).toEqual([]);
     expect(messages(o.report.warnings)).toEqual(["control plane infra-03 leaves: etcd loses a member"]);
     // The control planes that stay record the new list (their own removal's etcd check asks these).
-    expect(changes(o)).toContain("1 update membership-10.25.11.11 [controlPlanes[2]] (its provider's diff reports a change)");
+    // No chart changes (Cilium's operator runs min(2, control planes) replicas: 2 for 3 and for 2),
+    // and ClusterHealth only records the node set (docs/operations.md, issue #26).
+    expect(changes(o)).toEqual([
+      "1 update membership-10.25.11.11 [controlPlanes[2]] (its provider's diff reports a change)",
+      "1 update cluster-ready [fingerprint, nodes[2]] (its provider's diff reports a change)",
+      "2 update membership-10.25.11.12 [controlPlanes[2]] (its provider's diff reports a change)",
+      "2 update infra-credentials [fields] (its provider's diff reports a change)",
+      "2 update cluster-health [controlPlaneNodes[2], endpoints[2]] (its provider's diff reports a change)",
+      "3 delete membership-10.25.11.13 [] (no longer in the program)",
+      "3 delete gate-10.25.11.13 [] (no longer in the program)",
+      "4 delete osupgrade-10.25.11.13 [] (no longer in the program)",
+      "4 delete apply-10.25.11.13 [] (no longer in the program)",
+    ]);
+    expect(effectsOf(o, "cluster-health")).toEqual([
+      "records the node set (nodes only left): no check, the leaving Nodes still exist until their deletes",
+    ]);
   });
 
   it("renaming a node (same IP) updates its hostname in place, its gate and ClusterReady wait (not ClusterHealth: same addresses), its membership deletes the old Node object once the new one is Ready: nothing is reset", async () => {
