@@ -473,7 +473,15 @@ describe("machine config", () => {
       "configPatches[5]",
       "machineConfigurationInput",
     ]);
-    expect(o.report).toMatchObject({ warnings: [], errors: [] });
+    expect(o.report.errors).toEqual([]);
+    // The rewrite is said up front, with each node's network documents (issue #26): the control
+    // planes carry the VIP, the workers do not; sixteen aliases per wildcard-MAC bond under 1.12.
+    expect(messages(o.report.warnings)).toEqual([
+      "Talos v1.11.6 → v1.12.11 moves the machine-config contract v1.11 → v1.12 and rewrites each node's network config; network documents per node: " +
+        "infra-01, infra-02, infra-03: 0 (under machine.network) → 22 (BondConfig 1, HostnameConfig 1, Layer2VIPConfig 1, LinkAliasConfig 16, ResolverConfig 1, TimeSyncConfig 1, VLANConfig 1); " +
+        "infra-04, infra-05: 0 (under machine.network) → 21 (BondConfig 1, HostnameConfig 1, LinkAliasConfig 16, ResolverConfig 1, TimeSyncConfig 1, VLANConfig 1). " +
+        "They reach each node with its apply (waves 7–13), after every node runs v1.12 (the OS upgrades come first); the bond keeps its member NICs and addresses",
+    ]);
   });
 
   it("a node a refresh found on another version (someone ran talosctl) is shown and converged: its upgrade runs again, nothing else", async () => {
