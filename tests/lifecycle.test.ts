@@ -315,7 +315,7 @@ describe("nodes", () => {
     expect(o.report).toMatchObject({ warnings: [], errors: [] });
     expect(diffText(o)).toContain("  -     hostname: infra-03\n  +     hostname: infra-09\n");
     expect(effectsOf(o, "membership-10.25.11.13")).toEqual([
-      "renamed at the same address: waits for Node infra-09 to be Ready (up to 1200s), then deletes the old Node object infra-03; if infra-09 never gets Ready the step fails and infra-03 is kept",
+      "renamed at the same address: waits until Node infra-09 is Ready and no kubelet posts infra-03 (Unknown), then deletes the old Node object infra-03; after 1200s without that the step fails and infra-03 is kept",
     ]);
   });
 

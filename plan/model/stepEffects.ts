@@ -40,8 +40,8 @@ export function plainEffect(step: Step): string | undefined {
       const was = valueAt(step.old?.outputs ?? step.old?.inputs ?? null, "nodeName");
       if (step.op === "update" && typeof was === "string" && was !== at("nodeName"))
         return (
-          `renamed at the same address: waits for Node ${at("nodeName")} to be Ready (up to ${at("renameTimeoutSeconds")}s), then deletes` +
-          ` the old Node object ${was}; if ${at("nodeName")} never gets Ready the step fails and ${was} is kept`
+          `renamed at the same address: waits until Node ${at("nodeName")} is Ready and no kubelet posts ${was} (Unknown),` +
+          ` then deletes the old Node object ${was}; after ${at("renameTimeoutSeconds")}s without that the step fails and ${was} is kept`
         );
       return `records new settings for ${at("nodeName")}'s later removal (control-plane list, drain): no call to the node`;
     }
