@@ -238,6 +238,8 @@ export class TalosCluster extends pulumi.ComponentResource {
             drainTimeoutSeconds: talosTimeouts.drainSeconds,
             ...drainPolicy(config.talos.rollout.unmanagedPods),
             resetTimeoutSeconds: talosTimeouts.resetSeconds,
+            // A rename waits for the new Node as long as the node's gate does.
+            renameTimeoutSeconds: talosTimeouts.gateSeconds,
           },
           {
             ...parent,

@@ -5,6 +5,7 @@ import { caErrors } from "./diffCa";
 import { consequences, removalErrors, timeoutOf, type PreviewCall } from "./effects";
 import type { RecordOptions, Recording } from "../record/harness";
 import { changedPaths, valueAt } from "./inputDiff";
+import { networkRewriteWarnings } from "./networkRewrite";
 import type { Renewal } from "../record/renewal";
 import {
   combinedMinorWarnings,
@@ -103,7 +104,12 @@ export async function diffRun(stack: string, base: Baseline, record: Recorder): 
     versions,
     rollout: rolloutOrder(plan.steps),
     protection: protectionChanges(plan.steps),
-    warnings: [...combinedMinorWarnings(versions), ...warnings, ...(await unconverged(state, recording))],
+    warnings: [
+      ...combinedMinorWarnings(versions),
+      ...networkRewriteWarnings(versions, plan.steps),
+      ...warnings,
+      ...(await unconverged(state, recording)),
+    ],
     errors: [...errors, ...removalProcedure(plan.steps, errors)],
   };
   return { report, steps: plan.steps, state };

@@ -34,9 +34,17 @@ export function plainEffect(step: Step): string | undefined {
       const count = Array.isArray(nodes) ? nodes.length : "?";
       return `waits for all ${count} nodes to be ready on Talos ${at("talosVersion")} (services, etcd members; up to ${at("timeoutSeconds")}s)`;
     }
-    case "pulumi-nodejs:dynamic/talos:NodeMembership":
+    case "pulumi-nodejs:dynamic/talos:NodeMembership": {
       if (step.op === "create") return `records ${at("nodeName")} as a member: its delete will drain it, reset it and delete its Node`;
+      // The update sees the old outputs (nodeMembershipProvider.ts renameUpdate): the name recorded last.
+      const was = valueAt(step.old?.outputs ?? step.old?.inputs ?? null, "nodeName");
+      if (step.op === "update" && typeof was === "string" && was !== at("nodeName"))
+        return (
+          `renamed at the same address: waits until Node ${at("nodeName")} is Ready and no kubelet posts ${was} (Unknown),` +
+          ` then deletes the old Node object ${was}; after ${at("renameTimeoutSeconds")}s without that the step fails and ${was} is kept`
+        );
       return `records new settings for ${at("nodeName")}'s later removal (control-plane list, drain): no call to the node`;
+    }
     case "pulumi-nodejs:dynamic/talos:OsUpgrade":
       return "forgets the upgrade record: a node is never downgraded or touched by it";
     case "pulumi-nodejs:dynamic/talos:VersionGuard":

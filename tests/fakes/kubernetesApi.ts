@@ -90,6 +90,8 @@ export interface FakeNode {
   /** The Ready condition the kubelet posts; a message for the NotReady case. */
   ready: boolean;
   notReadyMessage?: string;
+  /** Its kubelet stopped posting (renamed, or gone): the node lifecycle controller has marked it Unknown. */
+  unknown?: boolean;
 }
 
 /** What `addNode` puts on a node unless told otherwise: a Talos node's DaemonSet and mirror pods. */
@@ -185,6 +187,18 @@ export class FakeKubernetesApi {
     const node = this.nodes.get(name);
     if (!node) throw new Error(`fake: no node ${name}`);
     Object.assign(node, { ready, notReadyMessage });
+  }
+
+  /**
+   * The kubelet stopped posting this Node and the grace period passed: the node lifecycle controller
+   * sets Ready to Unknown, NodeStatusUnknown, "Kubelet stopped posting node status."
+   * (kubernetes/kubernetes pkg/controller/nodelifecycle/node_lifecycle_controller.go, commit 003e862,
+   * tryUpdateNodeHealth; it marks the pressure conditions too, which this fake never lists).
+   */
+  stopPosting(name: string): void {
+    const node = this.nodes.get(name);
+    if (!node) throw new Error(`fake: no node ${name}`);
+    node.unknown = true;
   }
 
   /** Replaces a pod's container (a static pod restarted with another image), keeping the rest. */
@@ -379,14 +393,16 @@ export class FakeKubernetesApi {
       spec: { unschedulable: node?.unschedulable ?? false },
       status: {
         conditions: [
-          node?.ready === false
-            ? {
-                type: "Ready",
-                status: "False",
-                reason: "KubeletNotReady",
-                message: node.notReadyMessage ?? "container runtime status check may not have completed yet",
-              }
-            : { type: "Ready", status: "True", reason: "KubeletReady", message: "kubelet is posting ready status" },
+          node?.unknown
+            ? { type: "Ready", status: "Unknown", reason: "NodeStatusUnknown", message: "Kubelet stopped posting node status." }
+            : node?.ready === false
+              ? {
+                  type: "Ready",
+                  status: "False",
+                  reason: "KubeletNotReady",
+                  message: node.notReadyMessage ?? "container runtime status check may not have completed yet",
+                }
+              : { type: "Ready", status: "True", reason: "KubeletReady", message: "kubelet is posting ready status" },
         ],
         ...(node?.kubeletVersion ? { nodeInfo: { kubeletVersion: node.kubeletVersion } } : {}),
       },

@@ -3,7 +3,7 @@ import { talosApiPort } from "../machineApi/client";
 import type { ClientConfiguration } from "../machineApi/credentials";
 import type { NodeRole } from "../machineApi/readiness";
 import { talosctlDrain } from "./drain";
-import { membershipSecretOutputs, type ControlPlaneEndpoint } from "./nodeMembershipProvider";
+import { membershipSecretOutputs, renameTimeoutDefault, type ControlPlaneEndpoint } from "./nodeMembershipProvider";
 import { thinEntry } from "../../dynamic/thinProvider";
 
 // The provider is a thin entry that loads this module when the engine calls it (components/dynamic/thinProvider.ts).
@@ -33,10 +33,13 @@ export interface NodeMembershipArgs {
   /** Let a control plane leave a 2-member etcd (leaving 1). Default false; 1→0 is always refused. */
   allowBelowMajority?: pulumi.Input<boolean>;
   resetTimeoutSeconds?: pulumi.Input<number>;
+  /** After a rename (same IP), how long the update waits for the new Node to be Ready before deleting the old one. */
+  renameTimeoutSeconds?: pulumi.Input<number>;
 }
 
 /**
- * A node's membership of the cluster. Creating it changes nothing; deleting it — when the node
+ * A node's membership of the cluster. Creating it changes nothing; an update after a rename (same IP)
+ * deletes the Node object of the old name once the new one is Ready; deleting it — when the node
  * leaves the stack, after the engine's creates and updates, in reverse dependency order — drains the
  * node, takes a control plane out of etcd (refusing on unhealthy etcd, lost quorum or a second
  * control plane in the same run), resets it through the Talos API and deletes its Node object.
@@ -65,6 +68,7 @@ export class NodeMembership extends pulumi.dynamic.Resource {
         force: args.force ?? talosctlDrain.force,
         allowBelowMajority: args.allowBelowMajority ?? false,
         resetTimeoutSeconds: args.resetTimeoutSeconds ?? 600,
+        renameTimeoutSeconds: args.renameTimeoutSeconds ?? renameTimeoutDefault,
       },
       // The outputs carry the credentials (delete gets only the old outputs): secret in state.
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...membershipSecretOutputs] },

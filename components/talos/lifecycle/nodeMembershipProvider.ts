@@ -1,14 +1,16 @@
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { createKubernetesClient } from "../../kubernetesApi/client";
 import { createMachineClient, type MachineClient } from "../machineApi/client";
+import type { Clock } from "../machineApi/clock";
 import type { ClientConfiguration } from "../machineApi/credentials";
 import type { NodeRole } from "../machineApi/readiness";
 import { removeNode, type RemovalResult } from "./nodeRemoval";
+import { retireRenamedNode, type RenameOutcome } from "./nodeRename";
 import { changedAmong } from "./canonical";
 
 /**
- * The NodeMembership's provider: create and update only record the node; delete removes it from the
- * cluster (nodeRemoval.ts). Serialized like the NodeGate's (see nodeGateProvider.ts): our modules are
+ * The NodeMembership's provider: create only records the node; update records, and after a rename
+ * deletes the old Node object (nodeRename.ts); delete removes the node from the cluster (nodeRemoval.ts). Serialized like the NodeGate's (see nodeGateProvider.ts): our modules are
  * copied by value, npm packages (`@grpc/grpc-js`, `protobufjs`, `yaml`) and Node built-ins (`https`)
  * are re-required by name; nothing here touches `@pulumi/pulumi` at run time.
  *
@@ -46,7 +48,16 @@ export interface MembershipInputs {
   /** Allow a control-plane removal that takes etcd from 2 members to 1. */
   allowBelowMajority: boolean;
   resetTimeoutSeconds: number;
+  /**
+   * After a rename, how long the update waits for the Node of the new name to be Ready before it
+   * deletes the old one. Not compared by `diff` (a timeout is no reason to update); absent in state
+   * written before it, so the update falls back to `renameTimeoutDefault`.
+   */
+  renameTimeoutSeconds?: number;
 }
+
+/** The rolling gate's own wait for the same node (talosCluster.ts talosTimeouts.gateSeconds). */
+export const renameTimeoutDefault = 1200;
 
 /** Outputs are the inputs: delete has nothing else to go on. */
 export type MembershipOutputs = MembershipInputs;
@@ -79,6 +90,34 @@ export function membershipChanges(olds: Partial<MembershipOutputs>, news: Member
 function outputsOf(inputs: MembershipInputs): MembershipOutputs {
   const outputs = Object.fromEntries(membershipKeys.map((key) => [key, inputs[key]])) as unknown as MembershipOutputs;
   return inputs.readerConfiguration === undefined ? outputs : { ...outputs, readerConfiguration: inputs.readerConfiguration };
+}
+
+/**
+ * The update's one call to the cluster: a node renamed at the same address (memberships are named by
+ * address, talosCluster.ts membershipName) leaves a Node object under its old name, deleted here once
+ * the new one is Ready (nodeRename.ts). `olds` are the OLD OUTPUTS (pulumi/pulumi v3.248.0
+ * sdk/nodejs/cmd/dynamic-provider/index.ts line 319, `provider.update(req.getId(), olds, news)` with
+ * `olds = req.getOlds()`, which the engine fills from `req.OldOutputs`: sdk/go/common/resource/plugin/
+ * provider_plugin.go line 1733), so the old name is the one recorded by the last create or update.
+ * Any other change calls nothing.
+ */
+export async function renameUpdate(
+  olds: Partial<MembershipOutputs>,
+  news: MembershipInputs,
+  deps: { clock?: Clock; log?: (line: string) => void } = {},
+): Promise<RenameOutcome | undefined> {
+  if (olds.nodeName === undefined || olds.nodeName === news.nodeName) return undefined;
+  return retireRenamedNode(
+    createKubernetesClient({ kubeconfig: news.kubeconfig, clock: deps.clock }),
+    {
+      oldName: olds.nodeName,
+      newName: news.nodeName,
+      node: news.node,
+      timeoutMs: (news.renameTimeoutSeconds ?? renameTimeoutDefault) * 1000,
+    },
+    deps.clock,
+    deps.log,
+  );
 }
 
 /** The removal as the delete runs it, with real clients from the recorded outputs. */
@@ -131,7 +170,8 @@ export const nodeMembershipProvider: dynamic.ResourceProvider<MembershipInputs, 
     // Bring-up is the ConfigurationApply's job; this only records what a later delete needs.
     return { id: `membership-${inputs.nodeName}`, outs: outputsOf(inputs) };
   },
-  async update(_id, _olds, news) {
+  async update(_id, olds, news) {
+    await renameUpdate(olds, news, { log: (line) => console.log(line) });
     return { outs: outputsOf(news) };
   },
   async delete(_id, props) {
