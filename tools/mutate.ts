@@ -59,7 +59,7 @@ export const areas: Readonly<Record<string, { mutate: string[]; tests: string[] 
       "components/talos/lifecycle/etcdLeave.ts",
       "components/talos/lifecycle/sentOnce.ts",
     ],
-    tests: ["node-removal", "node-removal-etcd", "os-upgrade", "os-upgrade-safety"],
+    tests: ["etcd-steps", "node-removal", "node-removal-etcd", "os-upgrade", "os-upgrade-safety"],
   },
   "sequencing-drain": {
     mutate: ["components/talos/lifecycle/drain.ts", "components/talos/lifecycle/kubernetesComponents.ts"],
