@@ -106,10 +106,13 @@ describe("etcdUpgradeVerdict", () => {
 
   it("refuses when no control plane gives a member list, naming each failure", async () => {
     const s = scripted("10.0.0.1", { status: status("1"), members: [unavailable("10.0.0.1", "EtcdMemberList")] });
-    const verdict = await etcdUpgradeVerdict([s.client], "10.0.0.1");
+    const peer = scripted("10.0.0.2", { status: status("2"), members: [unavailable("10.0.0.2", "EtcdMemberList")] });
+    const verdict = await etcdUpgradeVerdict([s.client, peer.client], "10.0.0.1");
     expect(verdict).toEqual({
       allowed: false,
-      reason: expect.stringMatching(/^no control plane answered the etcd member list \(10\.0\.0\.1: .*UNAVAILABLE.*\)$/),
+      reason: expect.stringMatching(
+        /^no control plane answered the etcd member list \(10\.0\.0\.2: [^;]*UNAVAILABLE[^;]*; 10\.0\.0\.1: [^;]*UNAVAILABLE[^;]*\)$/,
+      ),
     });
   });
 
@@ -190,13 +193,20 @@ describe("leaveEtcd", () => {
   });
 
   it("a member still listed at the deadline fails, naming the wait and what a peer last said", async () => {
-    const clock = virtualClock();
+    // A clock that does not start at 0: the wait is measured from when the leave returned.
+    const clock = virtualClock(1_700_000_000_000);
     const peer = scripted("10.0.0.2", { members: [three] });
     await expect(leaveEtcd(leaving().client, { memberId: "1", peers: [peer.client], clock, confirmMs: 5000 })).rejects.toThrow(
       "node 10.0.0.1: EtcdLeaveCluster: member not gone after 5s (last: 10.0.0.2 still lists member 1)",
     );
     // The last pause is trimmed to the deadline.
     expect(clock.slept).toEqual([2000, 2000, 1000]);
+  });
+
+  it("with no other control plane to ask, the wait fails saying so", async () => {
+    await expect(leaveEtcd(leaving().client, { memberId: "1", peers: [], clock: virtualClock(), confirmMs: 2000 })).rejects.toThrow(
+      "node 10.0.0.1: EtcdLeaveCluster: member not gone after 2s (last: no other control plane to ask)",
+    );
   });
 
   it("peers that never answer fail the wait with their error, after the default minute", async () => {

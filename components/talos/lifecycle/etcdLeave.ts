@@ -31,7 +31,7 @@ export async function leaveEtcd(talos: MachineClient, options: EtcdLeaveOptions)
   const unknown = await sentOnce(() => talos.etcdLeaveCluster(), log);
   const confirmMs = options.confirmMs ?? 60_000;
   const start = clock.now();
-  let last = "";
+  let last = "no other control plane to ask";
   for (;;) {
     for (const peer of options.peers) {
       try {
