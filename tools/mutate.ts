@@ -63,7 +63,7 @@ export const areas: Readonly<Record<string, { mutate: string[]; tests: string[] 
   },
   "sequencing-drain": {
     mutate: ["components/talos/lifecycle/drain.ts", "components/talos/lifecycle/kubernetesComponents.ts"],
-    tests: ["kube-drain", "kubernetes-components", "node-removal", "os-upgrade-safety"],
+    tests: ["drain-decisions", "kube-drain", "kubernetes-components", "node-removal", "os-upgrade-safety"],
   },
   "sequencing-flows": {
     mutate: ["components/talos/lifecycle/osUpgrade.ts", "components/talos/lifecycle/nodeRemoval.ts"],
