@@ -1,6 +1,8 @@
 import { decideForPod, mirrorPodAnnotation, withNote } from "../components/talos/lifecycle/drain";
-import { componentsBehind, imageTag, notReady } from "../components/talos/lifecycle/kubernetesComponents";
+import { componentsBehind, imageTag, notReady, waitForKubernetesComponents } from "../components/talos/lifecycle/kubernetesComponents";
+import type { KubernetesClient } from "../components/kubernetesApi/client";
 import type { KubeNode, KubePod } from "../components/kubernetesApi/types";
+import { virtualClock } from "./fakes/virtualClock";
 
 /**
  * The pure decisions under the drain and the Kubernetes-components wait, input by input: what kubectl
@@ -146,5 +148,50 @@ describe("the Kubernetes components a gate or an upgrade waits for", () => {
     expect(componentsBehind("controlplane", "cp1", "v1.35.0", none, true)).toEqual([]);
     expect(componentsBehind("controlplane", "cp1", undefined, { node: node([ready], "v1.34.1"), pods: {} })).toEqual([]);
     expect(componentsBehind("worker", "w1", "v1.35.0", { pods: {} })).toEqual(["no Node w1"]);
+  });
+});
+
+describe("waitForKubernetesComponents", () => {
+  /** A client that records what it is asked; the Node turns Ready after `readyAfter` reads. */
+  function scriptedKube(readyAfter: number, version = "v1.35.0") {
+    const calls: string[] = [];
+    let reads = 0;
+    const kube = {
+      getNode: async (name: string) => {
+        calls.push(`node ${name}`);
+        return node([reads++ >= readyAfter ? ready : { type: "Ready", status: "False" }], version);
+      },
+      getPod: async (namespace: string, name: string) => {
+        calls.push(`pod ${namespace}/${name}`);
+        return pods(version)[name.replace(/-cp1$/, "") as keyof ReturnType<typeof pods>];
+      },
+    };
+    return { kube: kube as unknown as KubernetesClient, calls };
+  }
+
+  it("reads the mirror pods only for a control plane waited to a version, polling every 5 s by default", async () => {
+    const clock = virtualClock(1_000_000);
+    const cp = scriptedKube(2);
+    await waitForKubernetesComponents(cp.kube, { nodeName: "cp1", role: "controlplane", version: "v1.35.0", timeoutMs: 60_000 }, clock);
+    expect(cp.calls.filter((c) => c.startsWith("pod"))).toHaveLength(9);
+    expect(clock.slept).toEqual([5000, 5000]);
+    for (const request of [
+      { role: "worker" as const, version: "v1.35.0" },
+      { role: "controlplane" as const, version: "v1.35.0", nodeOnly: true },
+      { role: "controlplane" as const },
+    ]) {
+      const other = scriptedKube(0);
+      await waitForKubernetesComponents(other.kube, { nodeName: "cp1", timeoutMs: 1000, ...request }, virtualClock());
+      expect(other.calls).toEqual(["node cp1"]);
+    }
+  });
+
+  it("fails at the deadline naming what is behind, the last pause trimmed to it", async () => {
+    const clock = virtualClock(1_000_000);
+    const stuck = scriptedKube(99);
+    await expect(
+      waitForKubernetesComponents(stuck.kube, { nodeName: "cp1", role: "worker", timeoutMs: 7000, intervalMs: 3000 }, clock),
+    ).rejects.toThrow("cp1: Kubernetes not ready after 7s: Node cp1 not Ready (Ready=False)");
+    expect(clock.slept).toEqual([3000, 3000, 1000]);
   });
 });
