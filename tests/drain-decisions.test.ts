@@ -1,7 +1,7 @@
-import { decideForPod, mirrorPodAnnotation, withNote } from "../components/talos/lifecycle/drain";
+import { decideForPod, drainNode, mirrorPodAnnotation, withNote } from "../components/talos/lifecycle/drain";
 import { componentsBehind, imageTag, notReady, waitForKubernetesComponents } from "../components/talos/lifecycle/kubernetesComponents";
 import type { KubernetesClient } from "../components/kubernetesApi/client";
-import type { KubeNode, KubePod } from "../components/kubernetesApi/types";
+import type { EvictionOutcome, KubeNode, KubePod } from "../components/kubernetesApi/types";
 import { virtualClock } from "./fakes/virtualClock";
 
 /**
@@ -193,5 +193,75 @@ describe("waitForKubernetesComponents", () => {
       waitForKubernetesComponents(stuck.kube, { nodeName: "cp1", role: "worker", timeoutMs: 7000, intervalMs: 3000 }, clock),
     ).rejects.toThrow("cp1: Kubernetes not ready after 7s: Node cp1 not Ready (Ready=False)");
     expect(clock.slept).toEqual([3000, 3000, 1000]);
+  });
+});
+
+describe("drainNode on a scripted API", () => {
+  const rsPod = (name: string, uid = name): KubePod => {
+    const base = pod({ owners: owned("ReplicaSet") });
+    return { ...base, metadata: { ...base.metadata, name, uid } };
+  };
+
+  /** Evictions answered from `evictions` (per pod, in turn; the last repeats); getPod from `present`. */
+  function scriptedApi(
+    pods: KubePod[],
+    evictions: Record<string, EvictionOutcome[]>,
+    present: (name: string, read: number) => KubePod | undefined,
+  ) {
+    const calls: string[] = [];
+    const reads: Record<string, number> = {};
+    const asked: Record<string, number> = {};
+    const api = {
+      setUnschedulable: async (node: string, value: boolean) => void calls.push(`${value ? "cordon" : "uncordon"} ${node}`),
+      listPodsOnNode: async () => pods,
+      evictPod: async (_ns: string, name: string) => {
+        calls.push(`evict ${name}`);
+        const list = evictions[name] ?? [{ outcome: "evicted" }];
+        return list[Math.min((asked[name] = (asked[name] ?? -1) + 1), list.length - 1)]!;
+      },
+      getPod: async (_ns: string, name: string) => present(name, (reads[name] = (reads[name] ?? -1) + 1)),
+    };
+    return { api: api as unknown as KubernetesClient, calls };
+  }
+
+  it("evicts, logs progress, backs off on a refused eviction and waits until each evicted pod is gone or replaced", async () => {
+    const lines: string[] = [];
+    const clock = virtualClock(5_000_000);
+    const { api, calls } = scriptedApi(
+      [rsPod("a"), rsPod("b"), rsPod("c")],
+      {
+        b: [{ outcome: "blocked", message: "Cannot evict pod as it would violate the pod's disruption budget." }, { outcome: "evicted" }],
+        c: [{ outcome: "gone" }],
+      },
+      // a is replaced by a new pod (another uid) on the second read; b is gone at once.
+      (name, read) => (name === "a" ? rsPod("a", read === 0 ? "a" : "a2") : undefined),
+    );
+    const result = await drainNode(api, "w1", { timeoutMs: 60_000, retryMs: 100, pollMs: 700, clock, log: (l) => lines.push(l) });
+    expect(result).toEqual({ evicted: ["ns/a", "ns/b"], skipped: [] });
+    expect(calls).toEqual(["cordon w1", "evict a", "evict b", "evict c", "evict b"]);
+    expect(lines).toEqual(["evicting ns/a", "evicting ns/b", "ns/b blocked", "evicting ns/c", "evicting ns/b"]);
+    expect(clock.slept).toEqual([100, 700]);
+  });
+
+  it("names every refused pod, and evicted pods still terminating at the deadline, uncordoning the node", async () => {
+    const refusing = scriptedApi([pod(), { ...pod(), metadata: { ...pod().metadata, name: "q" } }], {}, () => undefined);
+    await expect(drainNode(refusing.api, "w1", { timeoutMs: 1000, clock: virtualClock() })).rejects.toThrow(
+      "drain w1: refusing to evict: ns/p has no controller to recreate it (allow with force); ns/q has no controller to recreate it (allow with force); w1 uncordoned again (nothing was taken down)",
+    );
+    expect(refusing.calls).toEqual(["cordon w1", "uncordon w1"]);
+
+    const clock = virtualClock(5_000_000);
+    const slow = scriptedApi([rsPod("a")], {}, () => rsPod("a"));
+    await expect(drainNode(slow.api, "w1", { timeoutMs: 5000, pollMs: 2000, clock })).rejects.toThrow(
+      "drain w1: 1 evicted pod(s) still terminating after 5s: ns/a; w1 uncordoned again (nothing was taken down)",
+    );
+    expect(clock.slept).toEqual([2000, 2000, 1000]);
+  });
+
+  it("a pod blocked without a budget is named with the API's message at the deadline", async () => {
+    const blocked = scriptedApi([rsPod("a")], { a: [{ outcome: "blocked", message: "Too many requests" }] }, () => undefined);
+    await expect(drainNode(blocked.api, "w1", { timeoutMs: 1000, retryMs: 400, clock: virtualClock(5_000_000) })).rejects.toThrow(
+      "drain w1: 1 pod(s) still blocked by their disruption budgets after 1s: ns/a (Too many requests); w1 uncordoned again (nothing was taken down)",
+    );
   });
 });
