@@ -67,7 +67,7 @@ export const areas: Readonly<Record<string, { mutate: string[]; tests: string[] 
   },
   "sequencing-flows": {
     mutate: ["components/talos/lifecycle/osUpgrade.ts", "components/talos/lifecycle/nodeRemoval.ts"],
-    tests: ["os-upgrade", "os-upgrade-safety", "node-removal", "node-removal-etcd", "kube-drain"],
+    tests: ["flow-steps", "os-upgrade", "os-upgrade-safety", "node-removal", "node-removal-etcd", "kube-drain"],
   },
   // The dynamic providers' create/update/read/delete logic, called in-process as the engine's host
   // calls it (the tests that spawn the host run alongside; they cannot see a mutant, see above).
