@@ -80,7 +80,16 @@ export const areas: Readonly<Record<string, { mutate: string[]; tests: string[] 
       "components/talos/lifecycle/clusterReadyProvider.ts",
       "components/dynamic/thinRuntime.ts",
     ],
-    tests: ["node-gate", "os-upgrade-provider", "node-removal-provider", "cluster-health", "machine-api-roles", "thin-provider"],
+    tests: [
+      "node-gate",
+      "node-gate-rolling",
+      "node-rename",
+      "os-upgrade-provider",
+      "node-removal-provider",
+      "cluster-health",
+      "machine-api-roles",
+      "thin-provider",
+    ],
   },
 };
 
