@@ -81,6 +81,7 @@ export const areas: Readonly<Record<string, { mutate: string[]; tests: string[] 
       "components/dynamic/thinRuntime.ts",
     ],
     tests: [
+      "provider-steps",
       "node-gate",
       "node-gate-rolling",
       "node-rename",

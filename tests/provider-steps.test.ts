@@ -1,0 +1,87 @@
+import { watchForReboot } from "../components/talos/lifecycle/nodeGateProvider";
+import type { MachineClient } from "../components/talos/machineApi/client";
+import { unavailable } from "./fakes/scriptedNode";
+import { virtualClock } from "./fakes/virtualClock";
+
+/**
+ * The dynamic providers' decisions that do not need the wire, on scripted answers and a virtual
+ * clock. How the engine drives the providers (serialized, in another process, against the fake apid)
+ * is node-gate(-rolling), os-upgrade-provider, node-removal-provider and cluster-health's.
+ */
+
+/** Boot ids answered in turn (the last repeats); an Error is thrown instead. */
+function bootIds(...answers: Array<string | Error>) {
+  const calls: string[] = [];
+  let index = 0;
+  const client = {
+    node: "10.0.0.1",
+    bootId: async (o?: { retryForMs?: number }) => {
+      calls.push(`Read retry=${o?.retryForMs}`);
+      const answer = answers[Math.min(index++, answers.length - 1)]!;
+      if (answer instanceof Error) throw answer;
+      return answer;
+    },
+  };
+  return { client: client as unknown as MachineClient, calls };
+}
+
+const options = (clock = virtualClock(3_000_000)) => ({ graceMs: 5000, timeoutMs: 20_000, intervalMs: 2000, clock });
+
+describe("NodeGate: watching for the reboot an apply set off", () => {
+  it("a certain reboot with the boot from before waits for a new boot id, polling at the interval", async () => {
+    const node = bootIds("b1", "b1", "b2");
+    const o = options();
+    await expect(watchForReboot(node.client, "b1", "yes", o)).resolves.toEqual({ previousBootId: "b1", outcome: "rebooted" });
+    expect(o.clock.slept).toEqual([2000, 2000]);
+    expect(node.calls).toEqual(["Read retry=0", "Read retry=0", "Read retry=0"]);
+  });
+
+  it("a certain reboot that never comes fails at the full timeout, not the grace period", async () => {
+    const o = options();
+    await expect(watchForReboot(bootIds("b1").client, "b1", "yes", o)).rejects.toThrow(
+      "node 10.0.0.1: reboot: no new boot after 20s (last: still on boot b1)",
+    );
+  });
+
+  it("a possible reboot: a new boot id within the grace period is a reboot from the boot before", async () => {
+    const o = options();
+    await expect(watchForReboot(bootIds("b1", "b1", "b2").client, "b1", "maybe", o)).resolves.toEqual({
+      previousBootId: "b1",
+      outcome: "rebooted",
+    });
+  });
+
+  it("without a boot from before (a create that did not wait), the first read is the baseline, for a certain reboot too", async () => {
+    for (const expectation of ["yes", "maybe"] as const) {
+      const o = options();
+      await expect(watchForReboot(bootIds("b7", "b7", "b8").client, undefined, expectation, o)).resolves.toEqual({
+        previousBootId: "b7",
+        outcome: "rebooted",
+      });
+      expect(o.clock.slept).toEqual([2000, 2000]);
+    }
+  });
+
+  it("a node that stops answering went down: readiness then needs a new boot, or with none known just an answer", async () => {
+    const down = unavailable("10.0.0.1", "Read");
+    await expect(watchForReboot(bootIds("b1", down).client, "b1", "maybe", options())).resolves.toEqual({
+      previousBootId: "b1",
+      outcome: "went down",
+    });
+    await expect(watchForReboot(bootIds(down).client, undefined, "maybe", options())).resolves.toEqual({
+      previousBootId: undefined,
+      outcome: "went down",
+    });
+  });
+
+  it("no reboot within the grace period: judged on the boot it is on, the last pause cut to the grace period", async () => {
+    const o = { ...options(), graceMs: 5000, intervalMs: 2000 };
+    await expect(watchForReboot(bootIds("b1").client, "b1", "maybe", o)).resolves.toEqual({ outcome: "no reboot seen" });
+    expect(o.clock.slept).toEqual([2000, 2000, 1000]);
+  });
+
+  it("an error that is not the node going down fails the gate", async () => {
+    const denied = new Error("PermissionDenied: not allowed");
+    await expect(watchForReboot(bootIds("b1", denied).client, "b1", "maybe", options())).rejects.toThrow("PermissionDenied: not allowed");
+  });
+});
