@@ -71,6 +71,8 @@ export const areas: Readonly<Record<string, { mutate: string[]; tests: string[] 
   },
   // The dynamic providers' create/update/read/delete logic, called in-process as the engine's host
   // calls it (the tests that spawn the host run alongside; they cannot see a mutant, see above).
+  // thin-provider is not among them: it copies the project with `git ls-files`, and Stryker's sandbox
+  // is no git checkout; provider-steps drives thinRuntime in-process instead.
   providers: {
     mutate: [
       "components/talos/lifecycle/nodeGateProvider.ts",
@@ -89,7 +91,6 @@ export const areas: Readonly<Record<string, { mutate: string[]; tests: string[] 
       "node-removal-provider",
       "cluster-health",
       "machine-api-roles",
-      "thin-provider",
     ],
   },
 };
