@@ -1,5 +1,7 @@
+import { invoke, logicKey } from "../components/dynamic/thinRuntime";
 import { watchForReboot } from "../components/talos/lifecycle/nodeGateProvider";
 import type { MachineClient } from "../components/talos/machineApi/client";
+import * as logic from "./fakes/recordingLogic";
 import { unavailable } from "./fakes/scriptedNode";
 import { virtualClock } from "./fakes/virtualClock";
 
@@ -83,5 +85,77 @@ describe("NodeGate: watching for the reboot an apply set off", () => {
   it("an error that is not the node going down fails the gate", async () => {
     const denied = new Error("PermissionDenied: not allowed");
     await expect(watchForReboot(bootIds("b1", denied).client, "b1", "maybe", options())).rejects.toThrow("PermissionDenied: not allowed");
+  });
+});
+
+describe("thin provider entries: the logic loaded at call time, its version an input it never sees", () => {
+  const spec = "tests/fakes/recordingLogic#recording";
+  const v1 = { [logicKey]: "v1" };
+  const v2 = { [logicKey]: "v2" };
+  beforeEach(() => {
+    logic.calls.length = 0;
+    logic.control.changed = true;
+  });
+
+  it("create, read and delete hand the logic its props without the version, which create and read put back", async () => {
+    await expect(invoke(spec, "create", [{ a: 1, ...v1 }])).resolves.toEqual({ id: "r-1", outs: { a: 1, created: true, ...v1 } });
+    await expect(invoke(spec, "read", ["r-1", { a: 1, ...v1 }])).resolves.toEqual({
+      id: "r-1",
+      props: { a: 1, read: true, ...v1 },
+      inputs: { a: 1, ...v1 },
+    });
+    await invoke(spec, "delete", ["r-1", { a: 1, ...v1 }]);
+    expect(logic.calls).toEqual([
+      { method: "create", args: [{ a: 1 }] },
+      { method: "read", args: ["r-1", { a: 1 }] },
+      { method: "delete", args: ["r-1", { a: 1 }] },
+    ]);
+    // A read without inputs gets none added; a logic without read keeps the props as stored.
+    await expect(invoke("tests/fakes/recordingLogic#readOnly", "read", ["o-1", { b: 2, ...v1 }])).resolves.toEqual({
+      id: "o-1",
+      props: { b: 2, ...v1 },
+    });
+    await expect(invoke("tests/fakes/recordingLogic#minimal", "read", ["m-1", { c: 3, ...v1 }])).resolves.toEqual({
+      id: "m-1",
+      props: { c: 3, ...v1 },
+    });
+  });
+
+  it("diff: a new version alone is an in-place change, the logic's verdict otherwise (never turned into a replacement)", async () => {
+    logic.control.changed = false;
+    await expect(invoke(spec, "diff", ["r-1", { a: 1, ...v1 }, { a: 1, ...v2 }])).resolves.toEqual({ changes: true, replaces: [] });
+    await expect(invoke(spec, "diff", ["r-1", { a: 1, ...v1 }, { a: 1, ...v1 }])).resolves.toEqual({ changes: false, replaces: [] });
+    logic.control.changed = true;
+    await expect(invoke(spec, "diff", ["r-1", { a: 1, ...v1 }, { a: 2, ...v1 }])).resolves.toEqual({ changes: true, replaces: [] });
+    expect(logic.calls.map((c) => c.args.slice(1))).toEqual([
+      [{ a: 1 }, { a: 1 }],
+      [{ a: 1 }, { a: 1 }],
+      [{ a: 1 }, { a: 2 }],
+    ]);
+    // A logic without diff: only the version decides.
+    await expect(invoke("tests/fakes/recordingLogic#minimal", "diff", ["m-1", { ...v1 }, { ...v2 }])).resolves.toEqual({ changes: true });
+    await expect(invoke("tests/fakes/recordingLogic#minimal", "diff", ["m-1", { ...v1 }, { ...v1 }])).resolves.toEqual({});
+  });
+
+  it("update: only the version moved, so the old outputs are kept with the new version and the logic's update never runs", async () => {
+    logic.control.changed = false;
+    await expect(invoke(spec, "update", ["r-1", { a: 1, observed: "x", ...v1 }, { a: 1, ...v2 }])).resolves.toEqual({
+      outs: { a: 1, observed: "x", ...v2 },
+    });
+    expect(logic.calls.map((c) => c.method)).toEqual(["diff"]);
+    logic.control.changed = true;
+    await expect(invoke(spec, "update", ["r-1", { a: 1, ...v1 }, { a: 2, ...v2 }])).resolves.toEqual({
+      outs: { a: 2, updated: true, ...v2 },
+    });
+    expect(logic.calls.at(-1)).toEqual({ method: "update", args: ["r-1", { a: 1 }, { a: 2 }] });
+    await expect(invoke("tests/fakes/recordingLogic#minimal", "update", ["m-1", { ...v1 }, { ...v2 }])).resolves.toEqual({});
+  });
+
+  it("outputsOf: the logic's offline outputs with the version, undefined when the logic cannot know; an unknown export is named", () => {
+    expect(invoke(spec, "outputsOf", [{ a: 1, ...v1 }])).toEqual({ a: 1, recorded: true, ...v1 });
+    expect(invoke("tests/fakes/recordingLogic#minimal", "outputsOf", [{ a: 1, ...v1 }])).toBeUndefined();
+    expect(() => invoke("tests/fakes/recordingLogic#nothing", "create", [{}])).toThrow(
+      "dynamic provider: tests/fakes/recordingLogic has no export nothing",
+    );
   });
 });
