@@ -84,6 +84,7 @@ export const areas: Readonly<Record<string, { mutate: string[]; tests: string[] 
     ],
     tests: [
       "provider-steps",
+      "provider-calls",
       "node-gate",
       "node-gate-rolling",
       "node-rename",
