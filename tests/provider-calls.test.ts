@@ -69,11 +69,11 @@ describe("NodeGate", () => {
       id: "nodegate-127.0.0.1",
       outs: { ...gate(fake), clientConfiguration: undefined, observedVersion: "v1.13.9", bootId: fake.state.bootId, lastWait: "ready" },
     });
-    expect(Object.keys(created.outs)).not.toContain("clientConfiguration");
+    expect(Object.keys(created.outs ?? {})).not.toContain("clientConfiguration");
     const calls = fake.methodsCalled().length;
     const recorded = await nodeGateProvider.create(gate(fake, { waitOnCreate: false }));
     expect(recorded.outs).toMatchObject({ lastWait: "recorded" });
-    expect(recorded.outs.observedVersion).toBeUndefined();
+    expect(recorded.outs?.observedVersion).toBeUndefined();
     expect(fake.methodsCalled().length).toBe(calls);
   });
 
@@ -83,8 +83,8 @@ describe("NodeGate", () => {
     fake.reboot();
     const updated = await nodeGateProvider.update!("nodegate-127.0.0.1", { bootId: before } as never, gate(fake, { applyMode: "reboot" }));
     expect(updated.outs).toMatchObject({ lastWait: "rebooted", observedVersion: "v1.13.9", applyMode: "reboot" });
-    expect(updated.outs.bootId).not.toBe(before);
-    expect(updated.outs.bootId).toBe(fake.state.bootId);
+    expect(updated.outs?.bootId).not.toBe(before);
+    expect(updated.outs?.bootId).toBe(fake.state.bootId);
   });
 
   it("a no_reboot apply waits for readiness only; a timeout in seconds fails naming the node", async () => {
@@ -170,13 +170,13 @@ describe("ClusterHealth", () => {
     const created = await clusterHealthProvider.create(health(fake.port));
     expect(created.id).toBe("cluster-health");
     expect(created.outs).toMatchObject({ controlPlaneNodes: ["10.0.0.1"], workerNodes: ["10.0.0.4"], endpointRetrySeconds: 0 });
-    expect(created.outs.lastMessage).toBe("waiting for all k8s nodes to report ready: OK");
+    expect(created.outs?.lastMessage).toBe("waiting for all k8s nodes to report ready: OK");
     expect(printed.error).toEqual([
       'cluster health (127.0.0.1): discovered nodes: ["10.0.0.1" "10.0.0.4"]',
       "cluster health (127.0.0.1): waiting for etcd to be healthy: OK",
       "cluster health (127.0.0.1): waiting for all k8s nodes to report ready: OK",
     ]);
-    expect(Object.keys(created.outs)).not.toContain("clientConfiguration");
+    expect(Object.keys(created.outs ?? {})).not.toContain("clientConfiguration");
     const request = fake.calls.find((c) => c.method === "HealthCheck")!.request;
     expect(request).toMatchObject({
       waitTimeout: { seconds: "10" },
@@ -231,7 +231,7 @@ describe("OsUpgrade", () => {
     const created = await osUpgradeProvider.create(upgrade(talos, kube, "v1.13.0"));
     expect(created).toEqual({ id: "osupgrade-127.0.0.1", outs: osUpgradeOutputs(upgrade(talos, kube, "v1.13.0")) });
     expect(talos.methodsCalled()).toEqual([]);
-    const updated = await osUpgradeProvider.update!(created.id, created.outs, upgrade(talos, kube, "v1.13.9"));
+    const updated = await osUpgradeProvider.update!(created.id, created.outs!, upgrade(talos, kube, "v1.13.9"));
     expect(updated.outs).toEqual(osUpgradeOutputs(upgrade(talos, kube, "v1.13.9")));
     expect(talos.state.version).toBe("v1.13.9");
     expect(printed.log).toEqual(["127.0.0.1: draining w1", `127.0.0.1: installing ${image("v1.13.9")}`]);
@@ -291,12 +291,12 @@ describe("NodeMembership", () => {
     const inputs = membership(talos, kube);
     const created = await nodeMembershipProvider.create(inputs);
     expect(created).toEqual({ id: "membership-w1", outs: inputs });
-    await expect(nodeMembershipProvider.update!(created.id, created.outs, { ...inputs, drainTimeoutSeconds: 9 })).resolves.toEqual({
+    await expect(nodeMembershipProvider.update!(created.id, created.outs!, { ...inputs, drainTimeoutSeconds: 9 })).resolves.toEqual({
       outs: { ...inputs, drainTimeoutSeconds: 9 },
     });
     expect(talos.methodsCalled()).toEqual([]);
     expect(kube.calls()).toEqual([]);
-    await nodeMembershipProvider.delete!(created.id, created.outs);
+    await nodeMembershipProvider.delete!(created.id, created.outs!);
     expect(kube.calls()).toEqual([
       "GET /api/v1/nodes/w1",
       "PATCH /api/v1/nodes/w1",
