@@ -198,6 +198,35 @@ describe("upgradeNode on a scripted node", () => {
     expect(lost.sim.changes().filter((c) => c.startsWith("Reboot"))).toHaveLength(1);
   });
 
+  it("a control plane without its peers' clients asks itself alone, and etcd's other members count as silent", async () => {
+    const sim = scriptedNode({ role: "controlplane", version: "v1.13.0", members: three });
+    const run = upgradeNode(
+      { talos: sim.talos, kube: sim.kube, clock: virtualClock() },
+      {
+        node: "10.0.0.1",
+        nodeName: "n1",
+        role: "controlplane",
+        image: "i:v1.13.9",
+        targetVersion: "v1.13.9",
+        timeoutMs: 30_000,
+        drainTimeoutMs: 1000,
+      },
+    );
+    await expect(run).rejects.toThrow(
+      "node 10.0.0.1: upgrade: refused: etcd is unhealthy: member cp-2 (2) did not answer; member cp-3 (3) did not answer",
+    );
+    expect(sim.calls).toContain("EtcdMemberList retry=0");
+  });
+
+  it("a node that boots the target but never gets healthy fails at the timeout, left cordoned", async () => {
+    const { sim, clock, run } = upgrade({ version: "v1.13.0", unhealthyAfterBoot: "kubelet" }, { intervalMs: 4000, timeoutMs: 20_000 });
+    await expect(run).rejects.toThrow(
+      /^node 10\.0\.0\.1: readiness: not ready after 1[0-9]s: service kubelet is Running but not healthy \(probe failed\); n1 is left cordoned/,
+    );
+    expect(clock.slept.reduce((a, b) => a + b, 0)).toBe(20_000);
+    expect(sim.state().unschedulable).toBe(true);
+  });
+
   it("waits for the Node to be Ready on the kubelet it ran before uncordoning; a node not in Kubernetes has no such wait", async () => {
     const inKube = upgrade({ version: "v1.13.0", kubelet: "v1.34.2", notReadyReads: 2 }, { intervalMs: 3000 });
     await inKube.run;
@@ -216,7 +245,7 @@ describe("removeNode on a scripted node", () => {
   function remove(
     options: Partial<ScriptedNodeOptions>,
     request: Partial<RemovalRequest> = {},
-    peerFail: ScriptedNodeOptions["fail"] = {},
+    peerFail: Record<string, ScriptedNodeOptions["fail"]> = {},
   ) {
     const server = `https://127.0.0.1:${6443 + ++cluster}`;
     const members = options.members ?? [member("1"), member("2"), member("3")];
@@ -225,7 +254,9 @@ describe("removeNode on a scripted node", () => {
     // The other control planes: those with a member in the list (a 2-member etcd has one peer).
     const peers = ["2", "3"]
       .filter((id) => members.some((m) => m.id === id))
-      .map((id) => scriptedNode({ node: `10.0.0.${id}`, role: "controlplane", version: "v1.13.9", members, memberId: id, fail: peerFail }));
+      .map((id) =>
+        scriptedNode({ node: `10.0.0.${id}`, role: "controlplane", version: "v1.13.9", members, memberId: id, fail: peerFail[id] }),
+      );
     const lines: string[] = [];
     const clock = virtualClock(9_000_000);
     const run = removeNode(
@@ -260,6 +291,9 @@ describe("removeNode on a scripted node", () => {
       "deleteNode n1",
     ]);
     expect(members.map((m) => m.id)).toEqual(["2", "3"]);
+    // Whether it left is read from a peer: the leaving node is not asked again after its leave.
+    const leftAt = sim.calls.indexOf("EtcdLeaveCluster");
+    expect(sim.calls.slice(leftAt).filter((c) => c.startsWith("EtcdMemberList"))).toEqual([]);
     expect(lines).toEqual([
       "remove control plane n1: draining",
       "remove control plane n1: leaving etcd",
@@ -299,7 +333,11 @@ describe("removeNode on a scripted node", () => {
     const learner = remove({ role: "controlplane", members: [member("1"), member("2"), { ...member("3"), isLearner: true }] });
     await expect(learner.run).rejects.toThrow(/^remove control plane n1: refused: etcd is not ready: .*cp-3/);
     const noList = [unavailable("-", "EtcdMemberList")];
-    const silent = remove({ role: "controlplane", fail: { EtcdMemberList: noList } }, {}, { EtcdMemberList: noList });
+    const silent = remove(
+      { role: "controlplane", fail: { EtcdMemberList: noList } },
+      {},
+      { 2: { EtcdMemberList: noList }, 3: { EtcdMemberList: noList } },
+    );
     await expect(silent.run).rejects.toThrow(
       /^remove control plane n1: refused: no control plane answered the etcd member list \(.*UNAVAILABLE/,
     );
@@ -315,6 +353,25 @@ describe("removeNode on a scripted node", () => {
     const refused = remove({ fail: { 'Reset {"graceful":true,"reboot":true}': [new Error("PermissionDenied")] } });
     await expect(refused.run).rejects.toThrow("PermissionDenied; n1 uncordoned again (nothing was taken down)");
     expect(refused.sim.state().unschedulable).toBe(false);
+
+    // Not drained (no Node): nothing to uncordon.
+    const bare = remove({ kubelet: undefined, fail: { 'Reset {"graceful":true,"reboot":true}': [new Error("PermissionDenied")] } });
+    await expect(bare.run).rejects.toThrow(/^PermissionDenied$/);
+    expect(bare.sim.changes()).toEqual(['Reset {"graceful":true,"reboot":true}']);
+    // A Node, and the node does not answer before the reset: it is up as far as anyone knows, so uncordoned.
+    const silent = remove({ fail: { Read: [unavailable("10.0.0.1", "Read")] } });
+    await expect(silent.run).rejects.toThrow(
+      "node 10.0.0.1: Read: UNAVAILABLE: connection refused; n1 uncordoned again (nothing was taken down)",
+    );
+
+    // Peers that stop answering after the pre-flight: the leave is unconfirmed, even though the
+    // leaving node's own (stale) list would say it left; it stays in the cluster, uncordoned.
+    const down = Array.from({ length: 100 }, () => unavailable("-", "EtcdMemberList"));
+    const unconfirmed = remove({ role: "controlplane" }, {}, { 2: { EtcdMemberList: [undefined, ...down] }, 3: { EtcdMemberList: down } });
+    await expect(unconfirmed.run).rejects.toThrow(
+      "node 10.0.0.1: EtcdLeaveCluster: member not gone after 60s (last: 10.0.0.3: UNAVAILABLE: connection refused); n1 uncordoned again",
+    );
+    expect(unconfirmed.sim.calls.filter((c) => c.startsWith("EtcdMemberList"))).toEqual([]);
 
     const leave = remove({ role: "controlplane", fail: { EtcdLeaveCluster: [new Error("etcd refused")] } });
     await expect(leave.run).rejects.toThrow("etcd refused; n1 uncordoned again (nothing was taken down)");

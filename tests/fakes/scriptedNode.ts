@@ -29,6 +29,8 @@ export interface ScriptedNodeOptions {
   boots?: "installed" | "same" | "never";
   /** The Kubernetes Node; absent: not in Kubernetes. */
   kubelet?: string | undefined;
+  /** A service that is not healthy once the node rebooted (it never gets ready on the new boot). */
+  unhealthyAfterBoot?: string;
   /** Node reads that find it NotReady after a reboot (the kubelet registering again). */
   notReadyReads?: number;
   /** Answers to throw instead, per call name, in turn (`undefined` = answer normally). */
@@ -94,7 +96,10 @@ export function scriptedNode(options: ScriptedNodeOptions) {
     bootId: async (o?: CallOptions) => (up("Read", o), `boot-${boot}`),
     services: async (o?: CallOptions) => (
       up("ServiceList", o),
-      defaultServices(role).map((id) => ({ id, state: "Running", healthy: true, healthUnknown: false, lastHealthMessage: "" }))
+      defaultServices(role).map((id) => {
+        const healthy = !(boot > 1 && id === options.unhealthyAfterBoot);
+        return { id, state: "Running", healthy, healthUnknown: false, lastHealthMessage: healthy ? "" : "probe failed" };
+      })
     ),
     etcdStatus: async (o?: CallOptions) => (
       up("EtcdStatus", o),
