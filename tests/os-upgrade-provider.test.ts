@@ -3,7 +3,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
-import { osUpgradeChanges, osUpgradeOutputs, readOsUpgrade, type OsUpgradeInputs } from "../components/talos/lifecycle/osUpgradeProvider";
+import {
+  osUpgradeChanges,
+  osUpgradeOutputs,
+  osUpgradeProvider,
+  readOsUpgrade,
+  type OsUpgradeInputs,
+} from "../components/talos/lifecycle/osUpgradeProvider";
 import { FakeKubernetesApi } from "./fakes/kubernetesApi";
 import { clientConfigurationOf, createTestPki, type TestPki } from "./fakes/pki";
 import { FakeTalosApi, workerState } from "./fakes/talosApi";
@@ -147,10 +153,15 @@ describe("OsUpgrade provider as the engine runs it", () => {
     );
     const before = talos.state.version;
     expect(await readOsUpgrade(recorded)).toEqual({ ...recorded, observedVersion: before });
+    // Through the provider's read, as the engine calls it: the line goes to the engine's output.
     const lines: string[] = [];
+    jest.spyOn(console, "log").mockImplementation((line: string) => void lines.push(line));
     const down = { ...recorded, port: 1 };
-    expect(await readOsUpgrade(down, (line) => lines.push(line))).toEqual(down);
-    expect(lines).toEqual([expect.stringMatching(/^127\.0\.0\.1: version not read \(.+\); keeping v1\.12\.9$/)]);
+    expect(await osUpgradeProvider.read!("osupgrade-127.0.0.1", down)).toEqual({ id: "osupgrade-127.0.0.1", props: down });
+    jest.restoreAllMocks();
+    expect(lines).toEqual([
+      expect.stringMatching(/^127\.0\.0\.1: version not read \(node 127\.0\.0\.1: Version: .*UNAVAILABLE.*\); keeping v1\.12\.9$/),
+    ]);
     // A damaged stored certificate is this read's failure, named, not a node that is down.
     const damaged = { ...recorded, readerConfiguration: { caCertificate: "x", clientCertificate: "x", clientKey: "x" } };
     await expect(readOsUpgrade(damaged)).rejects.toThrow(/^read osupgrade 127\.0\.0\.1: .*neither PEM nor base64-encoded PEM/);

@@ -2,7 +2,12 @@ import { clusterHealthProvider, type ClusterHealthInputs } from "../components/t
 import { clusterReadyProvider, type ClusterReadyInputs } from "../components/talos/lifecycle/clusterReadyProvider";
 import { nodeGateProvider, type GateInputs } from "../components/talos/lifecycle/nodeGateProvider";
 import { nodeMembershipProvider, type MembershipInputs } from "../components/talos/lifecycle/nodeMembershipProvider";
-import { osUpgradeOutputs, osUpgradeProvider, type OsUpgradeInputs } from "../components/talos/lifecycle/osUpgradeProvider";
+import {
+  osUpgradeChanges,
+  osUpgradeOutputs,
+  osUpgradeProvider,
+  type OsUpgradeInputs,
+} from "../components/talos/lifecycle/osUpgradeProvider";
 import { FakeKubernetesApi } from "./fakes/kubernetesApi";
 import { clientConfigurationOf, createTestPki, type TestPki } from "./fakes/pki";
 import { controlPlaneState, FakeTalosApi, workerState } from "./fakes/talosApi";
@@ -99,6 +104,48 @@ describe("NodeGate", () => {
     expect(Date.now() - started).toBeLessThan(3000);
   });
 
+  it("create never watches for a reboot, whatever the apply mode; offline outputs say 'recorded'", async () => {
+    const fake = await talosFake(workerState("v1.13.9"));
+    const created = await nodeGateProvider.create(gate(fake, { applyMode: "reboot", rebootGraceSeconds: 0.3 }));
+    expect(created.outs).toMatchObject({ lastWait: "ready" });
+    expect(nodeGateProvider.outputsOf(gate(fake))).toEqual({ ...gate(fake), clientConfiguration: undefined, lastWait: "recorded" });
+  });
+
+  it("an auto apply watches its grace period (seconds) at the poll interval, capped at 2 s, then judges the node as it is", async () => {
+    const fake = await talosFake(workerState("v1.13.9"));
+    const started = Date.now();
+    const updated = await nodeGateProvider.update!("g", {} as never, gate(fake, { applyMode: "auto", rebootGraceSeconds: 0.4 }));
+    expect(updated.outs).toMatchObject({ lastWait: "no reboot seen" });
+    const reads = fake.methodsCalled().filter((m) => m === "Read").length;
+    // 400 ms at 50 ms: several reads (not one at a 2 s pause, not hundreds at microseconds), then the ready poll's.
+    expect(reads).toBeGreaterThanOrEqual(4);
+    expect(reads).toBeLessThan(20);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+  });
+
+  it("the timeout covers the reboot watch and the readiness wait together, in seconds", async () => {
+    const old = await talosFake(workerState("v1.13.8"));
+    const update = nodeGateProvider.update!(
+      "g",
+      {} as never,
+      gate(old, { applyMode: "auto", rebootGraceSeconds: 1, timeoutSeconds: 2, pollSeconds: 0.3 }),
+    );
+    // 1 s watched, the other second waiting for readiness at 0.3 s polls.
+    await expect(update).rejects.toThrow(/^node 127\.0\.0\.1: readiness: not ready after 1s: /);
+    const polls = old.methodsCalled().filter((m) => m === "Version").length;
+    expect(polls).toBeGreaterThanOrEqual(3);
+    expect(polls).toBeLessThanOrEqual(6);
+  });
+
+  it("a node that gets ready within the timeout passes, however long the wait before it", async () => {
+    const fake = await talosFake({
+      ...workerState("v1.13.9"),
+      services: workerState("v1.13.9").services.map((svc) => ({ ...svc, healthy: svc.id !== "kubelet" })),
+    });
+    setTimeout(() => (fake.state.services = workerState("v1.13.9").services), 400);
+    await expect(nodeGateProvider.create(gate(fake))).resolves.toMatchObject({ outs: { lastWait: "ready" } });
+  });
+
   it("with a Kubernetes version to reach, waits for the Node's kubelet after Talos is ready", async () => {
     const fake = await talosFake(workerState("v1.13.9"));
     const kube = await kubeFake();
@@ -108,6 +155,11 @@ describe("NodeGate", () => {
     expect(kube.calls()).toContain("GET /api/v1/nodes/w1");
     const behind = gate(fake, { timeoutSeconds: 1, kubernetes: { nodeName: "w1", version: "v1.36.0", kubeconfig: kube.kubeconfig(pki) } });
     await expect(nodeGateProvider.create(behind)).rejects.toThrow("w1: Kubernetes not on v1.36.0 after 1s: kubelet runs v1.35.0");
+    // A kubelet that moves after a second and a half is waited for (the wait has what is left of 5 s).
+    kube.addNode("w2", "v1.35.0");
+    setTimeout(() => kube.addNode("w2", "v1.36.0"), 1500);
+    const later = gate(fake, { pollSeconds: 0.2, kubernetes: { nodeName: "w2", version: "v1.36.0", kubeconfig: kube.kubeconfig(pki) } });
+    await expect(nodeGateProvider.create(later)).resolves.toMatchObject({ outs: { lastWait: "ready" } });
   });
 });
 
@@ -139,6 +191,39 @@ describe("ClusterReady", () => {
       },
     });
     await expect(clusterReadyProvider.update!("cluster-ready", created.outs as never, inputs)).resolves.toEqual({ outs: created.outs });
+  });
+
+  it("diff compares nodes, version and fingerprint; offline outputs have no versions yet", async () => {
+    const cp = await talosFake(controlPlaneState("v1.13.9"));
+    const outs = clusterReadyProvider.outputsOf(ready([cp]));
+    expect(outs).toEqual({
+      nodes: ready([cp]).nodes,
+      talosVersion: "v1.13.9",
+      fingerprint: "sha256:aaaa",
+      timeoutSeconds: 5,
+      pollSeconds: 0.05,
+      observedVersions: {},
+    });
+    await expect(clusterReadyProvider.diff!("cluster-ready", outs, ready([cp], { timeoutSeconds: 9 }))).resolves.toEqual({
+      changes: false,
+      replaces: [],
+    });
+    await expect(clusterReadyProvider.diff!("cluster-ready", outs, ready([cp], { talosVersion: "v1.13.10" }))).resolves.toEqual({
+      changes: true,
+      replaces: [],
+    });
+  });
+
+  it("polls at its interval in seconds until the timeout in seconds", async () => {
+    const old = await talosFake(workerState("v1.13.8"));
+    await expect(
+      clusterReadyProvider.create(
+        ready([old], { nodes: [{ node: "127.0.0.1", role: "worker", port: old.port }], timeoutSeconds: 1, pollSeconds: 0.3 }),
+      ),
+    ).rejects.toThrow(/^1 of 1 nodes not ready:\nnode 127\.0\.0\.1: readiness: not ready after 1s: /);
+    const polls = old.methodsCalled().filter((m) => m === "Version").length;
+    expect(polls).toBeGreaterThanOrEqual(3);
+    expect(polls).toBeLessThanOrEqual(6);
   });
 
   it("names every node that is not ready, within the timeout in seconds", async () => {
@@ -184,14 +269,34 @@ describe("ClusterHealth", () => {
     });
   });
 
+  it("asks Talos to wait at most 300 s per stream, and keeps asking until the timeout; offline outputs have no message", async () => {
+    const fake = await talosFake(controlPlaneState("v1.13.9"));
+    await clusterHealthProvider.create(health(fake.port, { timeoutSeconds: 900 }));
+    expect(fake.calls.find((c) => c.method === "HealthCheck")!.request).toMatchObject({ waitTimeout: { seconds: "300" } });
+    expect(clusterHealthProvider.outputsOf(health(fake.port))).toMatchObject({ lastMessage: "" });
+  });
+
+  it("retries an unreachable endpoint for its seconds before giving up", async () => {
+    const started = Date.now();
+    await expect(clusterHealthProvider.create(health(closedPort, { endpointRetrySeconds: 1 }))).rejects.toThrow(/UNAVAILABLE/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
   it("an update where nodes only left records the new set and checks nothing; a joined node is checked", async () => {
     const fake = await talosFake(controlPlaneState("v1.13.9"));
     const olds = { ...clusterHealthProvider.outputsOf(health(fake.port, { workerNodes: ["10.0.0.4", "10.0.0.5"] })), lastMessage: "ok" };
     const left = await clusterHealthProvider.update!("cluster-health", olds, health(fake.port));
     expect(left.outs).toEqual({ ...clusterHealthProvider.outputsOf(health(fake.port)), lastMessage: "ok" });
     expect(fake.methodsCalled()).toEqual([]);
+    const unchecked: Partial<typeof olds> = { ...olds };
+    delete unchecked.lastMessage;
+    await expect(clusterHealthProvider.update!("cluster-health", unchecked as never, health(fake.port))).resolves.toMatchObject({
+      outs: { lastMessage: "" },
+    });
     await clusterHealthProvider.update!("cluster-health", olds, health(fake.port, { workerNodes: ["10.0.0.6"] }));
     expect(fake.methodsCalled()).toEqual(["HealthCheck"]);
+    expect(printed.error[0]).toBe('cluster health (127.0.0.1): discovered nodes: ["10.0.0.1" "10.0.0.6"]');
   });
 
   it("fails over from an endpoint that does not answer to the next; with none, or only unreachable ones, it fails", async () => {
@@ -257,6 +362,52 @@ describe("OsUpgrade", () => {
     ]);
   }, 30_000);
 
+  it("diff: a new installer or target upgrades again, a refresh that found another version too; the offline outputs keep the rollout policy", async () => {
+    const talos = await talosFake(workerState("v1.13.9"));
+    const kube = await kubeFake();
+    const recorded = osUpgradeOutputs(upgrade(talos, kube, "v1.13.9", { unmanagedPods: "refuse" }));
+    expect(recorded.unmanagedPods).toBe("refuse");
+    await expect(osUpgradeProvider.diff!("u", recorded, upgrade(talos, kube, "v1.13.9", { timeoutSeconds: 5 }))).resolves.toEqual({
+      changes: false,
+      replaces: [],
+    });
+    await expect(osUpgradeProvider.diff!("u", recorded, upgrade(talos, kube, "v1.13.10"))).resolves.toEqual({
+      changes: true,
+      replaces: [],
+    });
+    const unread: Partial<typeof recorded> = { ...recorded };
+    delete unread.observedVersion;
+    expect(osUpgradeChanges(unread, upgrade(talos, kube, "v1.13.9"))).toEqual([]);
+    expect(osUpgradeChanges({ ...recorded, observedVersion: "v1.13.4" }, upgrade(talos, kube, "v1.13.9"))).toEqual(["observedVersion"]);
+  });
+
+  it("an upgrade whose node boots the old version again fails, even when only its installer changed with it", async () => {
+    const talos = await talosFake({ ...workerState("v1.13.0"), hostname: "w1" });
+    talos.rebootScript = { answerOldBootMs: 50, downMs: 150, comeBackAs: { version: "v1.13.0" } };
+    const kube = await kubeFake();
+    kube.addNode("w1");
+    const recorded = osUpgradeOutputs(upgrade(talos, kube, "v1.13.0"));
+    const other = `factory.talos.dev/metal-installer/${"c".repeat(64)}:v1.13.9`;
+    await expect(osUpgradeProvider.update!("u", recorded, upgrade(talos, kube, "v1.13.9", { image: other }))).rejects.toThrow(
+      "the node came back on v1.13.0 after the reboot, not v1.13.9",
+    );
+  }, 30_000);
+
+  it("the timeouts are seconds: a reboot of over a second is waited for, a blocked drain named after its seconds", async () => {
+    const talos = await talosFake({ ...workerState("v1.13.0"), hostname: "w1" });
+    talos.rebootScript = { answerOldBootMs: 50, downMs: 2500 };
+    const kube = await kubeFake();
+    kube.addNode("w1");
+    const recorded = osUpgradeOutputs(upgrade(talos, kube, "v1.13.0"));
+    await expect(osUpgradeProvider.update!("u", recorded, upgrade(talos, kube, "v1.13.9"))).resolves.toMatchObject({
+      outs: { observedVersion: "v1.13.9" },
+    });
+    kube.addPod({ namespace: "db", name: "pg-0", nodeName: "w1", owner: "StatefulSet", budget: { name: "pg", blocks: "forever" } });
+    await expect(osUpgradeProvider.update!("u", recorded, upgrade(talos, kube, "v1.13.10", { drainTimeoutSeconds: 1 }))).rejects.toThrow(
+      /^drain w1: 1 pod\(s\) still blocked by their disruption budgets after 1s: db\/pg-0/,
+    );
+  }, 30_000);
+
   it("read reports the version the node runs, with the reader credential kept in state", async () => {
     const talos = await talosFake(workerState("v1.13.4"));
     const kube = await kubeFake();
@@ -310,6 +461,45 @@ describe("NodeMembership", () => {
     expect(reset.request).toMatchObject({ graceful: true, reboot: true });
     expect(kube.nodes.has("w1")).toBe(false);
   }, 30_000);
+
+  it("records the os:reader credential when given, and a new one is a change; an update without a recorded name renames nothing", async () => {
+    const talos = await talosFake(workerState("v1.13.9"));
+    const kube = await kubeFake();
+    const reader = clientConfigurationOf(pki, pki.client);
+    const plain = membership(talos, kube);
+    expect(Object.keys((await nodeMembershipProvider.create(plain)).outs ?? {})).not.toContain("readerConfiguration");
+    const withReader = { ...plain, readerConfiguration: reader };
+    expect((await nodeMembershipProvider.create(withReader)).outs).toEqual(withReader);
+    await expect(nodeMembershipProvider.diff!("m", plain, withReader)).resolves.toEqual({ changes: true, replaces: [] });
+    await expect(nodeMembershipProvider.diff!("m", withReader, withReader)).resolves.toEqual({ changes: false, replaces: [] });
+    const unnamed: Partial<typeof plain> = { ...plain };
+    delete unnamed.nodeName;
+    await nodeMembershipProvider.update!("m", unnamed as never, { ...plain, nodeName: "w9" });
+    expect(kube.calls()).toEqual([]);
+  });
+
+  it("a rename's update retires the old Node, saying so on the engine's output", async () => {
+    const talos = await talosFake(workerState("v1.13.9"));
+    const kube = await kubeFake();
+    kube.addNode("w1", "v1.35.0");
+    kube.stopPosting("w1");
+    kube.addNode("w1-new", "v1.35.0");
+    const olds = membership(talos, kube);
+    await nodeMembershipProvider.update!("m", olds, { ...olds, nodeName: "w1-new" });
+    expect(kube.nodes.has("w1")).toBe(false);
+    expect(printed.log).toEqual(["rename w1 → w1-new (127.0.0.1): Node w1-new is Ready; Node w1 deleted"]);
+  });
+
+  it("a drain blocked past its seconds stops the removal, named", async () => {
+    const talos = await talosFake({ ...workerState("v1.13.9"), hostname: "w1" });
+    const kube = await kubeFake();
+    kube.addNode("w1");
+    kube.addPod({ namespace: "db", name: "pg-0", nodeName: "w1", owner: "StatefulSet", budget: { name: "pg", blocks: "forever" } });
+    await expect(nodeMembershipProvider.delete!("m", membership(talos, kube, { drainTimeoutSeconds: 1 }))).rejects.toThrow(
+      /^drain w1: 1 pod\(s\) still blocked by their disruption budgets after 1s: db\/pg-0/,
+    );
+    expect(talos.methodsCalled()).not.toContain("Reset");
+  });
 
   it("a drain that cannot finish in its seconds stops the removal before the reset, the node uncordoned", async () => {
     const talos = await talosFake({ ...workerState("v1.13.9"), hostname: "w1" });

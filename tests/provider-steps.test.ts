@@ -47,10 +47,13 @@ describe("NodeGate: watching for the reboot an apply set off", () => {
 
   it("a possible reboot: a new boot id within the grace period is a reboot from the boot before", async () => {
     const o = options();
-    await expect(watchForReboot(bootIds("b1", "b1", "b2").client, "b1", "maybe", o)).resolves.toEqual({
+    const node = bootIds("b1", "b1", "b2");
+    await expect(watchForReboot(node.client, "b1", "maybe", o)).resolves.toEqual({
       previousBootId: "b1",
       outcome: "rebooted",
     });
+    // One attempt per read: the watch is the retry loop.
+    expect(node.calls).toEqual(["Read retry=0", "Read retry=0", "Read retry=0"]);
   });
 
   it("without a boot from before (a create that did not wait), the first read is the baseline, for a certain reboot too", async () => {
@@ -149,6 +152,11 @@ describe("thin provider entries: the logic loaded at call time, its version an i
     });
     expect(logic.calls.at(-1)).toEqual({ method: "update", args: ["r-1", { a: 1 }, { a: 2 }] });
     await expect(invoke("tests/fakes/recordingLogic#minimal", "update", ["m-1", { ...v1 }, { ...v2 }])).resolves.toEqual({});
+    await expect(invoke("tests/fakes/recordingLogic#silentUpdate", "update", ["s-1", { ...v1 }, { a: 1, ...v2 }])).resolves.toEqual({
+      outs: { ...v2 },
+    });
+    // A logic without delete: nothing to do.
+    expect(invoke("tests/fakes/recordingLogic#minimal", "delete", ["m-1", { ...v1 }])).toBeUndefined();
   });
 
   it("outputsOf: the logic's offline outputs with the version, undefined when the logic cannot know; an unknown export is named", () => {
@@ -156,6 +164,9 @@ describe("thin provider entries: the logic loaded at call time, its version an i
     expect(invoke("tests/fakes/recordingLogic#minimal", "outputsOf", [{ a: 1, ...v1 }])).toBeUndefined();
     expect(() => invoke("tests/fakes/recordingLogic#nothing", "create", [{}])).toThrow(
       "dynamic provider: tests/fakes/recordingLogic has no export nothing",
+    );
+    expect(() => invoke("tests/fakes/recordingLogic", "create", [{}])).toThrow(
+      /^dynamic provider: tests\/fakes\/recordingLogic has no export $/,
     );
   });
 });

@@ -26,3 +26,9 @@ export const readOnly: Logic = {
   create: async () => ({ id: "o-1" }),
   read: async (id, props) => ({ id, props }),
 };
+
+/** An update that returns nothing (a logic may). */
+export const silentUpdate: Logic = {
+  create: async () => ({ id: "s-1" }),
+  update: async () => undefined,
+};
