@@ -515,3 +515,66 @@ describe("NodeMembership", () => {
     expect(talos.methodsCalled()).toContain("Reset");
   }, 30_000);
 });
+
+describe("control planes: the etcd steps reach every peer through its own endpoint", () => {
+  /** Three control planes on their own ports, one etcd member list between them. */
+  async function controlPlanes(version: string) {
+    const base = controlPlaneState(version);
+    const members = base.etcd!.members;
+    const fakesOf = await Promise.all(
+      members.map((m) => talosFake({ ...base, hostname: m.hostname, etcd: { memberId: m.id, errors: [], members } })),
+    );
+    const endpoints = fakesOf.map((f, i) => ({ node: `cp${i + 1}`, endpoint: "127.0.0.1", port: f.port }));
+    return { fakesOf, endpoints, members };
+  }
+
+  it("NodeMembership removes a control plane: every peer asked, the member gone, the Node deleted", async () => {
+    const { fakesOf, endpoints, members } = await controlPlanes("v1.13.9");
+    const kube = await kubeFake();
+    kube.addNode("cp1", "v1.35.0", { role: "controlplane" });
+    const props: MembershipInputs = {
+      nodeName: "cp1",
+      ...endpoints[0]!,
+      role: "controlplane",
+      controlPlanes: endpoints,
+      kubeconfig: kube.kubeconfig(pki),
+      clientConfiguration: clientConfigurationOf(pki),
+      drainTimeoutSeconds: 5,
+      deleteEmptyDirData: true,
+      force: true,
+      allowBelowMajority: false,
+      resetTimeoutSeconds: 10,
+    };
+    await nodeMembershipProvider.delete!("membership-cp1", props);
+    for (const fake of fakesOf) expect(fake.methodsCalled()).toContain("EtcdStatus");
+    expect(fakesOf[0]!.methodsCalled()).toEqual(expect.arrayContaining(["EtcdForfeitLeadership", "EtcdLeaveCluster", "Reset"]));
+    expect(members.map((m) => m.hostname)).toEqual(["cp2", "cp3"]);
+    expect(kube.nodes.has("cp1")).toBe(false);
+  }, 30_000);
+
+  it("OsUpgrade of a control plane checks etcd on every peer before it goes down", async () => {
+    const { fakesOf, endpoints } = await controlPlanes("v1.13.0");
+    const kube = await kubeFake();
+    kube.addNode("cp1", "v1.35.0", { role: "controlplane" });
+    const inputs: OsUpgradeInputs = {
+      ...endpoints[0]!,
+      nodeName: "cp1",
+      role: "controlplane",
+      controlPlanes: endpoints,
+      clientConfiguration: clientConfigurationOf(pki),
+      kubeconfig: kube.kubeconfig(pki),
+      image: image("v1.13.9"),
+      targetVersion: "v1.13.9",
+      timeoutSeconds: 30,
+      drainTimeoutSeconds: 5,
+    };
+    await expect(
+      osUpgradeProvider.update!("u", osUpgradeOutputs({ ...inputs, image: image("v1.13.0"), targetVersion: "v1.13.0" }), inputs),
+    ).resolves.toMatchObject({
+      outs: { observedVersion: "v1.13.9" },
+    });
+    for (const fake of fakesOf.slice(1)) expect(fake.methodsCalled()).toContain("EtcdStatus");
+    expect(fakesOf[0]!.methodsCalled()).toEqual(expect.arrayContaining(["EtcdForfeitLeadership", "LifecycleUpgrade", "Reboot"]));
+    expect(fakesOf[0]!.state.version).toBe("v1.13.9");
+  }, 30_000);
+});
