@@ -339,8 +339,22 @@ describe("removeNode on a scripted node", () => {
       { 2: { EtcdMemberList: noList }, 3: { EtcdMemberList: noList } },
     );
     await expect(silent.run).rejects.toThrow(
-      /^remove control plane n1: refused: no control plane answered the etcd member list \(.*UNAVAILABLE/,
+      "remove control plane n1: refused: no control plane answered the etcd member list (10.0.0.2: UNAVAILABLE: connection refused; 10.0.0.3: UNAVAILABLE: connection refused; 10.0.0.1: UNAVAILABLE: connection refused)",
     );
+    const learners = remove({
+      role: "controlplane",
+      members: [member("1"), { ...member("2"), isLearner: true }, { ...member("3"), hostname: "" }],
+    });
+    await expect(learners.run).rejects.toThrow(
+      "remove control plane n1: refused: etcd is not ready: member cp-2 (2) is a learner, not yet a voting member; member 3 is not started",
+    );
+    // The leaving node's own status unanswered: its member is found by its hostname, and it did not answer.
+    const mute = remove({
+      role: "controlplane",
+      members: [{ ...member("1"), hostname: "n1" }, member("2"), member("3")],
+      fail: { EtcdStatus: [unavailable("10.0.0.1", "EtcdStatus")] },
+    });
+    await expect(mute.run).rejects.toThrow("remove control plane n1: refused: etcd is unhealthy: member n1 (1) did not answer");
     // Each refusal released its claim: another control plane of the same cluster may leave in this run.
     const server = "https://127.0.0.1:7443";
     await expect(remove({ role: "controlplane", server, members: [member("1"), member("2")] }).run).rejects.toThrow("refused");
