@@ -263,7 +263,8 @@ describe("removeNode on a scripted node", () => {
       {
         kube: sim.kube,
         talos: sim.talos,
-        controlPlanes: role === "controlplane" ? [sim.talos, ...peers.map((p) => p.talos)] : [],
+        // The leaving node last: its own status must be found by its address, not taken from the first answer.
+        controlPlanes: role === "controlplane" ? [...peers.map((p) => p.talos), sim.talos] : [],
         clock,
         log: (l) => lines.push(l),
       },
@@ -281,7 +282,8 @@ describe("removeNode on a scripted node", () => {
   });
 
   it("a control plane: etcd checked, drained, leadership handed over, the member leaves, reset, Node deleted", async () => {
-    const { sim, members, lines, run } = remove({ role: "controlplane" });
+    // Its member not first in the list: found by its own member id, not by position.
+    const { sim, members, lines, run } = remove({ role: "controlplane", members: [member("2"), member("1"), member("3")] });
     await expect(run).resolves.toEqual({ steps: ["drain", "etcd-leave", "reset", "delete-node"], skipped: [] });
     expect(sim.changes()).toEqual([
       "cordon n1",
@@ -351,10 +353,22 @@ describe("removeNode on a scripted node", () => {
     // The leaving node's own status unanswered: its member is found by its hostname, and it did not answer.
     const mute = remove({
       role: "controlplane",
-      members: [{ ...member("1"), hostname: "n1" }, member("2"), member("3")],
+      members: [member("2"), { ...member("1"), hostname: "n1" }, member("3")],
       fail: { EtcdStatus: [unavailable("10.0.0.1", "EtcdStatus")] },
     });
-    await expect(mute.run).rejects.toThrow("remove control plane n1: refused: etcd is unhealthy: member n1 (1) did not answer");
+    await expect(mute.run).rejects.toThrow(
+      /^remove control plane n1: refused: etcd is unhealthy: member n1 \(1\) did not answer; 10\.0\.0\.1: UNAVAILABLE: connection refused$/,
+    );
+    // Not a member any more, its etcd not answering: found by no name, so its own failure is no reason to refuse.
+    const gone = remove({
+      role: "controlplane",
+      members: [member("2"), member("3")],
+      fail: { EtcdStatus: [unavailable("10.0.0.1", "EtcdStatus")] },
+    });
+    await expect(gone.run).resolves.toEqual({
+      steps: ["drain", "reset", "delete-node"],
+      skipped: ["etcd: n1 is not an etcd member any more"],
+    });
     // Each refusal released its claim: another control plane of the same cluster may leave in this run.
     const server = "https://127.0.0.1:7443";
     await expect(remove({ role: "controlplane", server, members: [member("1"), member("2")] }).run).rejects.toThrow("refused");
