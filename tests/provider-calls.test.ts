@@ -1,7 +1,7 @@
 import { clusterHealthProvider, type ClusterHealthInputs } from "../components/talos/lifecycle/clusterHealthProvider";
 import { clusterReadyProvider, type ClusterReadyInputs } from "../components/talos/lifecycle/clusterReadyProvider";
 import { nodeGateProvider, type GateInputs } from "../components/talos/lifecycle/nodeGateProvider";
-import { nodeMembershipProvider, type MembershipInputs } from "../components/talos/lifecycle/nodeMembershipProvider";
+import { membershipChanges, nodeMembershipProvider, type MembershipInputs } from "../components/talos/lifecycle/nodeMembershipProvider";
 import {
   osUpgradeChanges,
   osUpgradeOutputs,
@@ -144,6 +144,23 @@ describe("NodeGate", () => {
     });
     setTimeout(() => (fake.state.services = workerState("v1.13.9").services), 400);
     await expect(nodeGateProvider.create(gate(fake))).resolves.toMatchObject({ outs: { lastWait: "ready" } });
+  });
+
+  it("the Kubernetes wait has what is left of the timeout after Talos got ready", async () => {
+    const fake = await talosFake({
+      ...workerState("v1.13.9"),
+      services: workerState("v1.13.9").services.map((svc) => ({ ...svc, healthy: svc.id !== "kubelet" })),
+    });
+    setTimeout(() => (fake.state.services = workerState("v1.13.9").services), 1500);
+    const kube = await kubeFake();
+    kube.addNode("w1", "v1.35.0");
+    const behind = gate(fake, {
+      timeoutSeconds: 3,
+      pollSeconds: 0.1,
+      kubernetes: { nodeName: "w1", version: "v1.36.0", kubeconfig: kube.kubeconfig(pki) },
+    });
+    // About 1.5 s of Talos, then the other 1.5 s for the kubelet (not 3 s more).
+    await expect(nodeGateProvider.create(behind)).rejects.toThrow(/^w1: Kubernetes not on v1\.36\.0 after [12]s: kubelet runs v1\.35\.0$/);
   });
 
   it("with a Kubernetes version to reach, waits for the Node's kubelet after Talos is ready", async () => {
@@ -471,6 +488,7 @@ describe("NodeMembership", () => {
     const withReader = { ...plain, readerConfiguration: reader };
     expect((await nodeMembershipProvider.create(withReader)).outs).toEqual(withReader);
     await expect(nodeMembershipProvider.diff!("m", plain, withReader)).resolves.toEqual({ changes: true, replaces: [] });
+    expect(membershipChanges(plain, withReader)).toEqual(["readerConfiguration"]);
     await expect(nodeMembershipProvider.diff!("m", withReader, withReader)).resolves.toEqual({ changes: false, replaces: [] });
     const unnamed: Partial<typeof plain> = { ...plain };
     delete unnamed.nodeName;
