@@ -27,7 +27,7 @@ export interface ScriptedNodeOptions {
   downPolls?: number;
   /** What a reboot boots: the installed image's tag (default), or the version it ran. */
   boots?: "installed" | "same" | "never";
-  /** The Kubernetes Node; absent: not in Kubernetes. */
+  /** The Node's kubelet version (default v1.35.0); given as `undefined`: no Node (not in Kubernetes). */
   kubelet?: string | undefined;
   /** A service that is not healthy once the node rebooted (it never gets ready on the new boot). */
   unhealthyAfterBoot?: string;
@@ -128,7 +128,7 @@ export function scriptedNode(options: ScriptedNodeOptions) {
     metadata: { name: nodeName },
     spec: { unschedulable },
     status: {
-      conditions: [{ type: "Ready", status: notReady > 0 && notReady-- > 0 ? "False" : "True" }],
+      conditions: [{ type: "Ready", status: notReady-- > 0 ? "False" : "True" }],
       nodeInfo: { kubeletVersion: kubelet },
     },
   });
