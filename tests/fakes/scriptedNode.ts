@@ -11,6 +11,17 @@ import type { EtcdMemberInfo } from "../../components/talos/machineApi/replies";
  * node-removal and their -safety/-etcd files). Every call is recorded in `calls`, with the options
  * that matter (retry window, call deadline); a reboot takes the node down for `downPolls` boot-id
  * reads, then it boots what was installed. Failures are scripted per call through `fail`.
+ *
+ * What it models, as the faithful fakes (talosApi.ts, kubernetesApi.ts) cite it upstream
+ * (siderolabs/talos v1.13.9, kubernetes/kubernetes):
+ * - every boot has a new kernel boot id, read through MachineService/Read of
+ *   /proc/sys/kernel/random/boot_id (internal/app/machined/internal/server/v1alpha1/v1alpha1_server.go, Read);
+ *   a node that is down refuses the connection (UNAVAILABLE);
+ * - EtcdLeaveCluster removes the node's own member from the list every peer answers, and
+ *   EtcdForfeitLeadership names the member that leads next (internal/pkg/etcd/etcd.go, LeaveCluster,
+ *   ForfeitLeadership);
+ * - after a reboot the Node reads Ready=False until the kubelet posts Ready again
+ *   (pkg/kubelet/nodestatus/setters.go, ReadyCondition).
  */
 export interface ScriptedNodeOptions {
   node?: string;
